@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every test esocc has: the unit, integration, catalogue, proptest, stress, REST and browser tests,
+# then the loom suite (a separate build with `--cfg loom`, in its own target directory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --release --all-targets
+cargo test --release --doc
+
+RUSTFLAGS="--cfg loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
+  CARGO_TARGET_DIR=target/loom \
+  cargo test --release --test 'loom_*' -- --test-threads=2

@@ -1,0 +1,164 @@
+//! The errors the protocol's rules produce, each with Elasticsearch's exception type, reason text
+//! and HTTP status. Rendering them into Elasticsearch's JSON envelope is the caller's job.
+
+use std::fmt;
+
+use super::ids::{ChangeId, SeqNo, Term, Version};
+
+/// Why a conditional write conflicts, with the numbers Elasticsearch puts in the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Explanation {
+    /// `if_seq_no` + `if_primary_term` did not match (`current` is `None` for a missing or
+    /// deleted document).
+    SeqNo {
+        required: ChangeId,
+        current: Option<ChangeId>,
+    },
+    /// The unsafe `_seq_no`-only guard did not match. Elasticsearch has no such check; the text
+    /// mirrors the seq-no one without the term.
+    SeqNoOnly {
+        required: SeqNo,
+        current: Option<SeqNo>,
+    },
+    /// `op_type=create` (or an external write with no version) on a live document.
+    AlreadyExists { current: Version },
+    /// Internal version check on a missing document.
+    DoesNotExist { expected: Version },
+    /// Internal version check on a different version.
+    Different { current: Version, expected: Version },
+    /// `version_type=external`: the supplied version is not greater.
+    HigherOrEqual { current: Version, expected: Version },
+    /// `version_type=external_gte`: the supplied version is smaller.
+    Higher { current: Version, expected: Version },
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Explanation::SeqNo { required, current } => {
+                write!(
+                    f,
+                    "required seqNo [{}], primary term [{}].",
+                    required.seq_no, required.primary_term
+                )?;
+                match current {
+                    None => write!(f, " but no document was found"),
+                    Some(c) => write!(
+                        f,
+                        " current document has seqNo [{}] and primary term [{}]",
+                        c.seq_no, c.primary_term
+                    ),
+                }
+            }
+            Explanation::SeqNoOnly { required, current } => {
+                write!(f, "required seqNo [{required}].")?;
+                match current {
+                    None => write!(f, " but no document was found"),
+                    Some(c) => write!(f, " current document has seqNo [{c}]"),
+                }
+            }
+            Explanation::AlreadyExists { current } => {
+                write!(f, "document already exists (current version [{current}])")
+            }
+            Explanation::DoesNotExist { expected } => {
+                write!(f, "document does not exist (expected version [{expected}])")
+            }
+            Explanation::Different { current, expected } => write!(
+                f,
+                "current version [{current}] is different than the one provided [{expected}]"
+            ),
+            Explanation::HigherOrEqual { current, expected } => write!(
+                f,
+                "current version [{current}] is higher or equal to the one provided [{expected}]"
+            ),
+            Explanation::Higher { current, expected } => write!(
+                f,
+                "current version [{current}] is higher than the one provided [{expected}]"
+            ),
+        }
+    }
+}
+
+/// `version_conflict_engine_exception` (409): a definite failure, the write did not happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionConflict(pub Explanation);
+
+impl VersionConflict {
+    pub const TYPE: &'static str = "version_conflict_engine_exception";
+    pub const STATUS: u16 = 409;
+
+    /// `"[<id>]: version conflict, <explanation>"`, byte-identical to Elasticsearch 8.
+    pub fn reason(&self, id: &str) -> String {
+        format!("[{id}]: version conflict, {}", self.0)
+    }
+}
+
+/// `action_request_validation_exception` (400): every validation message, in Elasticsearch's order.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ValidationErrors(pub Vec<String>);
+
+impl ValidationErrors {
+    pub const TYPE: &'static str = "action_request_validation_exception";
+    pub const STATUS: u16 = 400;
+
+    pub fn add(&mut self, message: impl Into<String>) {
+        self.0.push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was added, the errors otherwise.
+    pub fn into_result(self) -> Result<(), ValidationErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// `"Validation Failed: 1: first;2: second;"`.
+    pub fn reason(&self) -> String {
+        let mut out = String::from("Validation Failed: ");
+        for (i, message) in self.0.iter().enumerate() {
+            out.push_str(&format!("{}: {message};", i + 1));
+        }
+        out
+    }
+}
+
+/// `document_missing_exception` (404): an update of a missing document without an upsert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DocumentMissing;
+
+impl DocumentMissing {
+    pub const TYPE: &'static str = "document_missing_exception";
+    pub const STATUS: u16 = 404;
+
+    /// `"[<id>]: document missing"`.
+    pub fn reason(&self, id: &str) -> String {
+        format!("[{id}]: document missing")
+    }
+}
+
+/// A replica (or an old primary) received an operation from a primary term older than its own.
+/// Elasticsearch throws an `IllegalStateException`; the write is failed, never acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TermTooOld {
+    pub operation_term: Term,
+    pub current_term: Term,
+}
+
+impl TermTooOld {
+    pub const TYPE: &'static str = "illegal_state_exception";
+    pub const STATUS: u16 = 500;
+
+    /// `"[<index>][<shard>] operation primary term [X] is too old (current [Y])"`.
+    pub fn reason(&self, shard: &str) -> String {
+        format!(
+            "{shard} operation primary term [{}] is too old (current [{}])",
+            self.operation_term, self.current_term
+        )
+    }
+}

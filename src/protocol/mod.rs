@@ -1,0 +1,32 @@
+//! Every decision of Elasticsearch's optimistic concurrency and replication protocol, as pure
+//! functions.
+//!
+//! This module is the single home of the rules. The lock-free engine and the stateright models
+//! both call these functions and keep no copy of their own, so a bug in a rule shows up in the
+//! model checker and in the engine at once. Nothing here touches atomics, threads or I/O.
+//!
+//! | module | decides |
+//! | --- | --- |
+//! | [`ids`] | identity of a change: `_seq_no`, `_primary_term`, `_version`, the sentinels |
+//! | [`condition`] | the write conditions a request carries, and the guards clients build from a read |
+//! | [`validate`] | request validation with Elasticsearch's 400 texts |
+//! | [`primary`] | planning a write on the primary: conflict or the next `_version` and result |
+//! | [`update`] | the update API: partial-document merge, noop detection, upsert, retries |
+//! | [`replica`] | planning a replicated operation on a replica, and primary-term fencing |
+//! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
+//! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
+
+pub mod checkpoint;
+pub mod condition;
+pub mod error;
+pub mod ids;
+pub mod primary;
+pub mod replica;
+pub mod update;
+pub mod validate;
+
+pub use condition::{Condition, Guard, OpType, VersionType};
+pub use error::{DocumentMissing, TermTooOld, ValidationErrors, VersionConflict};
+pub use ids::{ChangeId, DocMeta, SeqNo, Term, Version};
+pub use primary::{plan_as_primary, WriteKind, WritePlan, WriteResult};
+pub use replica::{check_operation_term, plan_as_replica, ReplicaPlan, TermCheck};
