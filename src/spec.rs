@@ -68,8 +68,10 @@ mod tests {
     #[test]
     fn two_cas_writes_from_one_read_cannot_both_succeed() {
         let mut t = LinearizabilityTester::<u8, Document<u8>>::new(Document(Some(0)));
-        t.on_invret(1, DocOp::Read, DocRet::ReadOk(Some(0))).unwrap();
-        t.on_invret(2, DocOp::Read, DocRet::ReadOk(Some(0))).unwrap();
+        t.on_invret(1, DocOp::Read, DocRet::ReadOk(Some(0)))
+            .unwrap();
+        t.on_invret(2, DocOp::Read, DocRet::ReadOk(Some(0)))
+            .unwrap();
         let cas = |new| DocOp::Cas {
             expected: Some(0),
             new: Some(new),

@@ -47,7 +47,10 @@ pub fn replica_global_checkpoint(own: SeqNo, received: SeqNo) -> SeqNo {
 
 /// A write is acknowledged only once every copy in the in-sync set applied it. A copy that
 /// failed must first be removed from the in-sync set by the master; it then no longer counts.
-pub fn can_acknowledge<C>(in_sync: impl IntoIterator<Item = C>, applied: impl Fn(&C) -> bool) -> bool {
+pub fn can_acknowledge<C>(
+    in_sync: impl IntoIterator<Item = C>,
+    applied: impl Fn(&C) -> bool,
+) -> bool {
     in_sync.into_iter().all(|copy| applied(&copy))
 }
 

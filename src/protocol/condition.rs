@@ -41,7 +41,9 @@ impl VersionType {
     /// `validateVersionForWrites`: is `version` a value this type accepts on a write?
     pub fn valid_for_writes(self, version: Version) -> bool {
         match self {
-            VersionType::Internal => version > 0 || version == MATCH_ANY || version == MATCH_DELETED,
+            VersionType::Internal => {
+                version > 0 || version == MATCH_ANY || version == MATCH_DELETED
+            }
             VersionType::External | VersionType::ExternalGte => version >= 0,
         }
     }
@@ -110,7 +112,9 @@ impl OpType {
         match s {
             "index" => Ok(OpType::Index),
             "create" => Ok(OpType::Create),
-            other => Err(format!("opType must be 'create' or 'index', found: [{other}]")),
+            other => Err(format!(
+                "opType must be 'create' or 'index', found: [{other}]"
+            )),
         }
     }
 }

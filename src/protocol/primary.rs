@@ -186,7 +186,10 @@ mod tests {
     fn if_seq_no_on_missing_or_deleted_document_finds_no_document() {
         let cond = Condition::IfSeqNo(ChangeId::new(6, 1));
         let expected = "[1]: version conflict, required seqNo [6], primary term [1]. but no document was found";
-        assert_eq!(reason(plan_as_primary(None, WriteKind::Index, &cond)), expected);
+        assert_eq!(
+            reason(plan_as_primary(None, WriteKind::Index, &cond)),
+            expected
+        );
         // A tombstone with the very same seq_no still does not match (issue #50526).
         assert_eq!(
             reason(plan_as_primary(tombstone(6, 2), WriteKind::Delete, &cond)),
@@ -216,7 +219,11 @@ mod tests {
     #[test]
     fn create_conflicts_on_live_document_and_succeeds_over_tombstone() {
         assert_eq!(
-            reason(plan_as_primary(live(0, 1, 1), WriteKind::Index, &Condition::Create)),
+            reason(plan_as_primary(
+                live(0, 1, 1),
+                WriteKind::Index,
+                &Condition::Create
+            )),
             "[1]: version conflict, document already exists (current version [1])"
         );
         let plan = plan_as_primary(tombstone(3, 2), WriteKind::Index, &Condition::Create).unwrap();
@@ -276,7 +283,11 @@ mod tests {
         };
         assert!(plan_as_primary(live(0, 1, 2), WriteKind::Index, &internal(2)).is_ok());
         assert_eq!(
-            reason(plan_as_primary(live(0, 1, 3), WriteKind::Index, &internal(2))),
+            reason(plan_as_primary(
+                live(0, 1, 3),
+                WriteKind::Index,
+                &internal(2)
+            )),
             "[1]: version conflict, current version [3] is different than the one provided [2]"
         );
         assert_eq!(

@@ -38,7 +38,10 @@ pub enum TermCheck {
 }
 
 /// Term fencing: reject an operation from a primary term older than the copy's.
-pub fn check_operation_term(operation_term: Term, copy_term: Term) -> Result<TermCheck, TermTooOld> {
+pub fn check_operation_term(
+    operation_term: Term,
+    copy_term: Term,
+) -> Result<TermCheck, TermTooOld> {
     if operation_term < copy_term {
         Err(TermTooOld {
             operation_term,

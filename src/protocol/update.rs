@@ -51,12 +51,10 @@ pub fn write_condition(
 /// to [`write_condition`] (upserts are not allowed with `if_seq_no`, so it answers 404).
 pub fn check_read(current: Option<DocMeta>, required: ChangeId) -> Result<(), VersionConflict> {
     match DocMeta::live(current) {
-        Some(meta) if meta.change_id() != required => {
-            Err(VersionConflict(Explanation::SeqNo {
-                required,
-                current: Some(meta.change_id()),
-            }))
-        }
+        Some(meta) if meta.change_id() != required => Err(VersionConflict(Explanation::SeqNo {
+            required,
+            current: Some(meta.change_id()),
+        })),
         _ => Ok(()),
     }
 }
@@ -85,7 +83,10 @@ mod tests {
     #[test]
     fn merge_is_recursive_for_objects_and_replaces_the_rest() {
         let mut source = obj(json!({"a": {"b": 1, "c": [1, 2]}, "d": "x"}));
-        let changed = merge(&mut source, &obj(json!({"a": {"c": [3], "e": null}, "f": 2})));
+        let changed = merge(
+            &mut source,
+            &obj(json!({"a": {"c": [3], "e": null}, "f": 2})),
+        );
         assert!(changed);
         assert_eq!(
             Value::Object(source),
@@ -119,7 +120,10 @@ mod tests {
             deleted: true,
             ..meta
         };
-        assert_eq!(write_condition(Some(tombstone), false), Err(DocumentMissing));
+        assert_eq!(
+            write_condition(Some(tombstone), false),
+            Err(DocumentMissing)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::condition::{Condition, OpType, VersionType};
 use super::error::ValidationErrors;
-use super::ids::{ChangeId, SeqNo, Term, Version, MATCH_ANY, MATCH_DELETED};
+use super::ids::{ChangeId, SeqNo, Term, Version, MATCH_ANY, MATCH_DELETED, UNASSIGNED_SEQ_NO};
 
 /// The longest `_id` in UTF-8 bytes.
 pub const MAX_ID_BYTES: usize = 512;
@@ -32,11 +32,16 @@ pub struct UpdateParams {
 }
 
 /// `IndexRequest.setIfSeqNo`'s check of the raw parameter (an `illegal_argument_exception`).
-pub fn check_if_seq_no(seq_no: i64) -> Result<SeqNo, String> {
-    if seq_no < 0 {
-        Err(format!("sequence numbers must be non negative. got [{seq_no}]."))
+/// `-2` (`UNASSIGNED_SEQ_NO`) is accepted and means "not set".
+pub fn check_if_seq_no(seq_no: i64) -> Result<Option<SeqNo>, String> {
+    if seq_no == UNASSIGNED_SEQ_NO {
+        Ok(None)
+    } else if seq_no < 0 {
+        Err(format!(
+            "sequence numbers must be non negative. got [{seq_no}]."
+        ))
     } else {
-        Ok(seq_no)
+        Ok(Some(seq_no))
     }
 }
 
@@ -82,7 +87,9 @@ fn check_cas_params(
         errors.add("ifSeqNo is set, but primary term is [0]");
     }
     if if_seq_no.is_none() && term != 0 {
-        errors.add(format!("ifSeqNo is unassigned, but primary term is [{term}]"));
+        errors.add(format!(
+            "ifSeqNo is unassigned, but primary term is [{term}]"
+        ));
     }
 }
 
@@ -100,8 +107,9 @@ fn condition_of(p: &WriteParams, version: Version, version_type: VersionType) ->
     }
 }
 
-/// Validate an index or create request (`IndexRequest.validate`).
-pub fn validate_index(id: &str, p: &WriteParams) -> Result<Condition, ValidationErrors> {
+/// Validate an index or create request (`IndexRequest.validate`). `id` is `None` for an auto-id
+/// request, whose id is generated after validation.
+pub fn validate_index(id: Option<&str>, p: &WriteParams) -> Result<Condition, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let version_type = p.version_type.unwrap_or(VersionType::Internal);
     let version = match (p.version, p.op_type) {
@@ -110,23 +118,37 @@ pub fn validate_index(id: &str, p: &WriteParams) -> Result<Condition, Validation
         (None, OpType::Index) => MATCH_ANY,
     };
     if p.op_type == OpType::Create {
-        if version_type != VersionType::Internal {
-            errors.add("create operations only support internal versioning. use index instead");
-        }
-        if version != MATCH_DELETED {
-            errors.add("create operations do not support explicit versions. use index instead");
-        }
-        if p.if_seq_no.is_some() || p.if_primary_term.unwrap_or(0) != 0 {
-            errors.add("create operations do not support compare and set. use index instead");
+        // Elasticsearch returns after the first of these.
+        let first = if version_type != VersionType::Internal {
+            Some("create operations only support internal versioning. use index instead")
+        } else if version != MATCH_DELETED {
+            Some("create operations do not support explicit versions. use index instead")
+        } else if p.if_seq_no.is_some() || p.if_primary_term.unwrap_or(0) != 0 {
+            Some("create operations do not support compare and set. use index instead")
+        } else {
+            None
+        };
+        if let Some(message) = first {
+            errors.add(message);
+            return Err(errors);
         }
     }
-    let cas_version = if p.op_type == OpType::Create && p.version.is_none() {
-        MATCH_ANY
-    } else {
-        version
-    };
-    check_cas_params(cas_version, version_type, p.if_seq_no, p.if_primary_term, &mut errors);
-    check_id(id, &mut errors);
+    if id.is_none()
+        && (version_type != VersionType::Internal
+            || (version != MATCH_DELETED && version != MATCH_ANY))
+    {
+        errors.add("an id must be provided if version type or value are set");
+    }
+    check_cas_params(
+        version,
+        version_type,
+        p.if_seq_no,
+        p.if_primary_term,
+        &mut errors,
+    );
+    if let Some(id) = id {
+        check_id(id, &mut errors);
+    }
     errors
         .into_result()
         .map(|()| condition_of(p, version, version_type))
@@ -137,7 +159,13 @@ pub fn validate_delete(id: &str, p: &WriteParams) -> Result<Condition, Validatio
     let mut errors = ValidationErrors::default();
     let version_type = p.version_type.unwrap_or(VersionType::Internal);
     let version = p.version.unwrap_or(MATCH_ANY);
-    check_cas_params(version, version_type, p.if_seq_no, p.if_primary_term, &mut errors);
+    check_cas_params(
+        version,
+        version_type,
+        p.if_seq_no,
+        p.if_primary_term,
+        &mut errors,
+    );
     check_id(id, &mut errors);
     errors
         .into_result()
@@ -164,7 +192,6 @@ pub fn validate_update(id: &str, p: &UpdateParams) -> Result<Option<ChangeId>, V
         p.if_primary_term,
         &mut errors,
     );
-    check_id(id, &mut errors);
     if p.if_seq_no.is_some() {
         if p.retry_on_conflict > 0 {
             errors.add("compare and write operations can not be retried");
@@ -182,6 +209,7 @@ pub fn validate_update(id: &str, p: &UpdateParams) -> Result<Option<ChangeId>, V
     if !p.has_doc && p.doc_as_upsert {
         errors.add("doc must be specified if doc_as_upsert is enabled");
     }
+    check_id(id, &mut errors);
     errors.into_result().map(|()| {
         p.if_seq_no
             .map(|seq_no| ChangeId::new(seq_no, p.if_primary_term.unwrap_or(0)))
@@ -203,7 +231,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reason(validate_index("1", &p)),
+            reason(validate_index(Some("1"), &p)),
             "Validation Failed: 1: ifSeqNo is set, but primary term is [0];"
         );
         let p = WriteParams {
@@ -226,7 +254,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reason(validate_index("1", &p)),
+            reason(validate_index(Some("1"), &p)),
             "Validation Failed: 1: compare and write operations can not use versioning;"
         );
         let p = WriteParams {
@@ -234,8 +262,36 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reason(validate_index("1", &p)),
+            reason(validate_index(Some("1"), &p)),
             "Validation Failed: 1: internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead;"
+        );
+    }
+
+    #[test]
+    fn create_reports_only_its_first_error() {
+        let p = WriteParams {
+            op_type: OpType::Create,
+            version: Some(3),
+            version_type: Some(VersionType::External),
+            if_seq_no: Some(3),
+            if_primary_term: Some(1),
+        };
+        assert_eq!(
+            reason(validate_index(Some("1"), &p)),
+            "Validation Failed: 1: create operations only support internal versioning. use index instead;"
+        );
+    }
+
+    #[test]
+    fn auto_id_with_external_version_needs_an_id() {
+        let p = WriteParams {
+            version: Some(3),
+            version_type: Some(VersionType::External),
+            ..Default::default()
+        };
+        assert_eq!(
+            reason(validate_index(None, &p)),
+            "Validation Failed: 1: an id must be provided if version type or value are set;"
         );
     }
 
@@ -248,7 +304,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reason(validate_index("1", &p)),
+            reason(validate_index(Some("1"), &p)),
             "Validation Failed: 1: create operations do not support compare and set. use index instead;"
         );
     }
@@ -261,7 +317,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_index("1", &p),
+            validate_index(Some("1"), &p),
             Ok(Condition::IfSeqNo(ChangeId::new(3, 1)))
         );
         let p = WriteParams {
@@ -270,7 +326,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_index("1", &p),
+            validate_index(Some("1"), &p),
             Ok(Condition::Version {
                 version: 7,
                 version_type: VersionType::External
@@ -280,7 +336,7 @@ mod tests {
             op_type: OpType::Create,
             ..Default::default()
         };
-        assert_eq!(validate_index("1", &p), Ok(Condition::Create));
+        assert_eq!(validate_index(Some("1"), &p), Ok(Condition::Create));
     }
 
     #[test]
@@ -301,12 +357,19 @@ mod tests {
 
     #[test]
     fn negative_parameters_and_long_ids() {
+        assert_eq!(check_if_seq_no(-2), Ok(None));
+        assert_eq!(
+            check_if_primary_term(-1).unwrap_err(),
+            "primary term must be non negative. got [-1]"
+        );
         assert_eq!(
             check_if_seq_no(-5).unwrap_err(),
             "sequence numbers must be non negative. got [-5]."
         );
         let id = "x".repeat(513);
         let err = validate_delete(&id, &WriteParams::default()).unwrap_err();
-        assert!(err.reason().ends_with("must be no longer than 512 bytes but was: 513;"));
+        assert!(err
+            .reason()
+            .ends_with("must be no longer than 512 bytes but was: 513;"));
     }
 }
