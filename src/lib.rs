@@ -9,8 +9,11 @@
 //! * `model`: stateright models that call the same `protocol` functions and are checked
 //!   exhaustively against the invariants in `docs/invariants.md`.
 //!
+//! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
+//!
 //! [`spec`] is the sequential specification (a compare-and-set register per document) that the
 //! linearizability checks of the models and tests compare histories against.
 
 pub mod protocol;
+pub mod rest;
 pub mod spec;
