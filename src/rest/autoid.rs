@@ -70,7 +70,11 @@ impl Default for IdGenerator {
 impl IdGenerator {
     /// The next id. The timestamp never goes backwards and moves on when the sequence wraps.
     pub fn next_id(&self) -> String {
-        let seq = self.sequence.fetch_add(1, Ordering::Relaxed).wrapping_add(1) & 0xff_ffff;
+        let seq = self
+            .sequence
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
+            & 0xff_ffff;
         let now = now_millis();
         let update = |last: i64| {
             Some(if seq == 0 {
@@ -119,7 +123,9 @@ mod tests {
         assert_eq!(ids.len(), 10_000);
         for id in &ids {
             assert_eq!(id.len(), 20);
-            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         }
     }
 

@@ -76,23 +76,40 @@ fn malformed(line: usize, what: String) -> RestError {
 
 fn long_value(key: &str, value: &Value) -> Result<i64, RestError> {
     text(value).parse().map_err(|_| {
-        RestError::illegal_argument(format!("[{key}] failed to parse value [{}] as a long", text(value)))
+        RestError::illegal_argument(format!(
+            "[{key}] failed to parse value [{}] as a long",
+            text(value)
+        ))
     })
 }
 
-/// The action and metadata of one action line.
-fn parse_action(line: usize, raw: &[u8]) -> Result<Option<(&'static str, Map<String, Value>)>, RestError> {
+/// An action (`index`, `create`, `update`, `delete`) and its metadata object.
+type Action = (&'static str, Map<String, Value>);
+
+/// The action and metadata of one action line (`None` for a blank line).
+fn parse_action(line: usize, raw: &[u8]) -> Result<Option<Action>, RestError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let value: Value = serde_json::from_slice(raw).map_err(|e| {
-        RestError::x_content_parse(format!("[{}:{}] {}", e.line(), e.column(), json_message(&e)))
+        RestError::x_content_parse(format!(
+            "[{}:{}] {}",
+            e.line(),
+            e.column(),
+            json_message(&e)
+        ))
     })?;
     let Value::Object(object) = value else {
-        return Err(malformed(line, format!("expected START_OBJECT but found [{}]", token(&value))));
+        return Err(malformed(
+            line,
+            format!("expected START_OBJECT but found [{}]", token(&value)),
+        ));
     };
     let Some((action, metadata)) = object.into_iter().next() else {
-        return Err(malformed(line, "expected FIELD_NAME but found [END_OBJECT]".into()));
+        return Err(malformed(
+            line,
+            "expected FIELD_NAME but found [END_OBJECT]".into(),
+        ));
     };
     let action = match action.as_str() {
         "index" => "index",
@@ -102,25 +119,41 @@ fn parse_action(line: usize, raw: &[u8]) -> Result<Option<(&'static str, Map<Str
         other => {
             return Err(malformed(
                 line,
-                format!("expected field [create], [delete], [index] or [update] but found [{other}]"),
+                format!(
+                    "expected field [create], [delete], [index] or [update] but found [{other}]"
+                ),
             ))
         }
     };
     match metadata {
         Value::Object(metadata) => Ok(Some((action, metadata))),
-        other => Err(malformed(line, format!("expected START_OBJECT or END_OBJECT but found [{}]", token(&other)))),
+        other => Err(malformed(
+            line,
+            format!(
+                "expected START_OBJECT or END_OBJECT but found [{}]",
+                token(&other)
+            ),
+        )),
     }
 }
 
 /// Turn one action's metadata into an item (without its source yet).
-fn item(line: usize, action: &'static str, metadata: &Map<String, Value>) -> Result<BulkItem, RestError> {
+fn item(
+    line: usize,
+    action: &'static str,
+    metadata: &Map<String, Value>,
+) -> Result<BulkItem, RestError> {
     let mut item = BulkItem {
         action,
         index: None,
         id: None,
         routing: None,
         params: WriteParams {
-            op_type: if action == "create" { OpType::Create } else { OpType::Index },
+            op_type: if action == "create" {
+                OpType::Create
+            } else {
+                OpType::Index
+            },
             ..WriteParams::default()
         },
         retry_on_conflict: 0,
@@ -133,7 +166,10 @@ fn item(line: usize, action: &'static str, metadata: &Map<String, Value>) -> Res
             Value::Array(_) | Value::Object(_) => {
                 return Err(malformed(
                     line,
-                    format!("expected a simple value for field [{key}] but found [{}]", token(value)),
+                    format!(
+                        "expected a simple value for field [{key}] but found [{}]",
+                        token(value)
+                    ),
                 ))
             }
             _ if !KNOWN_KEYS.contains(&key.as_str()) => {
@@ -150,7 +186,9 @@ fn item(line: usize, action: &'static str, metadata: &Map<String, Value>) -> Res
             "op_type" if action == "index" => {
                 let raw = text(value);
                 item.params.op_type = OpType::parse(&raw.to_lowercase()).map_err(|_| {
-                    RestError::illegal_argument(format!("opType must be 'create' or 'index', found: [{raw}]"))
+                    RestError::illegal_argument(format!(
+                        "opType must be 'create' or 'index', found: [{raw}]"
+                    ))
                 })?;
             }
             "version" => item.params.version = Some(long_value(key, value)?),
@@ -163,13 +201,16 @@ fn item(line: usize, action: &'static str, metadata: &Map<String, Value>) -> Res
                     check_if_seq_no(long_value(key, value)?).map_err(RestError::illegal_argument)?
             }
             "if_primary_term" => {
-                item.params.if_primary_term =
-                    Some(check_if_primary_term(long_value(key, value)?).map_err(RestError::illegal_argument)?)
+                item.params.if_primary_term = Some(
+                    check_if_primary_term(long_value(key, value)?)
+                        .map_err(RestError::illegal_argument)?,
+                )
             }
             "retry_on_conflict" => {
                 let n = long_value(key, value)?;
-                item.retry_on_conflict = u32::try_from(n)
-                    .map_err(|_| RestError::illegal_argument("retry_on_conflict cannot be negative."))?;
+                item.retry_on_conflict = u32::try_from(n).map_err(|_| {
+                    RestError::illegal_argument("retry_on_conflict cannot be negative.")
+                })?;
             }
             _ => {}
         }
@@ -189,7 +230,10 @@ pub fn parse(data: &[u8]) -> Result<Vec<BulkItem>, RestError> {
             "The bulk request must be terminated by a newline [\\n]",
         ));
     }
-    let mut lines = data.split(|b| *b == b'\n').enumerate().map(|(i, l)| (i + 1, l));
+    let mut lines = data
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l));
     let mut items = Vec::new();
     while let Some((line, raw)) = lines.next() {
         let Some((action, metadata)) = parse_action(line, raw)? else {
@@ -226,13 +270,22 @@ mod tests {
 
     #[test]
     fn malformed_lines_fail_the_request() {
-        assert_eq!(reason("{\"index\":{}}\n{}"), "The bulk request must be terminated by a newline [\\n]");
+        assert_eq!(
+            reason("{\"index\":{}}\n{}"),
+            "The bulk request must be terminated by a newline [\\n]"
+        );
         assert_eq!(
             reason("{\"invalidaction\":{}}\n"),
             "Malformed action/metadata line [1], expected field [create], [delete], [index] or [update] but found [invalidaction]"
         );
-        assert_eq!(reason("[1]\n"), "Malformed action/metadata line [1], expected START_OBJECT but found [START_ARRAY]");
-        assert_eq!(reason("{}\n"), "Malformed action/metadata line [1], expected FIELD_NAME but found [END_OBJECT]");
+        assert_eq!(
+            reason("[1]\n"),
+            "Malformed action/metadata line [1], expected START_OBJECT but found [START_ARRAY]"
+        );
+        assert_eq!(
+            reason("{}\n"),
+            "Malformed action/metadata line [1], expected FIELD_NAME but found [END_OBJECT]"
+        );
         assert_eq!(
             reason("{\"delete\":{\"_id\":\"1\"}}\n{\"delete\":{\"_id\":\"1\",\"foo\":1}}\n"),
             "Action/metadata line [2] contains an unknown parameter [foo]"

@@ -5,14 +5,17 @@
 
 use serde_json::{Map, Value};
 
-use super::es_json_until_engine_lands::{simple_error_body, EsError};
+use crate::engine::{simple_error_body, EsError};
 use crate::protocol::ValidationErrors;
 
 /// An error answer of the REST layer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RestError {
     /// An exception rendered in the full envelope with this HTTP status.
-    Exception { status: u16, exception: EsError },
+    Exception {
+        status: u16,
+        exception: Box<EsError>,
+    },
     /// `{"error":"<message>","status":N}` (405, 406 and a few header errors).
     Simple { status: u16, message: String },
     /// `{"error":"no handler found for uri [..] and method [..]"}`: 400 without a `status` field.
@@ -23,7 +26,10 @@ pub enum RestError {
 
 impl RestError {
     pub fn exception(status: u16, exception: EsError) -> RestError {
-        RestError::Exception { status, exception }
+        RestError::Exception {
+            status,
+            exception: Box::new(exception),
+        }
     }
 
     /// 400 `illegal_argument_exception`.
@@ -53,9 +59,12 @@ impl RestError {
     pub fn index_not_found(index: &str) -> RestError {
         RestError::exception(
             404,
-            EsError::new("index_not_found_exception", format!("no such index [{index}]"))
-                .with_index(index, "_na_")
-                .with_resource("index_or_alias", index),
+            EsError::new(
+                "index_not_found_exception",
+                format!("no such index [{index}]"),
+            )
+            .with_index(index, "_na_")
+            .with_resource("index_or_alias", index),
         )
     }
 
@@ -139,12 +148,17 @@ mod tests {
 
     #[test]
     fn simple_and_no_handler_bodies() {
-        let e = RestError::Simple { status: 406, message: "Content-Type header is missing".into() };
+        let e = RestError::Simple {
+            status: 406,
+            message: "Content-Type header is missing".into(),
+        };
         assert_eq!(
             serde_json::to_string(&e.body().unwrap()).unwrap(),
             r#"{"error":"Content-Type header is missing","status":406}"#
         );
-        let e = RestError::NoHandler { message: "no handler found for uri [/a/b/c] and method [GET]".into() };
+        let e = RestError::NoHandler {
+            message: "no handler found for uri [/a/b/c] and method [GET]".into(),
+        };
         assert_eq!(
             serde_json::to_string(&e.body().unwrap()).unwrap(),
             r#"{"error":"no handler found for uri [/a/b/c] and method [GET]"}"#

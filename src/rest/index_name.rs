@@ -9,7 +9,12 @@ const INVALID_FILENAME_CHARS: &str = r#"[' ','"','*',',','/','<','>','?','\','|'
 
 /// Why `name` is not a valid index name, or `None` when it is one.
 pub fn invalid_reason(name: &str) -> Option<String> {
-    let invalid_char = |c: char| matches!(c, '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ',');
+    let invalid_char = |c: char| {
+        matches!(
+            c,
+            '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ','
+        )
+    };
     if name.contains(invalid_char) {
         return Some(format!(
             "must not contain the following characters {INVALID_FILENAME_CHARS}"
@@ -54,7 +59,10 @@ mod tests {
             invalid_reason("a b").unwrap(),
             r#"must not contain the following characters [' ','"','*',',','/','<','>','?','\','|']"#
         );
-        assert_eq!(invalid_reason("_Foo").unwrap(), "must not start with '_', '-', or '+'");
+        assert_eq!(
+            invalid_reason("_Foo").unwrap(),
+            "must not start with '_', '-', or '+'"
+        );
         assert_eq!(invalid_reason("a#b").unwrap(), "must not contain '#'");
         assert_eq!(invalid_reason("a:b").unwrap(), "must not contain ':'");
         assert_eq!(invalid_reason("..").unwrap(), "must not be '.' or '..'");

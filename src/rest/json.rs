@@ -61,7 +61,11 @@ impl Formatter for JacksonPretty {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.close(w, b"]")
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.item(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, _w: &mut W) -> io::Result<()> {
@@ -74,7 +78,11 @@ impl Formatter for JacksonPretty {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.close(w, b"}")
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.item(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -104,7 +112,8 @@ pub fn prettify(body: &[u8]) -> Option<Vec<u8>> {
 /// A JSON response with Elasticsearch's Content-Type.
 pub fn response(status: u16, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
@@ -117,7 +126,8 @@ mod tests {
 
     #[test]
     fn pretty_layout_is_jacksons() {
-        let body = br#"{"_index":"i","found":true,"_source":{},"a":[],"items":[{"x":1},2],"p":50.0}"#;
+        let body =
+            br#"{"_index":"i","found":true,"_source":{},"a":[],"items":[{"x":1},2],"p":50.0}"#;
         let pretty = String::from_utf8(prettify(body).unwrap()).unwrap();
         assert_eq!(
             pretty,

@@ -19,11 +19,14 @@
 //! | [`index_name`] | index name validation texts |
 //! | [`autoid`] | auto-generated ids and uuids |
 //! | [`shard`] | a shard: the engine's copies behind one routing slot |
+//! | [`bulk_request`] | parsing `_bulk` NDJSON |
+//! | [`source_filter`] | `_source` filtering of GETs |
+//! | [`wait_for_active`] | the `wait_for_active_shards` pre-check |
 
 pub mod args;
 pub mod autoid;
+pub mod bulk_request;
 pub mod error;
-mod es_json_until_engine_lands;
 pub mod handlers;
 pub mod index_name;
 pub mod json;
@@ -32,6 +35,8 @@ pub mod registry;
 pub mod routing;
 pub mod server;
 pub mod shard;
+pub mod source_filter;
+pub mod wait_for_active;
 
 pub use args::{serve, ServeArgs, ServeOptions};
 pub use server::RunningServer;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::error::RestError;
-use super::es_json_until_engine_lands::EsError;
+use crate::engine::EsError;
 
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];
@@ -48,16 +48,14 @@ pub fn decode_component(s: &str, plus_is_space: bool) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' if plus_is_space => out.push(b' '),
             b => out.push(b),
         }
@@ -131,14 +129,12 @@ pub fn parse_time(key: &str, value: &str) -> Result<Option<Duration>, RestError>
     let number: f64 = number.parse().map_err(|_| {
         RestError::exception(
             400,
-            EsError::new(
-                "parse_exception",
-                format!("failed to parse [{value}]"),
-            )
-            .caused_by(EsError::new(
-                "number_format_exception",
-                format!("For input string: \"{number}\""),
-            )),
+            EsError::new("parse_exception", format!("failed to parse [{value}]")).caused_by(
+                EsError::new(
+                    "number_format_exception",
+                    format!("For input string: \"{number}\""),
+                ),
+            ),
         )
     })?;
     if number < 0.0 {
@@ -313,7 +309,8 @@ mod tests {
 
     #[test]
     fn unrecognized_parameters_with_suggestions() {
-        let mut p = Params::parse("/idx/_doc/1", Some("foo=1&if_seqno=3")).path_params(&["index", "id"]);
+        let mut p =
+            Params::parse("/idx/_doc/1", Some("foo=1&if_seqno=3")).path_params(&["index", "id"]);
         p.str("if_seq_no");
         p.str("if_primary_term");
         assert_eq!(
@@ -342,7 +339,10 @@ mod tests {
 
     #[test]
     fn typed_readers_raise_elasticsearch_errors() {
-        let mut p = Params::parse("/", Some("if_seq_no=abc&retry_on_conflict=x&refresh=maybe&wait_for_active_shards=-1"));
+        let mut p = Params::parse(
+            "/",
+            Some("if_seq_no=abc&retry_on_conflict=x&refresh=maybe&wait_for_active_shards=-1"),
+        );
         assert_eq!(
             reason(p.long("if_seq_no").unwrap_err()),
             "Failed to parse long parameter [if_seq_no] with value [abc]"
@@ -351,7 +351,10 @@ mod tests {
             reason(p.int("retry_on_conflict").unwrap_err()),
             "Failed to parse int parameter [retry_on_conflict] with value [x]"
         );
-        assert_eq!(reason(p.refresh().unwrap_err()), "Unknown value for refresh: [maybe].");
+        assert_eq!(
+            reason(p.refresh().unwrap_err()),
+            "Unknown value for refresh: [maybe]."
+        );
         assert_eq!(
             reason(p.active_shards().unwrap_err()),
             "shard count cannot be a negative value"
@@ -361,8 +364,14 @@ mod tests {
 
     #[test]
     fn time_values() {
-        assert_eq!(parse_time("timeout", "1m").unwrap(), Some(Duration::from_secs(60)));
-        assert_eq!(parse_time("timeout", "100ms").unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            parse_time("timeout", "1m").unwrap(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_time("timeout", "100ms").unwrap(),
+            Some(Duration::from_millis(100))
+        );
         assert_eq!(parse_time("timeout", "-1").unwrap(), None);
         assert_eq!(
             reason(parse_time("timeout", "5").unwrap_err()),

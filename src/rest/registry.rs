@@ -10,7 +10,8 @@ use super::autoid::random_uuid;
 use super::error::RestError;
 use super::index_name;
 use super::routing;
-use super::shard::{Shard, ShardId};
+use super::shard::Shard;
+use crate::engine::ShardId;
 
 /// `index.number_of_shards` may not exceed this (`MetadataCreateIndexService`'s default limit).
 const MAX_SHARDS: u32 = 1024;
@@ -54,7 +55,9 @@ fn int_setting(key: &str, value: &Value, min: i64, max: i64) -> Result<u32, Rest
         other => other.to_string(),
     };
     let parsed: i64 = text.parse().map_err(|_| {
-        RestError::illegal_argument(format!("Failed to parse value [{text}] for setting [{key}]"))
+        RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}]"
+        ))
     })?;
     if parsed < min {
         return Err(RestError::illegal_argument(format!(
@@ -66,7 +69,11 @@ fn int_setting(key: &str, value: &Value, min: i64, max: i64) -> Result<u32, Rest
             "Failed to parse value [{text}] for setting [{key}] must be <= {max}"
         )));
     }
-    u32::try_from(parsed).map_err(|_| RestError::illegal_argument(format!("Failed to parse value [{text}] for setting [{key}]")))
+    u32::try_from(parsed).map_err(|_| {
+        RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}]"
+        ))
+    })
 }
 
 impl IndexSettings {
@@ -106,9 +113,7 @@ impl IndexSettings {
                 }
                 ("mappings" | "aliases", _) => {}
                 ("settings", _) => {
-                    return Err(RestError::parse(format!(
-                        "key [settings] must be an object"
-                    )))
+                    return Err(RestError::parse("key [settings] must be an object"))
                 }
                 (other, _) => {
                     return Err(RestError::parse(format!(
@@ -161,11 +166,13 @@ impl Registry {
     fn build(&self, name: &str, settings: IndexSettings) -> Arc<Index> {
         let uuid = random_uuid();
         // Elasticsearch never puts two copies of a shard on one node.
-        let assigned_replicas = settings.number_of_replicas.min(self.nodes.saturating_sub(1));
+        let assigned_replicas = settings
+            .number_of_replicas
+            .min(self.nodes.saturating_sub(1));
         let shards = (0..settings.number_of_shards)
             .map(|number| {
                 let shard = ShardId::new(name, uuid.clone(), number);
-                Shard::new(shard, assigned_replicas, settings.number_of_replicas)
+                Shard::new(shard, settings.number_of_replicas)
             })
             .collect();
         Arc::new(Index {
@@ -212,7 +219,9 @@ impl Registry {
         Self::check_name(name)?;
         let map = self.indices.pin();
         Ok(map
-            .get_or_insert_with(name.to_string(), || self.build(name, IndexSettings::default()))
+            .get_or_insert_with(name.to_string(), || {
+                self.build(name, IndexSettings::default())
+            })
             .clone())
     }
 
@@ -240,12 +249,17 @@ mod tests {
         let body = json!({"settings": {"index": {"number_of_shards": "3"}, "number_of_replicas": 2}, "mappings": {}});
         assert_eq!(
             IndexSettings::from_create_body(Some(&body)).unwrap(),
-            IndexSettings { number_of_shards: 3, number_of_replicas: 2 }
+            IndexSettings {
+                number_of_shards: 3,
+                number_of_replicas: 2
+            }
         );
         let zero = json!({"settings": {"number_of_shards": 0}});
         assert_eq!(
             IndexSettings::from_create_body(Some(&zero)).unwrap_err(),
-            RestError::illegal_argument("Failed to parse value [0] for setting [index.number_of_shards] must be >= 1")
+            RestError::illegal_argument(
+                "Failed to parse value [0] for setting [index.number_of_shards] must be >= 1"
+            )
         );
         let unknown = json!({"setting": {}});
         assert_eq!(

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use super::args::ServeOptions;
 use super::autoid::{random_uuid, IdGenerator};
 use super::error::RestError;
-use super::handlers::{cluster, indices};
+use super::handlers::{bulk, cluster, documents, indices, update};
 use super::json;
 use super::registry::Registry;
 
@@ -165,14 +165,19 @@ async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     }
     if pretty {
         let (mut parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
         let body = json::prettify(&bytes).unwrap_or_else(|| bytes.to_vec());
         parts.headers.remove(header::CONTENT_LENGTH);
         response = Response::from_parts(parts, Body::from(body));
     }
     let too_large = response.status() == StatusCode::PAYLOAD_TOO_LARGE;
     let headers = response.headers_mut();
-    headers.insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
+    headers.insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
     if !too_large {
         headers
             .entry(header::CONTENT_TYPE)
@@ -194,19 +199,45 @@ async fn no_handler(request: Request) -> RestError {
 
 /// The router with every endpoint.
 pub fn router(cluster: Arc<Cluster>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
+        .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
         .route(
             "/{index}",
             put(indices::create)
                 .head(indices::exists)
                 .delete(indices::delete),
         )
-        .route("/{index}/_refresh", post(indices::refresh).get(indices::refresh))
+        .route(
+            "/{index}/_refresh",
+            post(indices::refresh).get(indices::refresh),
+        )
+        .route(
+            "/{index}/_bulk",
+            post(bulk::bulk_index).put(bulk::bulk_index),
+        )
+        .route("/{index}/_doc", post(documents::index_auto_id))
+        .route(
+            "/{index}/_doc/{id}",
+            get(documents::get)
+                .put(documents::index)
+                .post(documents::index)
+                .delete(documents::delete),
+        )
+        .route(
+            "/{index}/_create/{id}",
+            put(documents::create).post(documents::create),
+        )
+        .route("/{index}/_source/{id}", get(documents::get_source))
+        .route("/{index}/_update/{id}", post(update::update))
+        .route("/{index}/_doc/{id}/_update", post(update::update))
         .fallback(no_handler)
         .with_state(cluster)
-        .layer(DefaultBodyLimit::max(MAX_CONTENT_LENGTH))
+        .layer(DefaultBodyLimit::max(MAX_CONTENT_LENGTH));
+    // Around the whole router, so that the channel sees the `Allow` header of a 405.
+    Router::new()
+        .fallback_service(routes)
         .layer(middleware::from_fn(elasticsearch_channel))
 }
 
@@ -219,6 +250,11 @@ pub struct Server {
 impl Server {
     /// Bind to `opts.addr`.
     pub async fn bind(opts: &ServeOptions) -> std::io::Result<Server> {
+        if opts.nodes > 1 {
+            return Err(std::io::Error::other(
+                "--nodes > 1 needs the engine's replicated shard group, which is not available yet",
+            ));
+        }
         let listener = TcpListener::bind(opts.addr).await?;
         Ok(Server {
             listener,
@@ -233,7 +269,10 @@ impl Server {
     }
 
     /// Serve until `shutdown` completes.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.listener, router(self.cluster))
             .with_graceful_shutdown(shutdown)
             .await

@@ -6,8 +6,7 @@
 //! "failed":0}` with the default one replica, as a single-node Elasticsearch answers.
 
 use crate::engine::{
-    EngineError, GetResponse, ShardCopy, ShardId, ShardsInfo, Source, UpdateRequest,
-    WriteResponse,
+    EngineError, GetResponse, ShardCopy, ShardId, ShardsInfo, Source, UpdateRequest, WriteResponse,
 };
 use crate::protocol::{Condition, WriteResult};
 
@@ -32,7 +31,10 @@ impl Shard {
 
     /// What a write reports: every copy counts in `total`, only assigned ones can succeed; a
     /// noop update reached none.
-    fn reported(&self, result: Result<WriteResponse, EngineError>) -> Result<WriteResponse, EngineError> {
+    fn reported(
+        &self,
+        result: Result<WriteResponse, EngineError>,
+    ) -> Result<WriteResponse, EngineError> {
         result.map(|mut response| {
             if response.result != WriteResult::Noop {
                 response.shards = ShardsInfo {
@@ -51,7 +53,12 @@ impl Shard {
     }
 
     /// Index or create, under the condition validation produced.
-    pub fn index(&self, id: &str, source: Source, condition: &Condition) -> Result<WriteResponse, EngineError> {
+    pub fn index(
+        &self,
+        id: &str,
+        source: Source,
+        condition: &Condition,
+    ) -> Result<WriteResponse, EngineError> {
         self.reported(self.copy.index(id, source, condition).result)
     }
 

@@ -19,7 +19,13 @@ pub struct SourceFilter {
 
 fn list(value: Option<String>) -> Vec<String> {
     value
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -31,7 +37,9 @@ fn glob(pattern: &str, text: &str) -> bool {
             let Some(text) = text.strip_prefix(prefix) else {
                 return false;
             };
-            (0..=text.len()).filter(|i| text.is_char_boundary(*i)).any(|i| glob(rest, &text[i..]))
+            (0..=text.len())
+                .filter(|i| text.is_char_boundary(*i))
+                .any(|i| glob(rest, &text[i..]))
         }
     }
 }
@@ -52,14 +60,27 @@ impl SourceFilter {
         Ok(filter)
     }
 
-    fn filter(&self, prefix: &str, source: &Map<String, Value>, included: bool) -> Map<String, Value> {
+    fn filter(
+        &self,
+        prefix: &str,
+        source: &Map<String, Value>,
+        included: bool,
+    ) -> Map<String, Value> {
         let mut out = Map::new();
         for (key, value) in source {
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             if self.excludes.iter().any(|p| glob(p, &path)) {
                 continue;
             }
-            let included = included || self.includes.iter().any(|p| glob(p, &path) || glob(&format!("{p}.*"), &path));
+            let included = included
+                || self
+                    .includes
+                    .iter()
+                    .any(|p| glob(p, &path) || glob(&format!("{p}.*"), &path));
             match value {
                 Value::Object(inner) => {
                     let kept = self.filter(&path, inner, included);
@@ -77,7 +98,10 @@ impl SourceFilter {
     }
 
     /// The source a response carries.
-    pub fn apply(&self, source: Option<Arc<Map<String, Value>>>) -> Option<Arc<Map<String, Value>>> {
+    pub fn apply(
+        &self,
+        source: Option<Arc<Map<String, Value>>>,
+    ) -> Option<Arc<Map<String, Value>>> {
         if !self.fetch {
             return None;
         }
@@ -97,16 +121,29 @@ mod tests {
         let mut params = Params::parse("/i/_doc/1", Some(query));
         let filter = SourceFilter::from_params(&mut params).unwrap();
         let source = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        let Value::Object(source) = source else { unreachable!() };
-        filter.apply(Some(Arc::new(source))).map(|s| Value::Object((*s).clone()))
+        let Value::Object(source) = source else {
+            unreachable!()
+        };
+        filter
+            .apply(Some(Arc::new(source)))
+            .map(|s| Value::Object((*s).clone()))
     }
 
     #[test]
     fn includes_excludes_and_off() {
         assert_eq!(filtered("_source=false"), None);
-        assert_eq!(filtered("_source=a,b.c"), Some(json!({"a": 1, "b": {"c": 2}})));
+        assert_eq!(
+            filtered("_source=a,b.c"),
+            Some(json!({"a": 1, "b": {"c": 2}}))
+        );
         assert_eq!(filtered("_source=b"), Some(json!({"b": {"c": 2, "d": 3}})));
-        assert_eq!(filtered("_source_excludes=b.*"), Some(json!({"a": 1, "b": {}, "e": [1]})));
-        assert_eq!(filtered("_source_includes=b.*&_source_excludes=b.d"), Some(json!({"b": {"c": 2}})));
+        assert_eq!(
+            filtered("_source_excludes=b.*"),
+            Some(json!({"a": 1, "b": {}, "e": [1]}))
+        );
+        assert_eq!(
+            filtered("_source_includes=b.*&_source_excludes=b.d"),
+            Some(json!({"b": {"c": 2}}))
+        );
     }
 }

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use super::error::RestError;
-use super::es_json_until_engine_lands::EsError;
 use super::params::{ActiveShards, Refresh};
 use super::registry::Index;
+use crate::engine::EsError;
 
 /// `ReplicationRequest.DEFAULT_TIMEOUT`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,7 +22,11 @@ pub struct WaitForActive {
 }
 
 impl WaitForActive {
-    pub fn new(required: Option<ActiveShards>, timeout_text: Option<String>, timeout: Option<Duration>) -> Self {
+    pub fn new(
+        required: Option<ActiveShards>,
+        timeout_text: Option<String>,
+        timeout: Option<Duration>,
+    ) -> Self {
         WaitForActive {
             required,
             timeout_text,

@@ -41,7 +41,10 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
     }
     let mut prepared = Vec::with_capacity(items.len());
     for item in items {
-        let index = item.index.clone().or_else(|| default_index.map(String::from));
+        let index = item
+            .index
+            .clone()
+            .or_else(|| default_index.map(String::from));
         if index.is_none() {
             errors.add("index is missing");
         }
@@ -91,7 +94,9 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
             });
         }
     }
-    errors.into_result().map_err(|e| RestError::validation(&e))?;
+    errors
+        .into_result()
+        .map_err(|e| RestError::validation(&e))?;
     Ok(prepared)
 }
 
@@ -205,19 +210,34 @@ async fn run_bulk(
     let mut results = Vec::with_capacity(prepared.len());
     let mut unavailable = HashSet::new();
     for item in prepared {
-        let (failed, result) = execute(cluster, item, routing.as_deref(), &wait, refresh, &mut unavailable).await;
+        let (failed, result) = execute(
+            cluster,
+            item,
+            routing.as_deref(),
+            &wait,
+            refresh,
+            &mut unavailable,
+        )
+        .await;
         errors |= failed;
         results.push(result);
     }
     let mut out = Map::new();
     out.insert("errors".into(), Value::Bool(errors));
-    out.insert("took".into(), Value::from(started.elapsed().as_millis() as u64));
+    out.insert(
+        "took".into(),
+        Value::from(started.elapsed().as_millis() as u64),
+    );
     out.insert("items".into(), Value::Array(results));
     Ok(reply(200, &Value::Object(out)))
 }
 
 /// `POST|PUT /_bulk`.
-pub async fn bulk(state: ClusterState, params: Params, body: EsBody) -> Result<Response<Body>, RestError> {
+pub async fn bulk(
+    state: ClusterState,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
     run_bulk(state, None, params, body).await
 }
 

@@ -97,9 +97,19 @@ impl Health {
 /// `GET /_cluster/health` (`ClusterHealthResponse.toXContent` order). `wait_for_status` waits
 /// up to `timeout` (default 30s) and answers 408 with `timed_out: true` if it is not reached.
 pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<Body>, RestError> {
-    let wait_for = params.str("wait_for_status").map(|s| Health::parse(&s)).transpose()?;
+    let wait_for = params
+        .str("wait_for_status")
+        .map(|s| Health::parse(&s))
+        .transpose()?;
     let timeout = params.time("timeout")?.unwrap_or(Duration::from_secs(30));
-    params.accept(&["level", "local", "master_timeout", "wait_for_events", "wait_for_no_relocating_shards", "wait_for_no_initializing_shards"]);
+    params.accept(&[
+        "level",
+        "local",
+        "master_timeout",
+        "wait_for_events",
+        "wait_for_no_relocating_shards",
+        "wait_for_no_initializing_shards",
+    ]);
     params.finish()?;
     let cluster = &state.0;
     let deadline = Instant::now() + timeout;
@@ -109,9 +119,14 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
             let shards = u64::from(index.settings.number_of_shards);
             primaries += shards;
             active += shards * (1 + u64::from(index.assigned_replicas));
-            unassigned += shards * u64::from(index.settings.number_of_replicas - index.assigned_replicas);
+            unassigned +=
+                shards * u64::from(index.settings.number_of_replicas - index.assigned_replicas);
         }
-        let status = if unassigned > 0 { Health::Yellow } else { Health::Green };
+        let status = if unassigned > 0 {
+            Health::Yellow
+        } else {
+            Health::Green
+        };
         let reached = wait_for.is_none_or(|w| status <= w);
         let timed_out = !reached && Instant::now() >= deadline;
         if reached || timed_out {

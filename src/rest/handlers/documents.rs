@@ -14,11 +14,13 @@ use axum::http::{header, HeaderValue, Response};
 use serde_json::{Map, Value};
 
 use super::{reply, EsBody};
+use crate::engine::EsError;
 use crate::engine::{EngineError, WriteResponse};
-use crate::protocol::validate::{check_if_primary_term, check_if_seq_no, validate_delete, validate_index, WriteParams};
+use crate::protocol::validate::{
+    check_if_primary_term, check_if_seq_no, validate_delete, validate_index, WriteParams,
+};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::error::RestError;
-use crate::rest::es_json_until_engine_lands::EsError;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
@@ -40,7 +42,10 @@ pub struct DocWrite {
 
 /// Read the write parameters in `RestIndexAction` / `RestDeleteAction` order; `op_type` is read
 /// last and only for index requests (`default_op_type`).
-pub fn read_write_params(p: &mut Params, default_op_type: Option<OpType>) -> Result<DocWrite, RestError> {
+pub fn read_write_params(
+    p: &mut Params,
+    default_op_type: Option<OpType>,
+) -> Result<DocWrite, RestError> {
     let routing = p.str("routing");
     let timeout = p.str("timeout");
     let timeout_value = p.time("timeout")?;
@@ -66,8 +71,11 @@ pub fn read_write_params(p: &mut Params, default_op_type: Option<OpType>) -> Res
         None => OpType::Index,
         Some(default) => match p.str("op_type") {
             None => default,
-            Some(raw) => OpType::parse(&raw.to_lowercase())
-                .map_err(|_| RestError::illegal_argument(format!("opType must be 'create' or 'index', found: [{raw}]")))?,
+            Some(raw) => OpType::parse(&raw.to_lowercase()).map_err(|_| {
+                RestError::illegal_argument(format!(
+                    "opType must be 'create' or 'index', found: [{raw}]"
+                ))
+            })?,
         },
     };
     Ok(DocWrite {
@@ -85,11 +93,15 @@ pub fn read_write_params(p: &mut Params, default_op_type: Option<OpType>) -> Res
 }
 
 /// `DocumentParser`: the source must be one JSON object.
-fn parse_source(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
-    let failure = |reason: String| RestError::exception(400, EsError::new("document_parsing_exception", reason));
+pub fn parse_source(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
+    let failure = |reason: String| {
+        RestError::exception(400, EsError::new("document_parsing_exception", reason))
+    };
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(source)) => Ok(source),
-        Ok(_) => Err(failure("[1:1] Malformed content, must start with an object".into())),
+        Ok(_) => Err(failure(
+            "[1:1] Malformed content, must start with an object".into(),
+        )),
         Err(e) => Err(failure(format!(
             "[{}:{}] failed to parse: {}",
             e.line(),
@@ -104,7 +116,9 @@ fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(char::from(b)),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(char::from(b))
+            }
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
@@ -114,11 +128,19 @@ fn url_encode(s: &str) -> String {
 
 /// A write's reply: its status, `forced_refresh` after `result` when `refresh=true` made one, and
 /// the `Location` of a created document.
-pub fn write_reply(response: &WriteResponse, refresh: Refresh, routing: Option<&str>) -> Response<Body> {
+pub fn write_reply(
+    response: &WriteResponse,
+    refresh: Refresh,
+    routing: Option<&str>,
+) -> Response<Body> {
     let mut body = response_object(response, refresh);
     let mut reply = reply(response.status(), &Value::Object(std::mem::take(&mut body)));
     if response.status() == 201 {
-        let mut location = format!("/{}/_doc/{}", url_encode(&response.index), url_encode(&response.id));
+        let mut location = format!(
+            "/{}/_doc/{}",
+            url_encode(&response.index),
+            url_encode(&response.id)
+        );
         if let Some(routing) = routing {
             location.push_str(&format!("?routing={}", url_encode(routing)));
         }
@@ -159,16 +181,30 @@ async fn write_document(
     let bytes = body.required()?;
     let write = read_write_params(&mut params, Some(default_op_type))?;
     params.finish()?;
-    let condition = validate_index(id.as_deref(), &write.params).map_err(|e| RestError::validation(&e))?;
+    let condition =
+        validate_index(id.as_deref(), &write.params).map_err(|e| RestError::validation(&e))?;
     let cluster = &state.0;
     let index = cluster.indices.get_or_create(&index)?;
     let id = id.unwrap_or_else(|| cluster.ids.next_id());
     let source = Arc::new(parse_source(bytes)?);
     let (number, shard) = index.route(&id, write.routing.as_deref());
-    let describe = || format!("index {{[{}][{id}], source[{}]}}", index.name, Value::Object((*source).clone()));
-    write.wait.check(&index, number, write.refresh, describe).await?;
+    let describe = || {
+        format!(
+            "index {{[{}][{id}], source[{}]}}",
+            index.name,
+            Value::Object((*source).clone())
+        )
+    };
+    write
+        .wait
+        .check(&index, number, write.refresh, describe)
+        .await?;
     let response = shard.index(&id, source, &condition)?;
-    Ok(write_reply(&response, write.refresh, write.routing.as_deref()))
+    Ok(write_reply(
+        &response,
+        write.refresh,
+        write.routing.as_deref(),
+    ))
 }
 
 /// `PUT|POST /{index}/_doc/{id}`.
@@ -225,9 +261,16 @@ pub async fn delete(
     let index = state.0.indices.get(&index)?;
     let (number, shard) = index.route(&id, write.routing.as_deref());
     let describe = || format!("delete {{[{}][{id}]}}", index.name);
-    write.wait.check(&index, number, write.refresh, describe).await?;
+    write
+        .wait
+        .check(&index, number, write.refresh, describe)
+        .await?;
     let response = shard.delete(&id, &condition)?;
-    Ok(write_reply(&response, write.refresh, write.routing.as_deref()))
+    Ok(write_reply(
+        &response,
+        write.refresh,
+        write.routing.as_deref(),
+    ))
 }
 
 /// The parameters of a realtime get (`RestGetAction`, `RestGetSourceAction`).

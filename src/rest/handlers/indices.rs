@@ -44,7 +44,14 @@ pub async fn exists(
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
-    params.accept(&["local", "flat_settings", "include_defaults", "ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
+    params.accept(&[
+        "local",
+        "flat_settings",
+        "include_defaults",
+        "ignore_unavailable",
+        "allow_no_indices",
+        "expand_wildcards",
+    ]);
     params.finish()?;
     let status = match state.0.indices.get(&index) {
         Ok(_) => StatusCode::OK,

@@ -1,8 +1,11 @@
 //! The endpoint handlers, and the request pieces they share: query parameters, the body
 //! (Elasticsearch's "request body is required" and parse errors) and JSON replies.
 
+pub mod bulk;
 pub mod cluster;
+pub mod documents;
 pub mod indices;
+pub mod update;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::documents::write_reply;
 use super::{parse_request_object, EsBody};
 use crate::engine::UpdateRequest;
-use crate::protocol::ChangeId;
-use crate::protocol::validate::{check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams};
+use crate::protocol::validate::{
+    check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams,
+};
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::server::ClusterState;
@@ -35,7 +36,12 @@ fn field_location(text: &[u8], key: &str) -> String {
         .unwrap_or(0);
     let before = &text[..offset];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = offset - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     format!("[{line}:{column}]")
 }
 
@@ -65,8 +71,12 @@ impl UpdateBody {
             match (key.as_str(), value) {
                 ("doc", Value::Object(doc)) => body.doc = Some(doc.clone()),
                 ("upsert", Value::Object(upsert)) => body.upsert = Some(upsert.clone()),
-                ("doc_as_upsert", v) => body.doc_as_upsert = boolean_field(v).ok_or_else(|| field_error(key))?,
-                ("detect_noop", v) => body.detect_noop = boolean_field(v).ok_or_else(|| field_error(key))?,
+                ("doc_as_upsert", v) => {
+                    body.doc_as_upsert = boolean_field(v).ok_or_else(|| field_error(key))?
+                }
+                ("detect_noop", v) => {
+                    body.detect_noop = boolean_field(v).ok_or_else(|| field_error(key))?
+                }
                 ("doc" | "upsert", _) => return Err(field_error(key)),
                 ("script" | "scripted_upsert", _) => {
                     return Err(RestError::illegal_argument(
@@ -103,7 +113,8 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     let active = p.active_shards()?;
     let retry_on_conflict = match p.int("retry_on_conflict")? {
         None => 0,
-        Some(n) => u32::try_from(n).map_err(|_| RestError::illegal_argument("retry_on_conflict cannot be negative."))?,
+        Some(n) => u32::try_from(n)
+            .map_err(|_| RestError::illegal_argument("retry_on_conflict cannot be negative."))?,
     };
     if p.str("version").is_some() || p.str("version_type").is_some() {
         return Err(RestError::validation(&reject_update_versioning()));
@@ -137,7 +148,10 @@ pub async fn update(
     let mut params = params.path_params(&["index", "id"]);
     let url = read_update_params(&mut params)?;
     let parsed = match body.0.is_empty() {
-        true => UpdateBody { detect_noop: true, ..UpdateBody::default() },
+        true => UpdateBody {
+            detect_noop: true,
+            ..UpdateBody::default()
+        },
         false => match parse_request_object(&body.0)? {
             Value::Object(object) => UpdateBody::parse(&object, &body.0)?,
             _ => UpdateBody::default(),
@@ -159,15 +173,23 @@ pub async fn update(
     let index = state.0.indices.get_or_create(&index)?;
     let (number, shard) = index.route(&id, url.routing.as_deref());
     let doc = parsed.doc.unwrap_or_default();
-    let describe = || format!("index {{[{}][{id}], source[{}]}}", index.name, Value::Object(doc.clone()));
-    url.wait.check(&index, number, url.refresh, describe).await?;
+    let describe = || {
+        format!(
+            "index {{[{}][{id}], source[{}]}}",
+            index.name,
+            Value::Object(doc.clone())
+        )
+    };
+    url.wait
+        .check(&index, number, url.refresh, describe)
+        .await?;
     let request = UpdateRequest {
         doc,
         upsert: parsed.upsert,
         doc_as_upsert: parsed.doc_as_upsert,
         detect_noop: parsed.detect_noop,
         retry_on_conflict: url.retry_on_conflict,
-        if_seq_no: validated.map(|c: ChangeId| c),
+        if_seq_no: validated,
     };
     let response = shard.update(&id, &request)?;
     Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
