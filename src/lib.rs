@@ -6,11 +6,12 @@
 //!   which `_version` comes next, is this replicated operation stale, is this term too old, how far
 //!   does the checkpoint advance). Nothing else in the crate re-implements a rule.
 //! * `engine`: a lock-free in-memory shard group that calls `protocol` on every write.
-//! * `model`: stateright models that call the same `protocol` functions and are checked
+//! * [`model`]: stateright models that call the same `protocol` functions and are checked
 //!   exhaustively against the invariants in `docs/invariants.md`.
 //!
 //! [`spec`] is the sequential specification (a compare-and-set register per document) that the
 //! linearizability checks of the models and tests compare histories against.
 
+pub mod model;
 pub mod protocol;
 pub mod spec;
