@@ -1,12 +1,12 @@
 //! Model-checking speed, per catalogue entry: states, unique states, depth, time and states/s of
 //! the exhaustive run, and the same run without symmetry reduction as the baseline measured in
-//! the same process (skipped above `ESOCC_BASELINE_MAX` clients, default 6, where it explodes).
+//! the same process (for the `ci` entries only: without symmetry the large ones explode).
 //!
 //! `cargo bench --bench models [PATH...]` (default `models/`); `ESOCC_THREADS` (default 2).
 
 use std::time::Instant;
 
-use esocc::model::catalogue::{self, Entry, ModelSpec};
+use esocc::model::catalogue::{self, Entry};
 use esocc::model::check::{self, Options, Report};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -27,12 +27,6 @@ fn measure(entry: &Entry, threads: usize, symmetry: bool) -> (Report, f64) {
     (report, start.elapsed().as_secs_f64())
 }
 
-fn clients(entry: &Entry) -> usize {
-    match &entry.model {
-        ModelSpec::SingleShard(p) => usize::from(p.clients),
-    }
-}
-
 fn main() {
     let paths: Vec<String> = std::env::args()
         .skip(1)
@@ -45,7 +39,6 @@ fn main() {
     };
     let entries = catalogue::load(&paths).unwrap_or_else(|e| panic!("{e}"));
     let threads = env_usize("ESOCC_THREADS", 2);
-    let baseline_max = env_usize("ESOCC_BASELINE_MAX", 6);
     println!(
         "{:<34} {:>10} {:>9} {:>5} {:>9} {:>11} {:>9} | {:>10} {:>9} {:>8}",
         "entry",
@@ -72,7 +65,7 @@ fn main() {
             rate,
             total
         );
-        if clients(entry) <= baseline_max {
+        if entry.ci {
             let (plain, plain_total) = measure(entry, threads, false);
             println!(
                 " {:>10} {:>9.4} {:>7.1}×",

@@ -24,8 +24,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::single_shard::{self, SingleShard};
-use super::Invariant;
-use stateright::Model;
+use super::{Checkable, Invariant};
 
 /// One catalogue entry.
 #[derive(Clone, Debug, Serialize)]
@@ -71,19 +70,36 @@ impl ModelSpec {
         }
     }
 
-    /// The properties the model checks, in its order.
-    pub fn properties(&self) -> Result<Vec<Invariant>, String> {
-        fn names<M: Model>(model: &M) -> Vec<Invariant> {
-            model
-                .properties()
-                .iter()
-                .filter_map(|p| Invariant::from_name(p.name))
-                .collect()
-        }
+    /// Build the model and hand it, typed, to `action`; the message says why the parameters
+    /// cannot make a model.
+    pub fn with_model<W: WithModel>(&self, action: W) -> Result<W::Output, String> {
         match self {
-            ModelSpec::SingleShard(params) => Ok(names(&SingleShard::new(params.clone())?)),
+            ModelSpec::SingleShard(params) => Ok(action.with(SingleShard::new(params.clone())?)),
         }
     }
+
+    /// The properties the model checks, in its order.
+    pub fn properties(&self) -> Result<Vec<Invariant>, String> {
+        struct Names;
+        impl WithModel for Names {
+            type Output = Vec<Invariant>;
+            fn with<M: Checkable>(self, model: M) -> Vec<Invariant> {
+                model
+                    .properties()
+                    .iter()
+                    .filter_map(|p| Invariant::from_name(p.name))
+                    .collect()
+            }
+        }
+        self.with_model(Names)
+    }
+}
+
+/// Something to do with an entry's model, whichever model it is: [`ModelSpec::with_model`]
+/// builds it and calls [`WithModel::with`] with its concrete type.
+pub trait WithModel {
+    type Output;
+    fn with<M: Checkable>(self, model: M) -> Self::Output;
 }
 
 /// The verdict a property is expected to get.

@@ -8,33 +8,16 @@
 //! model's `update_terminates` (every terminal state has every update answered). If
 //! `rank_increases` is refuted, `update_terminates` is reported `unproven` rather than `holds`.
 
-use std::fmt::Debug;
-use std::hash::Hash;
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use stateright::{Checker, Expectation, Model};
 
-use super::catalogue::{Entry, Expect, ModelSpec};
+use super::catalogue::{Entry, Expect, WithModel};
 use super::shortest::{self, RepresentativeFn};
-use super::single_shard::{SingleShard, State as SingleShardState};
 use super::trace::{Describe, Trace};
-use super::Invariant;
-use stateright::Representative;
-
-/// A model the checker can run: it describes its steps and says whether symmetry reduction is
-/// sound for it.
-pub trait Checkable: Describe + Clone + Send + Sync + 'static {
-    /// The representative function for symmetry reduction, or `None` when it would be unsound.
-    fn symmetry(&self) -> Option<RepresentativeFn<Self::State>>;
-}
-
-impl Checkable for SingleShard {
-    fn symmetry(&self) -> Option<RepresentativeFn<SingleShardState>> {
-        Some(SingleShardState::representative)
-    }
-}
+use super::{Checkable, Invariant};
 
 /// What a check reports while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -137,6 +120,7 @@ pub struct Report {
     pub states: usize,
     /// Distinct states (after symmetry reduction).
     pub unique_states: usize,
+    /// The deepest state the exhaustive run reached, in steps from an initial state.
     pub max_depth: usize,
     /// Wall time of the exhaustive run.
     pub seconds: f64,
@@ -179,12 +163,17 @@ impl std::error::Error for CheckError {}
 
 /// Check one entry: every property of its model, with the entry's expectations.
 pub fn run(entry: &Entry, options: &Options) -> Result<Report, CheckError> {
-    match &entry.model {
-        ModelSpec::SingleShard(params) => {
-            let model = SingleShard::new(params.clone()).map_err(CheckError::Parameters)?;
-            Ok(run_model(entry, model, options))
+    struct Run<'e, 'o>(&'e Entry, &'o Options<'o>);
+    impl WithModel for Run<'_, '_> {
+        type Output = Report;
+        fn with<M: Checkable>(self, model: M) -> Report {
+            run_model(self.0, model, self.1)
         }
     }
+    entry
+        .model
+        .with_model(Run(entry, options))
+        .map_err(CheckError::Parameters)
 }
 
 /// Serve the entry's model in stateright's Explorer on `addr`; blocks while serving.
@@ -194,22 +183,21 @@ pub fn run(entry: &Entry, options: &Options) -> Result<Report, CheckError> {
 pub fn explore(entry: &Entry, addr: SocketAddr, threads: usize) -> Result<(), CheckError> {
     // The Explorer panics when it cannot bind; find out first and say why.
     drop(TcpListener::bind(addr).map_err(|e| CheckError::Bind(addr, e))?);
-    match &entry.model {
-        ModelSpec::SingleShard(params) => {
-            let model = SingleShard::new(params.clone()).map_err(CheckError::Parameters)?;
-            model.checker().threads(threads.max(1)).serve(addr);
+    struct Serve(SocketAddr, usize);
+    impl WithModel for Serve {
+        type Output = ();
+        fn with<M: Checkable>(self, model: M) {
+            model.checker().threads(self.1.max(1)).serve(self.0);
         }
     }
-    Ok(())
+    entry
+        .model
+        .with_model(Serve(addr, threads))
+        .map_err(CheckError::Parameters)
 }
 
 /// Check any model for an entry.
-pub fn run_model<M>(entry: &Entry, model: M, options: &Options) -> Report
-where
-    M: Checkable,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-{
+pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Report {
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(options.threads.max(1));
     let symmetry = model.symmetry().filter(|_| options.symmetry);
@@ -256,11 +244,13 @@ where
                             trace_of(&model, d.init, &d.actions, true)
                         }
                         None => {
-                            let path = discoveries[property.name].clone().into_vec();
-                            let init = path[0].0.clone();
-                            let actions: Vec<M::Action> =
-                                path.into_iter().filter_map(|(_, a)| a).collect();
-                            trace_of(&model, init, &actions, false)
+                            let trace =
+                                Trace::from_path(&model, discoveries[property.name].clone());
+                            Counterexample {
+                                depth: trace.steps.len(),
+                                shortest: false,
+                                trace,
+                            }
                         }
                     }
                 });
@@ -277,7 +267,7 @@ where
         model: entry.model.kind(),
         states: checker.state_count(),
         unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
+        max_depth: steps(checker.max_depth()),
         seconds,
         shortest_seconds,
         properties: reports,
@@ -296,24 +286,24 @@ fn wait<M: Model, C: Checker<M>>(checker: &C, start: Instant, options: &Options)
                 phase: Phase::Exhaustive,
                 states: checker.state_count(),
                 unique_states: checker.unique_state_count(),
-                max_depth: checker.max_depth(),
+                max_depth: steps(checker.max_depth()),
                 elapsed: start.elapsed(),
             });
         }
     }
 }
 
-fn search_shortest<M>(
+/// stateright counts depth in states (an initial state has depth 1); reports count steps.
+fn steps(stateright_depth: usize) -> usize {
+    stateright_depth.saturating_sub(1)
+}
+
+fn search_shortest<M: Checkable>(
     model: &M,
     refuted: &[&'static str],
     symmetry: Option<RepresentativeFn<M::State>>,
     options: &Options,
-) -> Vec<shortest::Discovery<M>>
-where
-    M: Checkable,
-    M::State: Clone + Hash,
-    M::Action: Clone,
-{
+) -> Vec<shortest::Discovery<M>> {
     let start = Instant::now();
     let mut report = |p: shortest::Progress| {
         if let Some(progress) = options.progress {
@@ -344,5 +334,85 @@ where
         depth: trace.steps.len(),
         shortest,
         trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalogue;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn entry(parameters: serde_json::Value, expect: serde_json::Value) -> Entry {
+        let text = serde_json::json!({
+            "name": "t", "description": "", "model": "single_shard",
+            "parameters": parameters, "expect": expect, "ci": false
+        });
+        catalogue::parse(std::path::Path::new("t.json"), &text.to_string()).unwrap()
+    }
+
+    fn verdict(report: &Report, invariant: Invariant) -> Verdict {
+        report
+            .properties
+            .iter()
+            .find(|p| p.property == invariant)
+            .unwrap()
+            .verdict
+    }
+
+    #[test]
+    fn termination_is_unproven_when_the_ranking_measure_fails() {
+        let entry = entry(
+            serde_json::json!({"clients": 2, "guard": "seq_no_and_term", "path": "rmw",
+                               "retry_on_conflict": 1, "fault": "reads_abandoned"}),
+            serde_json::json!({"update_terminates": "holds", "rank_increases": "counterexample"}),
+        );
+        let report = run(&entry, &Options::default()).unwrap();
+        assert_eq!(
+            verdict(&report, Invariant::RankIncreases),
+            Verdict::Counterexample
+        );
+        assert_eq!(
+            verdict(&report, Invariant::UpdateTerminates),
+            Verdict::Unproven
+        );
+        let mismatches: Vec<Invariant> = report.mismatches().map(|p| p.property).collect();
+        assert_eq!(mismatches, vec![Invariant::UpdateTerminates]);
+        // The shortest cycle witness: read, abandon.
+        let rank = report
+            .properties
+            .iter()
+            .find(|p| p.property == Invariant::RankIncreases);
+        assert_eq!(rank.unwrap().counterexample.as_ref().unwrap().depth, 2);
+    }
+
+    #[test]
+    fn progress_is_reported_and_counterexamples_can_be_skipped() {
+        let calls = AtomicUsize::new(0);
+        let progress = |p: &Progress| {
+            assert!(p.unique_states <= p.states);
+            calls.fetch_add(1, Ordering::Relaxed);
+        };
+        let entry = entry(
+            serde_json::json!({"clients": 4, "guard": "blind", "path": "rmw"}),
+            serde_json::json!({"no_lost_acked_write": "counterexample", "retry_sizing": "counterexample"}),
+        );
+        let options = Options {
+            threads: 2,
+            shortest: false,
+            progress: Some(&progress),
+            progress_interval: Duration::from_millis(1),
+            ..Options::default()
+        };
+        let report = run(&entry, &options).unwrap();
+        assert!(calls.load(Ordering::Relaxed) > 0);
+        assert!(report.properties.iter().all(|p| p.counterexample.is_none()));
+        let mismatches: Vec<Invariant> = report.mismatches().map(|p| p.property).collect();
+        assert_eq!(
+            mismatches,
+            vec![Invariant::RetrySizing],
+            "blind writes never conflict"
+        );
+        assert!(report.unique_states > 0 && report.max_depth == 8);
     }
 }

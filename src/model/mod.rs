@@ -7,20 +7,50 @@
 //! | [`check`] | exhaustive checking of a catalogue entry, shortest counterexamples, the Explorer |
 //! | [`shortest`] | a breadth-first search that guarantees shortest counterexamples, for any model |
 //! | [`trace`] | counterexamples as numbered steps in the protocol's own terms |
+//! | [`svg`] | a trace drawn as a sequence diagram |
 //!
 //! Every model decides through [`crate::protocol`]; the models only keep the state the rules
 //! read and write. Properties carry the names of [`Invariant`], which the catalogue, the
 //! command and the generated documentation share.
+//!
+//! Adding a model: implement [`stateright::Model`] (property names from [`Invariant::name`]),
+//! [`trace::Describe`] and [`Checkable`]; then give [`catalogue::ModelSpec`] a variant with the
+//! parameters type (`Deserialize`, `deny_unknown_fields`), and add its arms to the catalogue's
+//! `ModelKind`, [`catalogue::ModelSpec::kind`], [`catalogue::ModelSpec::validate`] and
+//! [`catalogue::ModelSpec::with_model`]. Checking, shortest traces and the Explorer then work
+//! for it unchanged.
 
 pub mod catalogue;
 pub mod check;
 pub mod shortest;
 pub mod single_shard;
+pub mod svg;
 pub mod trace;
 
-use std::fmt;
+use std::fmt::{self, Debug};
+use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
+use stateright::Model;
+
+use shortest::RepresentativeFn;
+use trace::Describe;
+
+/// A model the checker can run, explore and tell: it describes its steps in the protocol's
+/// terms and says whether symmetry reduction is sound for it.
+pub trait Checkable:
+    Model<
+        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+    > + Describe
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// The representative function for symmetry reduction, or `None` when it would be unsound.
+    fn symmetry(&self) -> Option<RepresentativeFn<Self::State>>;
+}
 
 /// The invariants of `design.md`, plus the ranking measure that makes termination provable.
 /// The variant order is the order of every listing.

@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use stateright::semantics::SequentialSpec;
 use stateright::{Model, Property, Representative};
 
-use super::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange};
-use super::{Broken, Invariant};
+use super::shortest::RepresentativeFn;
+use super::svg::sequence_diagram;
+use super::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange, Trace};
+use super::{Broken, Checkable, Invariant};
 use crate::protocol::checkpoint::next_seq_no;
 use crate::protocol::ids::{FIRST_PRIMARY_TERM, NO_OPS_PERFORMED};
 use crate::protocol::update::{may_retry, write_condition};
@@ -459,6 +461,10 @@ impl Model for SingleShard {
         let next = self.next_state(last, action)?;
         Some(self.exchange(last, &action, &next).to_string())
     }
+
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(sequence_diagram(&Trace::from_path(self, path)))
+    }
 }
 
 /// Every acknowledged write is in its document's current value.
@@ -650,6 +656,13 @@ impl SingleShard {
                 }
             }
         }
+    }
+}
+
+impl Checkable for SingleShard {
+    /// Clients are interchangeable: same actions, same rules, and every property treats them alike.
+    fn symmetry(&self) -> Option<RepresentativeFn<State>> {
+        Some(State::representative)
     }
 }
 

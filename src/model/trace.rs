@@ -96,6 +96,26 @@ pub trait Describe: Model {
 }
 
 impl Trace {
+    /// The trace of a path a stateright checker or the Explorer produced.
+    pub fn from_path<M: Describe>(model: &M, path: stateright::Path<M::State, M::Action>) -> Trace
+    where
+        M::State: Clone,
+        M::Action: Clone,
+    {
+        let mut steps = path.into_vec().into_iter();
+        let Some((init, first)) = steps.next() else {
+            return Trace {
+                initial: Vec::new(),
+                steps: Vec::new(),
+            };
+        };
+        let actions: Vec<M::Action> = first
+            .into_iter()
+            .chain(steps.filter_map(|(_, a)| a))
+            .collect();
+        Trace::replay(model, init, &actions)
+    }
+
     /// Replay `actions` from `init` and describe every step. Actions the model ignores (its
     /// `next_state` returns `None`) end the trace there; paths produced by a checker never
     /// contain one.
