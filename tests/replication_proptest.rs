@@ -1,0 +1,237 @@
+//! Random schedules of writes, link faults, deliveries, drops and one failover on a shard group
+//! of three copies. After quiescence (every link delivers, nothing is held):
+//!
+//! * `converge_at_quiescence`: all in-sync copies hold identical documents;
+//! * `acked_on_in_sync` / `no_lost_acked_write`: every acknowledged write is in every in-sync
+//!   copy's history, and each copy's document is at that write or a later one;
+//! * `checkpoint_safety`: every in-sync copy's local checkpoint is its max `_seq_no`, its history
+//!   has exactly one operation per `_seq_no` up to it, and its global checkpoint is not above it;
+//! * `term_fencing`: a write submitted to an isolated old primary after the new term exists is
+//!   never acknowledged, and fails indefinitely (never with a 409).
+
+use std::sync::Arc;
+
+use esocc::engine::group::Role;
+use esocc::engine::{LinkFault, PendingWrite, ShardGroup, ShardId, Source, Write};
+use esocc::protocol::{Condition, Guard};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const COPIES: usize = 3;
+const DOCS: u8 = 3;
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// A write on the master's primary: blind index, delete, or index guarded by
+    /// `if_seq_no` + `if_primary_term` of a read.
+    Write {
+        doc: u8,
+        n: u8,
+        kind: Kind,
+    },
+    /// An index sent to the isolated old primary (if there is one).
+    StaleWrite {
+        doc: u8,
+        n: u8,
+    },
+    SetLink {
+        copy: usize,
+        fault: LinkFault,
+    },
+    ReleaseOne {
+        copy: usize,
+    },
+    Release {
+        copy: usize,
+    },
+    /// The first one fails (or isolates) the primary; later ones are ignored.
+    Failover {
+        isolate: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Blind,
+    Delete,
+    Guarded,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let fault = prop::sample::select(LinkFault::ALL.to_vec());
+    let kind = prop_oneof![Just(Kind::Blind), Just(Kind::Delete), Just(Kind::Guarded)];
+    prop_oneof![
+        6 => (0..DOCS, any::<u8>(), kind).prop_map(|(doc, n, kind)| Step::Write { doc, n, kind }),
+        2 => (0..DOCS, any::<u8>()).prop_map(|(doc, n)| Step::StaleWrite { doc, n }),
+        3 => (0..COPIES, fault).prop_map(|(copy, fault)| Step::SetLink { copy, fault }),
+        3 => (0..COPIES).prop_map(|copy| Step::ReleaseOne { copy }),
+        2 => (0..COPIES).prop_map(|copy| Step::Release { copy }),
+        1 => any::<bool>().prop_map(|isolate| Step::Failover { isolate }),
+    ]
+}
+
+fn source(n: u8) -> Source {
+    match json!({ "n": n }) {
+        Value::Object(map) => Arc::new(map),
+        _ => unreachable!(),
+    }
+}
+
+struct Run {
+    group: ShardGroup,
+    writes: Vec<PendingWrite>,
+    stale_writes: Vec<PendingWrite>,
+    isolated: Option<usize>,
+    failed_over: bool,
+}
+
+impl Run {
+    fn new() -> Run {
+        let shard = ShardId::new("idx", "uuid", 0);
+        Run {
+            group: ShardGroup::new(shard, COPIES as u32 - 1, COPIES as u32 - 1),
+            writes: Vec::new(),
+            stale_writes: Vec::new(),
+            isolated: None,
+            failed_over: false,
+        }
+    }
+
+    fn apply(&mut self, step: &Step) {
+        let g = &self.group;
+        match *step {
+            Step::Write { doc, n, kind } => {
+                let id = format!("d{doc}");
+                let write = match kind {
+                    Kind::Blind => Write::Index {
+                        id,
+                        source: source(n),
+                        condition: Condition::None,
+                    },
+                    Kind::Delete => Write::Delete {
+                        id,
+                        condition: Condition::None,
+                    },
+                    Kind::Guarded => {
+                        let read = g.get(&id).ok().and_then(|r| r.meta());
+                        Write::Index {
+                            id,
+                            source: source(n),
+                            condition: Guard::SeqNoAndTerm.condition(read),
+                        }
+                    }
+                };
+                self.writes.push(g.submit(write));
+            }
+            Step::StaleWrite { doc, n } => {
+                if let Some(old) = self.isolated {
+                    let write = Write::Index {
+                        id: format!("d{doc}"),
+                        source: source(n),
+                        condition: Condition::None,
+                    };
+                    self.stale_writes.push(g.submit_at(old, write));
+                }
+            }
+            Step::SetLink { copy, fault } => g.set_link(copy, fault).unwrap(),
+            Step::ReleaseOne { copy } => {
+                g.release_one(copy).unwrap();
+            }
+            Step::Release { copy } => {
+                g.release(copy).unwrap();
+            }
+            Step::Failover { isolate } if !self.failed_over => {
+                self.failed_over = true;
+                let failover = match isolate {
+                    true => g.isolate_primary(),
+                    false => g.fail_primary(),
+                };
+                if let (Ok(failover), true) = (failover, isolate) {
+                    self.isolated = Some(failover.demoted);
+                }
+            }
+            Step::Failover { .. } => {}
+        }
+    }
+
+    fn quiesce(&self) {
+        for copy in 0..COPIES {
+            self.group.set_link(copy, LinkFault::Deliver).unwrap();
+        }
+        while self.group.release_all() > 0 {}
+    }
+
+    fn check(&self) -> Result<(), TestCaseError> {
+        let g = &self.group;
+        for pending in self.writes.iter().chain(&self.stale_writes) {
+            prop_assert!(
+                pending.is_done(),
+                "a write is still waiting after quiescence"
+            );
+        }
+        let in_sync = g.in_sync();
+        let primary = g.primary().expect("the shard keeps a primary");
+        prop_assert!(in_sync.contains(&primary));
+        prop_assert_eq!(g.copy(primary).unwrap().role(), Role::Primary);
+
+        let copy = |c: usize| g.copy(c).unwrap();
+        let reference = copy(primary).with_engine(|e| e.documents());
+        for &c in &in_sync {
+            let (docs, lcp, max, history) = copy(c).with_engine(|e| {
+                (
+                    e.documents(),
+                    e.local_checkpoint(),
+                    e.max_seq_no(),
+                    e.history_above(-1),
+                )
+            });
+            prop_assert_eq!(&docs, &reference, "copy {} diverged from the primary", c);
+            prop_assert_eq!(lcp, max, "copy {} has a gap", c);
+            let seq_nos: Vec<i64> = history.iter().map(|op| op.seq_no).collect();
+            prop_assert_eq!(seq_nos, (0..=max).collect::<Vec<_>>(), "copy {} history", c);
+            prop_assert!(copy(c).global_checkpoint() <= lcp);
+
+            for pending in &self.writes {
+                let Some(Ok(ack)) = pending.outcome().map(|o| o.result) else {
+                    continue;
+                };
+                let op = history.iter().find(|op| op.seq_no == ack.seq_no);
+                prop_assert!(
+                    op.is_some_and(|op| op.primary_term == ack.primary_term
+                        && op.id() == Some(ack.id.as_str())),
+                    "acknowledged {:?} is not in copy {}'s history",
+                    ack,
+                    c
+                );
+                let current = docs.iter().find(|(id, _, _)| *id == ack.id);
+                prop_assert!(current.is_some_and(|(_, meta, _)| meta.seq_no >= ack.seq_no));
+            }
+        }
+        for pending in &self.stale_writes {
+            let result = pending.outcome().unwrap().result;
+            let error = result.expect_err("a stale primary's write was acknowledged");
+            prop_assert!(
+                error.conflict().is_none() && error.status() >= 500,
+                "{}",
+                error
+            );
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_schedules_converge_and_keep_every_acknowledged_write(
+        steps in prop::collection::vec(step(), 1..48)
+    ) {
+        let mut run = Run::new();
+        for step in &steps {
+            run.apply(step);
+        }
+        run.quiesce();
+        run.check()?;
+    }
+}
