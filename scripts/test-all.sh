@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test esocc has: the unit, integration, catalogue, proptest, stress, REST and browser tests,
 # the docs-drift check (docs/invariants.md must equal a fresh `esocc report`), then the loom suite
-# (a separate build with `--cfg loom`, in its own target directory).
+# (a separate build with `--cfg esocc_loom`, in its own target directory;
+# not `--cfg loom`, which also switches tokio into loom mode and breaks axum and reqwest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,6 @@ cargo test --release --doc
 # The generated report of what is proven must be the checked-in one (regenerate: esocc report).
 cargo run --release --quiet -- report --check
 
-RUSTFLAGS="--cfg loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
+RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
   CARGO_TARGET_DIR=target/loom \
   cargo test --release --test 'loom_*' -- --test-threads=2
