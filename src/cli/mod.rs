@@ -3,6 +3,7 @@
 //! Exit codes: 0 when everything checked matches its expectation, 1 when a verdict differs from
 //! the catalogue's expectation (or the generated report drifted), 2 on bad input: an unreadable
 //! path, invalid JSON, an unknown parameter, an address that cannot be bound.
+//! `serve` embeds the REST layer's own arguments ([`esocc::rest::ServeArgs`]).
 
 mod check;
 mod explore;
@@ -36,6 +37,8 @@ enum Command {
     Check(CheckArgs),
     Explore(ExploreArgs),
     Report(ReportArgs),
+    /// Serve Elasticsearch's document API over the in-memory engine (loopback by default).
+    Serve(esocc::rest::ServeArgs),
 }
 
 /// Model-check catalogue entries and compare every verdict with the expected one.
@@ -119,6 +122,11 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Report(args) => report::run(args),
+        Command::Serve(args) => {
+            let addr = args.addr;
+            esocc::rest::serve(args)
+                .map_err(|e| Failure::BadInput(format!("cannot serve on {addr}: {e}")))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
