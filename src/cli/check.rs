@@ -111,22 +111,24 @@ fn progress_text(p: &Progress) -> String {
     )
 }
 
-/// One row per property: entry, property, expected, verdict, unique states, depth, seconds.
-/// A verdict that differs from its expectation is marked `MISMATCH`.
+/// One row per property: entry, property, expected, verdict, unique states, depth, seconds. The
+/// entry and its whole-run figures are written on its first row only. A verdict that differs from
+/// its expectation is marked `MISMATCH`.
 pub fn verdict_table(reports: &[Report]) -> String {
     let rows: Vec<Vec<String>> = reports
         .iter()
         .flat_map(|r| {
-            r.properties.iter().map(move |p| {
+            r.properties.iter().enumerate().map(move |(i, p)| {
                 let mark = if p.matches() { "" } else { "  MISMATCH" };
+                let first = |cell: String| if i == 0 { cell } else { String::new() };
                 vec![
-                    r.entry.clone(),
+                    first(r.entry.clone()),
                     p.property.to_string(),
                     expect_text(p.expected).to_string(),
                     format!("{}{mark}", verdict_text(p.verdict)),
-                    r.unique_states.to_string(),
-                    r.max_depth.to_string(),
-                    format!("{:.3}", r.seconds + r.shortest_seconds),
+                    first(r.unique_states.to_string()),
+                    first(r.max_depth.to_string()),
+                    first(format!("{:.3}", r.seconds + r.shortest_seconds)),
                 ]
             })
         })

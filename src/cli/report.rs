@@ -59,10 +59,7 @@ pub fn render(entries: &[Entry], reports: &[Report]) -> String {
     );
     out += &summary(&checked);
     for invariant in Invariant::ALL {
-        let rows = results_for(&checked, invariant);
-        if !rows.is_empty() {
-            out += &section(invariant, &rows);
-        }
+        out += &section(invariant, &results_for(&checked, invariant));
     }
     out
 }
@@ -84,28 +81,18 @@ fn results_for<'a>(checked: &[(&'a Entry, &'a Report)], invariant: Invariant) ->
 
 fn summary(checked: &[(&Entry, &Report)]) -> String {
     let mut out = String::from(
-        "## Summary\n\n| invariant | proven in | refuted in | unproven in |\n| --- | --- | --- | --- |\n",
+        "## Summary\n\nNumber of catalogue entries per verdict.\n\n\
+         | invariant | proven in | refuted in | unproven in |\n| --- | ---: | ---: | ---: |\n",
     );
     for invariant in Invariant::ALL {
         let rows = results_for(checked, invariant);
-        let names = |verdict: Verdict| {
-            let found: Vec<String> = rows
-                .iter()
-                .filter(|(_, _, p)| p.verdict == verdict)
-                .map(|(e, _, _)| format!("`{}`", e.name))
-                .collect();
-            if found.is_empty() {
-                "-".to_string()
-            } else {
-                found.join(", ")
-            }
-        };
+        let count = |verdict: Verdict| rows.iter().filter(|r| r.2.verdict == verdict).count();
         let _ = writeln!(
             out,
             "| [`{invariant}`](#{invariant}) | {} | {} | {} |",
-            names(Verdict::Holds),
-            names(Verdict::Counterexample),
-            names(Verdict::Unproven)
+            count(Verdict::Holds),
+            count(Verdict::Counterexample),
+            count(Verdict::Unproven)
         );
     }
     out + "\n"
@@ -113,6 +100,9 @@ fn summary(checked: &[(&Entry, &Report)]) -> String {
 
 fn section(invariant: Invariant, rows: &[Row]) -> String {
     let mut out = format!("## {invariant}\n\n> {}\n\n", invariant.statement());
+    if rows.is_empty() {
+        return out + "No catalogue entry checks it.\n\n";
+    }
     let mut sources: Vec<String> = rows
         .iter()
         .map(|(entry, _, _)| model_source(entry.model.kind()))
