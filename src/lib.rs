@@ -12,5 +12,6 @@
 //! [`spec`] is the sequential specification (a compare-and-set register per document) that the
 //! linearizability checks of the models and tests compare histories against.
 
+pub mod model;
 pub mod protocol;
 pub mod spec;

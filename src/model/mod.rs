@@ -1,0 +1,3 @@
+//! Stateright models of the protocol, checked exhaustively.
+
+pub mod replication;
