@@ -7,6 +7,9 @@
 //! of the second like a GET: it changed nothing, and when a demoted primary answers it from its
 //! stale copy it is a dirty read, which the first history judges.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 
 use crate::spec::{DocOp, DocRet, Document};
@@ -25,9 +28,27 @@ fn write_op(expected: Option<Option<Chain>>, new: Chain) -> DocOp<Chain> {
     }
 }
 
+/// The two verdicts of a history: (whole history linearizable, writes alone linearizable).
+///
+/// Many states share a history, and the tester's search allocates, so verdicts are memoized per
+/// thread (a pure function of the history).
+pub fn verdicts(history: &[Event]) -> (bool, bool) {
+    thread_local! {
+        static VERDICTS: RefCell<HashMap<Vec<Event>, (bool, bool)>> = RefCell::new(HashMap::new());
+    }
+    VERDICTS.with(|cache| {
+        if let Some(v) = cache.borrow().get(history) {
+            return *v;
+        }
+        let v = (linearizable(history, true), linearizable(history, false));
+        cache.borrow_mut().insert(history.to_vec(), v);
+        v
+    })
+}
+
 /// Is the history linearizable, starting from the seed document? `with_reads` includes GETs and
 /// 409s; without it only writes that took effect or may have are judged.
-pub fn linearizable(history: &[Event], with_reads: bool) -> bool {
+fn linearizable(history: &[Event], with_reads: bool) -> bool {
     let mut tester = Tester::new(Document(Some(Chain::EMPTY)));
     for event in history {
         // A malformed history invalidates the tester, which then reports "not linearizable".

@@ -7,7 +7,7 @@ use crate::protocol::{
     check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
 
-use super::history::linearizable;
+use super::history::verdicts;
 use super::state::{
     bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
     Tracker, Violation,
@@ -375,13 +375,12 @@ impl ReplicationModel {
     /// Re-judge the history's linearizability after it grew. Violations are final: a history
     /// that is not linearizable stays so when it grows.
     fn judge_history(&self, state: &mut State) {
-        for (with_reads, violation) in [
-            (true, Violation::ReadsNotLinearizable),
-            (false, Violation::CasNotLinearizable),
-        ] {
-            if !state.violations.has(violation) && !linearizable(&state.history, with_reads) {
-                state.violations.record(violation);
-            }
+        let (reads, writes) = verdicts(&state.history);
+        if !reads {
+            state.violations.record(Violation::ReadsNotLinearizable);
+        }
+        if !writes {
+            state.violations.record(Violation::CasNotLinearizable);
         }
     }
 }

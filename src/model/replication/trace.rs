@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::protocol::{check_operation_term, Condition, TermCheck, VersionType};
 
-use super::state::{copies_in, Chain, Doc, Event, Msg, Role, State};
+use super::state::{copies_in, Chain, Doc, Event, Msg, Phase, Role, State};
 use super::{Action, ReplicationModel};
 
 const SHARD: &str = "[idx][0]";
@@ -20,6 +20,7 @@ impl ReplicationModel {
             return out;
         }
         out.push_str(&self.outcome(last, &next, action));
+        let next = &next;
         for (i, (before, after)) in last.copies.iter().zip(&next.copies).enumerate() {
             if before.doc != after.doc {
                 let _ = write!(out, "\n     n{i} document: {}", self.doc(after.doc));
@@ -38,6 +39,7 @@ impl ReplicationModel {
                 copy_list(next.master.in_sync)
             );
         }
+        out.push_str(&self.answers(last, next));
         out
     }
 
@@ -47,7 +49,7 @@ impl ReplicationModel {
             Action::Write { client, copy } => {
                 let c = s.clients[usize::from(*client)];
                 let read = match c.phase {
-                    super::state::Phase::Read(read) => read,
+                    Phase::Read(read) => read,
                     _ => None,
                 };
                 let condition = self.config.guard.condition(read.map(|d| d.meta));
@@ -149,10 +151,7 @@ impl ReplicationModel {
                         change.map_or(0, |m| m.version)
                     )
                 }
-                Event::Acked { op } => {
-                    let (client, _) = self.writer_of(op + 1);
-                    format!("\n     client {client}'s write is acknowledged → 200")
-                }
+                Event::Acked { .. } => String::new(), // reported by `answers`
             };
             out.push_str(&text);
         }
@@ -185,13 +184,19 @@ impl ReplicationModel {
                 copy_list(next.master.in_sync & !(1 << promote))
             );
         }
+        out
+    }
+
+    /// Writes that got their final answer in this step: acknowledged, or failed indefinitely.
+    fn answers(&self, last: &State, next: &State) -> String {
+        let mut out = String::new();
         for (client, (before, after)) in last.clients.iter().zip(&next.clients).enumerate() {
-            let failed = before.phase == super::state::Phase::Waiting
-                && after.op > before.op
-                && !next.history[last.history.len()..]
-                    .iter()
-                    .any(|e| matches!(e, Event::Acked { .. }));
-            if failed {
+            let op = self.thread(client as u8, before.op);
+            let acked = next.history[last.history.len()..].contains(&Event::Acked { op });
+            let failed = before.phase == Phase::Waiting && after.op > before.op;
+            if acked {
+                let _ = write!(out, "\n     client {client}'s write is acknowledged → 200");
+            } else if failed {
                 let _ = write!(
                     out,
                     "\n     client {client}'s write fails (indefinite: never acknowledged, not a 409)"
