@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every test esocc has: the unit, integration, catalogue, proptest, stress, REST and browser tests,
-# then the loom suite (a separate build with `--cfg loom`, in its own target directory).
+# then the loom suite (a separate build with `--cfg esocc_loom`, in its own target directory;
+# not `--cfg loom`, which also switches tokio into loom mode and breaks axum and reqwest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --release --all-targets
 cargo test --release --doc
 
-RUSTFLAGS="--cfg loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
+RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
   CARGO_TARGET_DIR=target/loom \
   cargo test --release --test 'loom_*' -- --test-threads=2

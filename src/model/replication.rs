@@ -35,12 +35,14 @@ mod trace;
 use serde::{Deserialize, Serialize};
 use stateright::{Model, Property};
 
+use crate::model::shortest::RepresentativeFn;
+use crate::model::{Broken, Checkable};
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
 use crate::protocol::{DocMeta, Guard};
 
 use state::{
     Chain, Client, ClientId, Copy, CopyId, Doc, Entry, Master, Msg, Op, Phase, Role, State,
-    Tracker, Violations, WriterId,
+    Tracker, WriterId,
 };
 
 /// How a replica installs an operation on its document.
@@ -244,7 +246,7 @@ impl Model for ReplicationModel {
             history: Vec::new(),
             changes: vec![None; usize::from(c.clients) * usize::from(c.ops_per_client)],
             acked: 0,
-            violations: Violations::default(),
+            broken: Broken::default(),
         }]
     }
 
@@ -309,12 +311,14 @@ impl Model for ReplicationModel {
         Some(next)
     }
 
-    fn format_step(&self, last: &State, action: Action) -> Option<String> {
-        Some(self.describe(last, &action))
-    }
-
     fn properties(&self) -> Vec<Property<Self>> {
         properties::all()
+    }
+}
+
+impl Checkable for ReplicationModel {
+    fn symmetry(&self) -> Option<RepresentativeFn<State>> {
+        None
     }
 }
 

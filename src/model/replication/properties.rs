@@ -2,7 +2,7 @@
 //!
 //! Properties about transitions (`seq_no_monotonic`, `term_fencing`, `rmw_serializable`) and the
 //! linearizability verdicts are observed when the step happens and recorded in
-//! [`State::violations`]; the others are judged on each state.
+//! [`State::broken`]; the others are judged on each state.
 //!
 //! Precise statements where the design's one-liners leave a choice:
 //! * `no_lost_acked_write`: the current primary's (per the master) document contains every
@@ -25,7 +25,9 @@
 
 use stateright::Property;
 
-use super::state::{copies_in, Op, State, Violation};
+use crate::model::Invariant;
+
+use super::state::{copies_in, Op, State};
 use super::{ReplicationModel, SEED};
 
 type P = Property<ReplicationModel>;
@@ -33,26 +35,29 @@ type P = Property<ReplicationModel>;
 /// Every property, in the order of the design's table.
 pub fn all() -> Vec<P> {
     vec![
-        P::always("no_lost_acked_write", no_lost_acked_write),
-        P::always("rmw_serializable", |_, s| {
-            !s.violations.has(Violation::StaleRead)
+        P::always(Invariant::NoLostAckedWrite.name(), no_lost_acked_write),
+        P::always(Invariant::RmwSerializable.name(), |_, s| {
+            !s.broken.has(Invariant::RmwSerializable)
         }),
-        P::always("cas_linearizable", |_, s| {
-            !s.violations.has(Violation::CasNotLinearizable)
+        P::always(Invariant::CasLinearizable.name(), |_, s| {
+            !s.broken.has(Invariant::CasLinearizable)
         }),
-        P::always("reads_linearizable", |_, s| {
-            !s.violations.has(Violation::ReadsNotLinearizable)
+        P::always(Invariant::ReadsLinearizable.name(), |_, s| {
+            !s.broken.has(Invariant::ReadsLinearizable)
         }),
-        P::always("change_id_unique", change_id_unique),
-        P::always("seq_no_monotonic", |_, s| {
-            !s.violations.has(Violation::SeqNoRegressed)
+        P::always(Invariant::ChangeIdUnique.name(), change_id_unique),
+        P::always(Invariant::SeqNoMonotonic.name(), |_, s| {
+            !s.broken.has(Invariant::SeqNoMonotonic)
         }),
-        P::always("term_fencing", |_, s| {
-            !s.violations.has(Violation::StaleTermApplied)
+        P::always(Invariant::TermFencing.name(), |_, s| {
+            !s.broken.has(Invariant::TermFencing)
         }),
-        P::always("acked_on_in_sync", acked_on_in_sync),
-        P::always("checkpoint_safety", checkpoint_safety),
-        P::always("converge_at_quiescence", converge_at_quiescence),
+        P::always(Invariant::AckedOnInSync.name(), acked_on_in_sync),
+        P::always(Invariant::CheckpointSafety.name(), checkpoint_safety),
+        P::always(
+            Invariant::ConvergeAtQuiescence.name(),
+            converge_at_quiescence,
+        ),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! (a sorted multiset of messages), the recorded history and the violations observed on
 //! transitions. Everything is small integers and short sorted vectors so that hashing stays cheap.
 
+use crate::model::Broken;
 use crate::protocol::{DocMeta, SeqNo, Term, Version};
 
 /// Index of a shard copy (`n0`, `n1`, ...).
@@ -252,35 +253,6 @@ pub enum Event {
     },
 }
 
-/// Violations of the properties that are about transitions, recorded when they happen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Violations(u8);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Violation {
-    /// A copy's document `_seq_no` went down outside a rollback (`seq_no_monotonic`).
-    SeqNoRegressed = 1,
-    /// A copy applied an operation from a term older than its own (`term_fencing`).
-    StaleTermApplied = 2,
-    /// A primary accepted a write whose read was not the state it replaced (`rmw_serializable`).
-    StaleRead = 4,
-    /// The whole history stopped being linearizable (`reads_linearizable`).
-    ReadsNotLinearizable = 8,
-    /// The conditional writes stopped being linearizable (`cas_linearizable`).
-    CasNotLinearizable = 16,
-}
-
-impl Violations {
-    pub fn record(&mut self, v: Violation) {
-        self.0 |= v as u8;
-    }
-
-    pub fn has(self, v: Violation) -> bool {
-        self.0 & v as u8 != 0
-    }
-}
-
 /// The whole model state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
@@ -294,7 +266,8 @@ pub struct State {
     pub changes: Vec<Option<DocMeta>>,
     /// Acknowledged writers, as a bitmask over writer ids.
     pub acked: u16,
-    pub violations: Violations,
+    /// Properties about transitions that a step on the way here broke.
+    pub broken: Broken,
 }
 
 impl State {

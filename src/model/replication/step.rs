@@ -7,10 +7,12 @@ use crate::protocol::{
     check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
 
+use crate::model::Invariant;
+
 use super::history::verdicts;
 use super::state::{
     bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
-    Tracker, Violation,
+    Tracker,
 };
 use super::{Action, ReplicationModel};
 
@@ -91,7 +93,7 @@ impl ReplicationModel {
             }
         };
         if copy.doc.map(|d| d.value) != read_value {
-            state.violations.record(Violation::StaleRead);
+            state.broken.set(Invariant::RmwSerializable);
         }
         let seq_no = next_seq_no(copy.max_seq_no());
         let meta = plan.applied(seq_no, copy.term);
@@ -229,7 +231,7 @@ impl ReplicationModel {
                 });
                 return false;
             }
-            Err(_) => state.violations.record(Violation::StaleTermApplied),
+            Err(_) => state.broken.set(Invariant::TermFencing),
             Ok(TermCheck::Current) => {}
             Ok(TermCheck::Newer) => {
                 if copy.is_primary() {
@@ -249,7 +251,7 @@ impl ReplicationModel {
     fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry) {
         let copy = &mut state.copies[usize::from(to)];
         if !copy.apply(seq_no, entry, self.config.replica_order) {
-            state.violations.record(Violation::SeqNoRegressed);
+            state.broken.set(Invariant::SeqNoMonotonic);
         }
     }
 
@@ -376,12 +378,8 @@ impl ReplicationModel {
     /// that is not linearizable stays so when it grows.
     fn judge_history(&self, state: &mut State) {
         let (reads, writes) = verdicts(&state.history);
-        if !reads {
-            state.violations.record(Violation::ReadsNotLinearizable);
-        }
-        if !writes {
-            state.violations.record(Violation::CasNotLinearizable);
-        }
+        state.broken.check(Invariant::ReadsLinearizable, reads);
+        state.broken.check(Invariant::CasLinearizable, writes);
     }
 }
 

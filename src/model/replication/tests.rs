@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use stateright::{Checker, Model};
 
 use super::*;
+use crate::model::trace::Trace;
 
 /// Check exhaustively (DFS) and return the names of the properties with a counterexample.
 fn refuted(config: Config) -> BTreeSet<&'static str> {
@@ -189,10 +190,10 @@ fn a_counterexample_reads_as_protocol_steps() {
     let steps = trace(config, "no_lost_acked_write");
     assert!(steps.contains("1. client"), "{steps}");
     assert!(
-        steps.contains("master fails primary n0, promotes n1"),
+        steps.contains("master → n1: fail primary n0, promote n1"),
         "{steps}"
     );
-    assert!(steps.contains("(without if_primary_term)"), "{steps}");
+    assert!(steps.contains("PUT /idx/_doc/1?if_seq_no=1 {"), "{steps}");
     assert!(steps.contains("write is acknowledged → 200"), "{steps}");
 }
 
@@ -201,11 +202,5 @@ fn trace(config: Config, property: &'static str) -> String {
     let model = config.into_model().unwrap();
     let checker = model.clone().checker().spawn_bfs().join();
     let path = checker.discovery(property).expect("a counterexample");
-    let mut out = String::new();
-    for (i, (state, action)) in path.into_vec().into_iter().enumerate() {
-        if let Some(action) = action {
-            out.push_str(&format!("{}. {}\n", i + 1, model.describe(&state, &action)));
-        }
-    }
-    out
+    Trace::from_path(&model, path).to_string()
 }

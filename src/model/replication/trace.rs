@@ -1,99 +1,189 @@
-//! Readable steps: each action in the protocol's own terms (REST requests, replication messages,
-//! the master's decisions), followed by its outcome and every copy's document where it changed.
+//! The replication model in the protocol's own terms ([`Describe`]): each copy's role, term,
+//! checkpoints and document, and each step as an exchange — REST requests from clients,
+//! replication messages between copies, the master's decisions — with its outcome.
 
 use std::fmt::Write as _;
 
-use crate::protocol::{check_operation_term, Condition, TermCheck, VersionType};
+use crate::model::trace::{write_query, CopyState, Describe, DocMetaView, DocState, Exchange};
+use crate::protocol::{check_operation_term, TermCheck};
 
-use super::state::{copies_in, Chain, Doc, Event, Msg, Phase, Role, State};
+use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State};
 use super::{Action, ReplicationModel};
 
+/// The shard as Elasticsearch names it in term-fencing errors.
 const SHARD: &str = "[idx][0]";
 
-impl ReplicationModel {
-    /// One step as a line of text, then indented lines for what changed.
-    pub fn describe(&self, last: &State, action: &Action) -> String {
-        let mut next = last.clone();
-        let mut out = self.request(last, action);
-        if self.step(&mut next, action.clone()).is_none() {
-            out.push_str(" (not enabled)");
-            return out;
-        }
-        out.push_str(&self.outcome(last, &next, action));
-        let next = &next;
-        for (i, (before, after)) in last.copies.iter().zip(&next.copies).enumerate() {
-            if before.doc != after.doc {
-                let _ = write!(out, "\n     n{i} document: {}", self.doc(after.doc));
-            }
-            if before.role != after.role && matches!(after.role, Role::Demoted) {
-                let _ = write!(
-                    out,
-                    "\n     n{i} learns it is no longer primary and fails itself"
+impl Describe for ReplicationModel {
+    fn copies(&self, state: &State) -> Vec<CopyState> {
+        state
+            .copies
+            .iter()
+            .enumerate()
+            .map(|(i, copy)| {
+                let role = match copy.role {
+                    Role::Primary(_) => "believes it is primary",
+                    Role::Replica => "replica",
+                    Role::Demoted => "demoted (failed itself)",
+                };
+                let sync = if state.master.in_sync & bit(i as u8) != 0 {
+                    "in sync"
+                } else {
+                    "not in sync"
+                };
+                let pending = copy.log.iter().flatten().filter(|e| e.pending).count();
+                let mut summary = format!(
+                    "{role}, term {}, {sync}, max _seq_no {}, local checkpoint {}, global checkpoint {}",
+                    copy.term,
+                    copy.max_seq_no(),
+                    copy.local_checkpoint,
+                    copy.global_checkpoint
                 );
-            }
-        }
-        if next.master.in_sync != last.master.in_sync {
-            let _ = write!(
-                out,
-                "\n     in-sync copies: {}",
-                copy_list(next.master.in_sync)
-            );
-        }
-        out.push_str(&self.answers(last, next));
-        out
+                if pending > 0 {
+                    let _ = write!(summary, ", {pending} rolled-back op(s) awaiting resync");
+                }
+                CopyState {
+                    copy: format!("n{i}"),
+                    summary,
+                    docs: vec![DocState {
+                        id: "1".into(),
+                        meta: copy.doc.map(|d| DocMetaView {
+                            seq_no: d.meta.seq_no,
+                            primary_term: d.meta.primary_term,
+                            version: d.meta.version,
+                            deleted: d.meta.deleted,
+                        }),
+                        value: self.value(copy.doc.map_or(Chain::EMPTY, |d| d.value)),
+                    }],
+                }
+            })
+            .collect()
     }
 
-    fn request(&self, s: &State, action: &Action) -> String {
+    fn exchange(&self, before: &State, action: &Action, after: &State) -> Exchange {
+        let answers = self.answers(before, after);
+        let with_answers = |response: String| Some(format!("{response}{answers}"));
         match action {
-            Action::Get { client, copy } => format!("client {client} → n{copy}: GET /idx/_doc/1"),
+            Action::Get { client, copy } => Exchange {
+                from: format!("client {client}"),
+                to: format!("n{copy}"),
+                request: "GET /idx/_doc/1".into(),
+                response: Some(self.found(before.copies[usize::from(*copy)].doc)),
+            },
             Action::Write { client, copy } => {
-                let c = s.clients[usize::from(*client)];
+                let c = before.clients[usize::from(*client)];
                 let read = match c.phase {
                     Phase::Read(read) => read,
                     _ => None,
                 };
                 let condition = self.config.guard.condition(read.map(|d| d.meta));
-                let writer = self.writer(*client, c.op);
-                let new = read.map(|d| d.value).unwrap_or_default().append(writer);
-                format!(
-                    "client {client} → n{copy}: PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
-                    query(&condition),
-                    self.value(new)
-                )
+                let new = read
+                    .map_or(Chain::EMPTY, |d| d.value)
+                    .append(self.writer(*client, c.op));
+                let response = match after.history.last() {
+                    Some(Event::Conflict { .. }) => {
+                        "409 version_conflict_engine_exception".to_string()
+                    }
+                    _ => {
+                        let meta = after.changes[usize::from(self.writer(*client, c.op) - 1)];
+                        let targets = after.network.len() - before.network.len();
+                        format!(
+                            "executed as _seq_no={} _primary_term={} _version={}, replicated to {targets} cop{}",
+                            meta.map_or(-1, |m| m.seq_no),
+                            meta.map_or(0, |m| m.primary_term),
+                            meta.map_or(0, |m| m.version),
+                            if targets == 1 { "y" } else { "ies" }
+                        )
+                    }
+                };
+                Exchange {
+                    from: format!("client {client}"),
+                    to: format!("n{copy}"),
+                    request: format!(
+                        "PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
+                        write_query(&condition),
+                        self.value(new)
+                    ),
+                    response: with_answers(response),
+                }
             }
-            Action::Deliver(msg) => self.message(msg),
-            Action::Duplicate(msg) => {
-                format!("{} (the network keeps a duplicate)", self.message(msg))
+            Action::Deliver(msg) | Action::Duplicate(msg) => {
+                let (from, to) = ends(msg);
+                let mut request = self.message(msg);
+                if matches!(action, Action::Duplicate(_)) {
+                    request.push_str(" (the network keeps a duplicate)");
+                }
+                Exchange {
+                    from,
+                    to,
+                    request,
+                    response: with_answers(self.delivery(before, msg, after)),
+                }
             }
-            Action::Drop(msg) => format!("the network loses {}", self.message(msg)),
-            Action::FailPrimary { promote } => format!(
-                "master fails primary n{}, promotes n{promote}",
-                s.master.primary
-            ),
-            Action::FailReplica { copy } => {
-                format!("master removes n{copy} from the in-sync copies (it missed a write)")
+            Action::Drop(msg) => {
+                let (from, to) = ends(msg);
+                Exchange {
+                    from,
+                    to,
+                    request: format!("{} — lost by the network", self.message(msg)),
+                    response: None,
+                }
             }
+            Action::FailPrimary { promote } => {
+                let copy = &after.copies[usize::from(*promote)];
+                Exchange {
+                    from: "master".into(),
+                    to: format!("n{promote}"),
+                    request: format!(
+                        "fail primary n{}, promote n{promote}",
+                        before.master.primary
+                    ),
+                    response: with_answers(format!(
+                        "primary term {}, no-ops fill gaps up to _seq_no {}, resync to {}",
+                        after.master.term,
+                        copy.max_seq_no(),
+                        copy_list(after.master.in_sync & !bit(*promote))
+                    )),
+                }
+            }
+            Action::FailReplica { copy } => Exchange {
+                from: "master".into(),
+                to: format!("n{}", before.master.primary),
+                request: format!("remove n{copy} from the in-sync copies (it missed a write)"),
+                response: with_answers(format!(
+                    "in-sync copies: {}",
+                    copy_list(after.master.in_sync)
+                )),
+            },
         }
     }
+}
 
+/// Sender and receiver of a message.
+fn ends(msg: &Msg) -> (String, String) {
+    let (from, to) = match *msg {
+        Msg::Replicate { from, to, .. }
+        | Msg::Resync { from, to, .. }
+        | Msg::Applied { from, to, .. }
+        | Msg::Failed { from, to, .. } => (from, to),
+    };
+    (format!("n{from}"), format!("n{to}"))
+}
+
+impl ReplicationModel {
     fn message(&self, msg: &Msg) -> String {
         match msg {
             Msg::Replicate {
-                from,
-                to,
                 term,
                 global_checkpoint,
                 seq_no,
                 entry,
                 ..
             } => format!(
-                "n{from} → n{to}: replicate _seq_no={seq_no} _primary_term={} {} (term {term}, global checkpoint {global_checkpoint})",
+                "replicate _seq_no={seq_no} _primary_term={} {} (request term {term}, global checkpoint {global_checkpoint})",
                 entry.term,
                 self.op(entry.op)
             ),
             Msg::Resync {
-                from,
-                to,
                 term,
                 global_checkpoint,
                 ops,
@@ -102,115 +192,87 @@ impl ReplicationModel {
             } => {
                 let ops: Vec<String> = ops
                     .iter()
-                    .map(|(s, e)| format!("{s}:{}", self.op(e.op)))
+                    .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
                     .collect();
                 format!(
-                    "n{from} → n{to}: resync [{}], trim above _seq_no {trim_above} (term {term}, global checkpoint {global_checkpoint})",
-                    ops.join(", ")
+                    "resync [{}], trim above _seq_no {trim_above} (request term {term}, global checkpoint {global_checkpoint})",
+                    ops.join("; ")
                 )
             }
             Msg::Applied {
-                from,
-                to,
                 seq_no,
                 local_checkpoint,
                 ..
             } => match seq_no {
-                Some(s) => format!(
-                    "n{from} → n{to}: applied _seq_no={s}, local checkpoint {local_checkpoint}"
-                ),
-                None => format!("n{from} → n{to}: resynced, local checkpoint {local_checkpoint}"),
+                Some(s) => format!("applied _seq_no={s}, local checkpoint {local_checkpoint}"),
+                None => format!("resynced, local checkpoint {local_checkpoint}"),
             },
-            Msg::Failed { from, to, term } => {
-                format!("n{from} → n{to}: request of term {term} failed")
-            }
+            Msg::Failed { term, .. } => format!("request of term {term} failed"),
         }
     }
 
-    fn outcome(&self, last: &State, next: &State, action: &Action) -> String {
-        let mut out = String::new();
-        for event in &next.history[last.history.len()..] {
-            let text = match *event {
-                Event::Read { value, .. } => {
-                    let doc = match action {
-                        Action::Get { copy, .. } => last.copies[usize::from(*copy)].doc,
-                        _ => None,
-                    };
-                    match value {
-                        Some(_) => format!(" → 200 {}", self.doc(doc)),
-                        None => " → 404".to_string(),
-                    }
+    /// What the receiver did with a delivered message.
+    fn delivery(&self, before: &State, msg: &Msg, after: &State) -> String {
+        match *msg {
+            Msg::Replicate { to, term, .. } | Msg::Resync { to, term, .. } => {
+                let copy = &before.copies[usize::from(to)];
+                match check_operation_term(term, copy.term) {
+                    Err(e) if self.config.term_fencing => format!("rejected: {}", e.reason(SHARD)),
+                    Err(_) => "applied from an older term (no term fencing)".into(),
+                    Ok(TermCheck::Newer) => format!(
+                        "adopts term {term}, rolls back to global checkpoint {}, applied",
+                        after.copies[usize::from(to)].global_checkpoint
+                    ),
+                    Ok(TermCheck::Current) => "applied".into(),
                 }
-                Event::Conflict { .. } => " → 409 version_conflict_engine_exception".to_string(),
-                Event::Invoke { op, .. } => {
-                    let change = next.changes[usize::from(op)];
+            }
+            Msg::Applied { to, .. } => {
+                if before.copies[usize::from(to)].is_primary() {
                     format!(
-                        " → executed as _seq_no={} _primary_term={} _version={}",
-                        change.map_or(-1, |m| m.seq_no),
-                        change.map_or(0, |m| m.primary_term),
-                        change.map_or(0, |m| m.version)
+                        "global checkpoint {}",
+                        after.copies[usize::from(to)].global_checkpoint
                     )
+                } else {
+                    "ignored (no longer primary)".into()
                 }
-                Event::Acked { .. } => String::new(), // reported by `answers`
-            };
-            out.push_str(&text);
-        }
-        if let Action::Deliver(msg) | Action::Duplicate(msg) = action {
-            if let Msg::Replicate { to, term, .. } | Msg::Resync { to, term, .. } = msg {
-                let copy = &last.copies[usize::from(*to)];
-                match check_operation_term(*term, copy.term) {
-                    Err(e) if self.config.term_fencing => {
-                        let _ = write!(out, " → rejected: {}", e.reason(SHARD));
-                    }
-                    Err(_) => out.push_str(" → applied from an older term (no fencing)"),
-                    Ok(TermCheck::Newer) => {
-                        let _ = write!(
-                            out,
-                            " → n{to} adopts term {term}, rolls back above global checkpoint {}",
-                            next.copies[usize::from(*to)].global_checkpoint
-                        );
-                    }
-                    Ok(_) => {}
+            }
+            Msg::Failed { from, to, .. } => {
+                let was_primary = before.copies[usize::from(to)].is_primary();
+                if !was_primary {
+                    "ignored".into()
+                } else if !after.copies[usize::from(to)].is_primary() {
+                    format!("the master answers: n{to} is no longer primary; it fails itself")
+                } else {
+                    format!("the master removes n{from} from the in-sync copies")
                 }
             }
         }
-        if let Action::FailPrimary { promote } = action {
-            let copy = &next.copies[usize::from(*promote)];
-            let _ = write!(
-                out,
-                " → term {}, fills gaps with no-ops up to _seq_no {}, resyncs to {}",
-                next.master.term,
-                copy.max_seq_no(),
-                copy_list(next.master.in_sync & !(1 << promote))
-            );
-        }
-        out
     }
 
     /// Writes that got their final answer in this step: acknowledged, or failed indefinitely.
-    fn answers(&self, last: &State, next: &State) -> String {
+    fn answers(&self, before: &State, after: &State) -> String {
         let mut out = String::new();
-        for (client, (before, after)) in last.clients.iter().zip(&next.clients).enumerate() {
-            let op = self.thread(client as u8, before.op);
-            let acked = next.history[last.history.len()..].contains(&Event::Acked { op });
-            let failed = before.phase == Phase::Waiting && after.op > before.op;
-            if acked {
-                let _ = write!(out, "\n     client {client}'s write is acknowledged → 200");
-            } else if failed {
+        let new_events = &after.history[before.history.len()..];
+        for (client, (was, is)) in before.clients.iter().zip(&after.clients).enumerate() {
+            let op = self.thread(client as u8, was.op);
+            if new_events.contains(&Event::Acked { op }) {
+                let _ = write!(out, "; client {client}'s write is acknowledged → 200");
+            } else if was.phase == Phase::Waiting && is.op > was.op {
                 let _ = write!(
                     out,
-                    "\n     client {client}'s write fails (indefinite: never acknowledged, not a 409)"
+                    "; client {client}'s write fails (indefinite: never acknowledged, not a 409)"
                 );
             }
         }
         out
     }
 
-    fn doc(&self, doc: Option<Doc>) -> String {
+    /// A GET's answer.
+    fn found(&self, doc: Option<Doc>) -> String {
         match doc {
-            None => "(none)".to_string(),
+            None => "404 not found".into(),
             Some(d) => format!(
-                "_seq_no={} _primary_term={} _version={} value={}",
+                "200 _seq_no={} _primary_term={} _version={} {}",
                 d.meta.seq_no,
                 d.meta.primary_term,
                 d.meta.version,
@@ -219,57 +281,33 @@ impl ReplicationModel {
         }
     }
 
-    fn op(&self, op: super::state::Op) -> String {
+    fn op(&self, op: Op) -> String {
         match op {
-            super::state::Op::Write { version, value } => {
-                format!("index _version={version} value={}", self.value(value))
+            Op::Write { version, value } => {
+                format!("index _version={version} {}", self.value(value))
             }
-            super::state::Op::Noop => "no-op".to_string(),
+            Op::Noop => "no-op".into(),
         }
     }
 
-    /// A value chain in clients' names: `[c0,c1]` (`c0.1` for a client's second write).
+    /// A value chain in clients' names, `[c0.0 c1.0]` (client and its operation).
     fn value(&self, chain: Chain) -> String {
         let writers: Vec<String> = chain
             .writers()
             .map(|w| {
                 let (client, op) = self.writer_of(w);
-                if self.config.ops_per_client == 1 {
-                    format!("c{client}")
-                } else {
-                    format!("c{client}.{op}")
-                }
+                format!("c{client}.{op}")
             })
             .collect();
-        format!("[{}]", writers.join(","))
+        format!("[{}]", writers.join(" "))
     }
 }
 
 fn copy_list(set: u8) -> String {
     let names: Vec<String> = copies_in(set).map(|c| format!("n{c}")).collect();
     if names.is_empty() {
-        "none".to_string()
+        "none".into()
     } else {
         names.join(", ")
-    }
-}
-
-/// The query string a condition travels in.
-fn query(condition: &Condition) -> String {
-    match *condition {
-        Condition::None => String::new(),
-        Condition::Create => "?op_type=create".to_string(),
-        Condition::IfSeqNo(c) => {
-            format!("?if_seq_no={}&if_primary_term={}", c.seq_no, c.primary_term)
-        }
-        Condition::IfSeqNoOnly(s) => format!("?if_seq_no={s} (without if_primary_term)"),
-        Condition::Version {
-            version,
-            version_type,
-        } => match version_type {
-            VersionType::Internal => format!("?version={version}"),
-            VersionType::External => format!("?version={version}&version_type=external"),
-            VersionType::ExternalGte => format!("?version={version}&version_type=external_gte"),
-        },
     }
 }

@@ -1,0 +1,98 @@
+//! The errors a shard copy answers with, rendered as Elasticsearch's error bodies.
+
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+use super::es_json::EsError;
+use super::shard::ShardId;
+use crate::protocol::{DocumentMissing, SeqNo, TermTooOld, VersionConflict};
+
+/// What went wrong, independent of where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 409 `version_conflict_engine_exception`: a definite failure, nothing was written.
+    Conflict {
+        id: String,
+        conflict: VersionConflict,
+    },
+    /// 404 `document_missing_exception`: an update of a missing document without an upsert.
+    DocumentMissing { id: String },
+    /// An operation from an older primary term (500 `illegal_state_exception`).
+    TermTooOld(TermTooOld),
+    /// A replicated operation too far above the local checkpoint for the tracker's window
+    /// (500 `illegal_state_exception`); the sender must retry after the gap below it fills.
+    AheadOfCheckpoint { seq_no: SeqNo, checkpoint: SeqNo },
+}
+
+/// An error of one shard copy: what went wrong and on which shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineError {
+    pub kind: ErrorKind,
+    pub shard: Arc<ShardId>,
+}
+
+impl EngineError {
+    /// The HTTP status Elasticsearch answers with.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            ErrorKind::Conflict { .. } => VersionConflict::STATUS,
+            ErrorKind::DocumentMissing { .. } => DocumentMissing::STATUS,
+            ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::STATUS,
+        }
+    }
+
+    /// The version conflict, if this is one.
+    pub fn conflict(&self) -> Option<&VersionConflict> {
+        match &self.kind {
+            ErrorKind::Conflict { conflict, .. } => Some(conflict),
+            _ => None,
+        }
+    }
+
+    /// The exception as Elasticsearch renders it (type, reason, shard metadata).
+    pub fn to_es_error(&self) -> EsError {
+        let s = &self.shard;
+        let on_shard = |error_type, reason| {
+            EsError::new(error_type, reason).with_shard(&s.index, &s.index_uuid, s.shard)
+        };
+        match &self.kind {
+            ErrorKind::Conflict { id, conflict } => {
+                on_shard(VersionConflict::TYPE, conflict.reason(id))
+            }
+            ErrorKind::DocumentMissing { id } => {
+                on_shard(DocumentMissing::TYPE, DocumentMissing.reason(id))
+            }
+            ErrorKind::TermTooOld(too_old) => {
+                EsError::new(TermTooOld::TYPE, too_old.reason(&s.display()))
+            }
+            ErrorKind::AheadOfCheckpoint { seq_no, checkpoint } => EsError::new(
+                TermTooOld::TYPE,
+                format!(
+                    "{} operation seq_no [{seq_no}] is too far above the local checkpoint [{checkpoint}]",
+                    s.display()
+                ),
+            ),
+        }
+    }
+
+    /// The whole response body: `{"error":{..},"status":N}`.
+    pub fn body(&self) -> serde_json::Value {
+        self.to_es_error().body(self.status())
+    }
+}
+
+impl Serialize for EngineError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body().serialize(s)
+    }
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let error = self.to_es_error();
+        write!(f, "{}: {}", error.error_type, error.reason)
+    }
+}
+
+impl std::error::Error for EngineError {}

@@ -1,0 +1,42 @@
+//! The lock-free shard engine: one copy of a shard, Elasticsearch's per-document optimistic
+//! concurrency control without locks.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`sync`] | the std / loom switch: atomics, epoch reclamation, the id → slot map |
+//! | [`seqno`] | the `_seq_no` allocator and the lock-free local checkpoint tracker (stamp ring) |
+//! | `ticket` | a taken `_seq_no` that must end as the write or as a no-op |
+//! | `slot` | per-document slot: atomic pointer to an immutable version, CAS, epoch reclamation |
+//! | [`history`] | operation records (what replicas receive) and the append-only history |
+//! | [`shard`] | [`ShardCopy`]: get, index, create, delete on the primary |
+//! | [`update`] | the update API: get → transform → conditional write, bounded retries |
+//! | [`replica`] | applying replicated operations and no-ops |
+//! | [`response`] | write and get responses in Elasticsearch 8's JSON |
+//! | [`error`] | the copy's errors and their Elasticsearch bodies |
+//! | [`es_json`] | Elasticsearch's error envelope, shared with the REST API |
+//!
+//! Every decision (conflict, next `_version`, result, stale replica op, term fencing,
+//! checkpoint walk, retry bound) is a call into [`crate::protocol`]. The engine adds only what
+//! the protocol abstracts away: atomics, memory reclamation and the order of the steps.
+//! `docs/engine.md` walks through the design; `tests/loom_*.rs` check its concurrency.
+
+pub mod error;
+pub mod es_json;
+pub mod history;
+pub mod replica;
+pub mod response;
+pub mod seqno;
+pub mod shard;
+mod slot;
+pub(crate) mod sync;
+mod ticket;
+pub mod update;
+
+pub use error::{EngineError, ErrorKind};
+pub use es_json::{simple_error_body, EsError};
+pub use history::{OpKind, OpRecord, Source};
+pub use replica::ReplicaApplied;
+pub use response::{GetResponse, ShardsInfo, WriteResponse};
+pub use seqno::LocalCheckpointTracker;
+pub use shard::{CopyOptions, ShardCopy, ShardId, WriteOutcome};
+pub use update::{UpdateOptions, UpdateRequest};

@@ -1,0 +1,93 @@
+//! The replica side of a shard copy: applying operations the primary replicated or resynced.
+//!
+//! A replica never checks conditions or versions; the primary already decided. It fences old
+//! primaries ([`check_operation_term`]), keeps per document the operation with the highest
+//! `_seq_no` ([`plan_as_replica`]), so operations arriving out of order converge, and marks every
+//! `_seq_no` processed, stale ones and no-ops included, so its checkpoint follows the primary's.
+
+use super::error::{EngineError, ErrorKind};
+use super::history::{OpRecord, Source};
+use super::shard::ShardCopy;
+use super::slot::{DocSlot, DocVersion};
+use super::sync::epoch;
+use crate::protocol::{
+    check_operation_term, plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term, TermCheck,
+};
+
+/// What a replica did with an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaApplied {
+    /// The operation is the document's newest: installed.
+    Installed,
+    /// The document already reflects a later operation: kept as history only.
+    Stale,
+    /// A no-op: only its `_seq_no` was processed.
+    NoOp,
+    /// This `_seq_no` was processed before (a duplicate delivery): nothing done.
+    AlreadyProcessed,
+}
+
+impl ShardCopy {
+    /// Apply a replicated operation (`planIndexingAsNonPrimary`, `markSeqNoAsNoop`).
+    ///
+    /// An operation from a newer primary term raises the copy's term first. Rolling documents
+    /// back to the global checkpoint on a new term (Elasticsearch's
+    /// `resetEngineToGlobalCheckpoint`) is the replication layer's job: it knows the global
+    /// checkpoint, this copy does not.
+    pub fn apply_replica(&self, op: &OpRecord) -> Result<ReplicaApplied, EngineError> {
+        self.admit(op.seq_no, op.primary_term)?;
+        if self.tracker.has_processed(op.seq_no) {
+            return Ok(ReplicaApplied::AlreadyProcessed);
+        }
+        let applied = match (op.id(), op.meta()) {
+            (Some(id), Some(meta)) => self.install(id, meta, op.source().cloned()),
+            _ => ReplicaApplied::NoOp,
+        };
+        self.log.push(op.clone());
+        self.tracker.observe(op.seq_no);
+        self.tracker.mark_processed(op.seq_no);
+        Ok(applied)
+    }
+
+    /// Process `seq_no` as a no-op of `primary_term` (a burned `_seq_no` of the primary, or a
+    /// gap filled at promotion).
+    pub fn apply_noop(
+        &self,
+        seq_no: SeqNo,
+        primary_term: Term,
+    ) -> Result<ReplicaApplied, EngineError> {
+        self.apply_replica(&OpRecord::noop(seq_no, primary_term))
+    }
+
+    /// Term fencing, then room in the checkpoint window (a replica refuses rather than waits).
+    fn admit(&self, seq_no: SeqNo, term: Term) -> Result<(), EngineError> {
+        match check_operation_term(term, self.primary_term()) {
+            Err(too_old) => return Err(self.error(ErrorKind::TermTooOld(too_old))),
+            Ok(TermCheck::Newer) => self.adopt_term(term),
+            Ok(TermCheck::Current) => {}
+        }
+        if self.tracker.admits(seq_no) {
+            Ok(())
+        } else {
+            let checkpoint = self.local_checkpoint();
+            Err(self.error(ErrorKind::AheadOfCheckpoint { seq_no, checkpoint }))
+        }
+    }
+
+    /// Install the state `meta` unless the document already holds a later one.
+    fn install(&self, id: &str, meta: DocMeta, source: Option<Source>) -> ReplicaApplied {
+        self.docs.get_or_insert(id, DocSlot::new, |slot| loop {
+            let guard = epoch::pin();
+            let current = slot.load(&guard);
+            match plan_as_replica(current.meta(), meta.seq_no) {
+                ReplicaPlan::Stale => break ReplicaApplied::Stale,
+                ReplicaPlan::Apply => {
+                    let version = DocVersion::new(meta, source.clone());
+                    if slot.replace(current, version, &guard).is_ok() {
+                        break ReplicaApplied::Installed;
+                    }
+                }
+            }
+        })
+    }
+}

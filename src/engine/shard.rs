@@ -1,0 +1,247 @@
+//! [`ShardCopy`]: one copy of a shard, primary side. Realtime get, index, create and delete,
+//! each deciding through [`crate::protocol`] and committing with a compare-and-swap on the
+//! document's slot. The update API lives in `update.rs`, the replica side in `replica.rs`.
+//!
+//! A write reads the slot, plans with [`plan_as_primary`], takes a `_seq_no` (after the read,
+//! so it is greater than the one read) and swaps its new version in. When the swap loses to a
+//! concurrent write, the `_seq_no` is burned as a no-op and the write is planned again against
+//! the new state: an unconditional write then succeeds on top of it, a conditional one gets the
+//! 409 it would have got had it arrived second.
+//!
+//! Visible difference from Elasticsearch: Elasticsearch serialises the writes of one document
+//! under a per-id lock, plans, and only then takes a `_seq_no`, so it never wastes one. Here two
+//! writes to one document can both take a `_seq_no` and only one can win, so the loser's
+//! `_seq_no` shows up as a no-op in the history (and as a gap in the `_seq_no`s of successful
+//! writes). Checkpoints are unaffected: the no-op is processed like any operation.
+
+use std::sync::Arc;
+
+use super::error::{EngineError, ErrorKind};
+use super::history::{OpLog, OpRecord, Source};
+use super::response::{GetResponse, WriteResponse};
+use super::seqno::LocalCheckpointTracker;
+use super::slot::{DocSlot, DocVersion};
+use super::sync::{epoch, AtomicU64, IdMap, Ordering};
+use super::ticket::SeqNoTicket;
+use crate::protocol::{
+    ids::FIRST_PRIMARY_TERM, plan_as_primary, Condition, DocMeta, SeqNo, Term, WriteKind,
+    WriteResult,
+};
+
+/// Which shard a copy belongs to: what error bodies and responses name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ShardId {
+    pub index: String,
+    pub index_uuid: String,
+    pub shard: u32,
+}
+
+impl ShardId {
+    pub fn new(index: impl Into<String>, index_uuid: impl Into<String>, shard: u32) -> Self {
+        ShardId {
+            index: index.into(),
+            index_uuid: index_uuid.into(),
+            shard,
+        }
+    }
+
+    /// `[index][shard]`, as Elasticsearch prints a `ShardId`.
+    pub fn display(&self) -> String {
+        format!("[{}][{}]", self.index, self.shard)
+    }
+}
+
+/// Tuning of a shard copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// The primary term the copy starts in.
+    pub primary_term: Term,
+    /// How many `_seq_no`s may be in flight above the local checkpoint.
+    pub checkpoint_window: usize,
+    /// Keep the operation history (needed to resync replicas; benchmarks switch it off).
+    pub keep_history: bool,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            primary_term: FIRST_PRIMARY_TERM,
+            checkpoint_window: if cfg!(esocc_loom) { 4 } else { 1 << 14 },
+            keep_history: true,
+        }
+    }
+}
+
+/// The result of a write on the primary, with everything the replication layer ships.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteOutcome {
+    /// What the client gets.
+    pub result: Result<WriteResponse, EngineError>,
+    /// The operations to replicate, in `_seq_no` order: the no-ops of lost compare-and-swaps,
+    /// then the write itself when it went in. Empty for a conflict decided before any
+    /// `_seq_no` was taken, and for a noop update.
+    pub ops: Vec<OpRecord>,
+    /// Write attempts made (an update retries up to `retry_on_conflict` times).
+    pub attempts: u32,
+}
+
+/// One copy of a shard: documents, `_seq_no`s, checkpoint and history.
+pub struct ShardCopy {
+    pub(crate) shard: Arc<ShardId>,
+    term: AtomicU64,
+    pub(crate) tracker: LocalCheckpointTracker,
+    pub(crate) log: OpLog,
+    pub(crate) docs: IdMap<DocSlot>,
+}
+
+impl ShardCopy {
+    /// A new, empty copy in the first primary term.
+    pub fn new(shard: ShardId) -> Self {
+        Self::with_options(shard, CopyOptions::default())
+    }
+
+    pub fn with_options(shard: ShardId, options: CopyOptions) -> Self {
+        ShardCopy {
+            shard: Arc::new(shard),
+            term: AtomicU64::new(options.primary_term),
+            tracker: LocalCheckpointTracker::new(options.checkpoint_window),
+            log: OpLog::new(options.keep_history),
+            docs: IdMap::new(),
+        }
+    }
+
+    pub fn shard_id(&self) -> &ShardId {
+        &self.shard
+    }
+
+    /// The highest primary term this copy has seen.
+    pub fn primary_term(&self) -> Term {
+        self.term.load(Ordering::Acquire)
+    }
+
+    /// Raise the copy's primary term to `term` (never lowers it). Used on promotion and when a
+    /// replica first hears of a newer primary.
+    pub fn adopt_term(&self, term: Term) {
+        self.term.fetch_max(term, Ordering::AcqRel);
+    }
+
+    /// The local checkpoint: every `_seq_no` up to it is processed.
+    pub fn local_checkpoint(&self) -> SeqNo {
+        self.tracker.checkpoint()
+    }
+
+    /// The highest `_seq_no` assigned or received.
+    pub fn max_seq_no(&self) -> SeqNo {
+        self.tracker.max_seq_no()
+    }
+
+    /// Whether the operation with this `_seq_no` was processed.
+    pub fn has_processed(&self, seq_no: SeqNo) -> bool {
+        self.tracker.has_processed(seq_no)
+    }
+
+    /// The history above `seq_no`, in `_seq_no` order (what a promoted primary resyncs).
+    pub fn history_above(&self, seq_no: SeqNo) -> Vec<OpRecord> {
+        self.log.above(seq_no)
+    }
+
+    /// Every document state this copy holds, tombstones included, sorted by id.
+    pub fn documents(&self) -> Vec<(String, DocMeta, Option<Source>)> {
+        let guard = epoch::pin();
+        let mut docs = Vec::new();
+        self.docs.for_each(|id, slot| {
+            if let Some(v) = slot.load(&guard).version() {
+                docs.push((id.to_owned(), v.meta, v.source.clone()));
+            }
+        });
+        docs.sort_by(|a, b| a.0.cmp(&b.0));
+        docs
+    }
+
+    /// The document's last change as this copy knows it (tombstones included).
+    pub fn doc_meta(&self, id: &str) -> Option<DocMeta> {
+        let guard = epoch::pin();
+        self.docs.get(id, |slot| slot.load(&guard).meta()).flatten()
+    }
+
+    /// Realtime GET. Lock-free: one pinned load of the slot.
+    pub fn get(&self, id: &str) -> GetResponse {
+        let guard = epoch::pin();
+        let live = self
+            .docs
+            .get(id, |slot| {
+                let version = slot.load(&guard).version()?;
+                Some((version.meta, version.source.clone()?))
+            })
+            .flatten();
+        GetResponse::new(&self.shard.index, id, live)
+    }
+
+    /// Index (create or replace) `id` under `condition` (from [`crate::protocol::validate`]).
+    pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
+        self.write(id, WriteKind::Index, condition, Some(source))
+    }
+
+    /// `op_type=create`: fails with a 409 when a live document exists.
+    pub fn create(&self, id: &str, source: Source) -> WriteOutcome {
+        self.write(id, WriteKind::Index, &Condition::Create, Some(source))
+    }
+
+    /// Delete `id` under `condition`. A missing document answers `not_found` (404) and still
+    /// takes a `_seq_no` and leaves a tombstone, as in Elasticsearch.
+    pub fn delete(&self, id: &str, condition: &Condition) -> WriteOutcome {
+        self.write(id, WriteKind::Delete, condition, None)
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind) -> EngineError {
+        EngineError {
+            kind,
+            shard: self.shard.clone(),
+        }
+    }
+
+    /// One write attempt: plan, take a `_seq_no`, swap; on a lost swap burn the `_seq_no` and
+    /// plan again. Lock-free: a lost swap means another write went in.
+    pub(crate) fn write(
+        &self,
+        id: &str,
+        kind: WriteKind,
+        condition: &Condition,
+        source: Option<Source>,
+    ) -> WriteOutcome {
+        let term = self.primary_term();
+        let mut ops = Vec::new();
+        let result = self.docs.get_or_insert(id, DocSlot::new, |slot| loop {
+            let guard = epoch::pin();
+            let current = slot.load(&guard);
+            let plan = match plan_as_primary(current.meta(), kind, condition) {
+                Ok(plan) => plan,
+                Err(conflict) => {
+                    let id = id.to_owned();
+                    break Err(self.error(ErrorKind::Conflict { id, conflict }));
+                }
+            };
+            let ticket = SeqNoTicket::issue(&self.tracker, &self.log, term);
+            let meta = plan.applied(ticket.seq_no(), term);
+            match slot.replace(current, DocVersion::new(meta, source.clone()), &guard) {
+                Ok(()) => {
+                    let op = OpRecord::write(meta, Arc::from(id), source);
+                    ticket.applied(&op);
+                    ops.push(op);
+                    break Ok(WriteResponse::new(&self.shard.index, id, meta, plan.result));
+                }
+                Err(_lost) => ops.push(ticket.burn()),
+            }
+        });
+        WriteOutcome {
+            result,
+            ops,
+            attempts: 1,
+        }
+    }
+
+    /// A noop update's response: the document's current state, nothing written.
+    pub(crate) fn noop_response(&self, id: &str, meta: DocMeta) -> WriteResponse {
+        WriteResponse::new(&self.shard.index, id, meta, WriteResult::Noop)
+    }
+}

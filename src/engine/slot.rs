@@ -1,0 +1,111 @@
+//! Per-document slots: an atomic pointer to an immutable version, replaced by compare-and-swap.
+//!
+//! A version is never modified after it is published; a write builds a new one and swaps it in
+//! only if the slot still points at the version the write planned against. The replaced version
+//! is handed to crossbeam-epoch, which frees it once no pinned reader can still hold it. An
+//! empty slot (null) is a document that was never written; a delete installs a tombstone
+//! version, it never empties the slot.
+
+use super::history::Source;
+use super::sync::{collect_garbage, epoch, Ordering, ReclaimProbe};
+use crate::protocol::DocMeta;
+
+/// One immutable state of a document: its metadata and, unless it is a tombstone, its source.
+pub(crate) struct DocVersion {
+    pub(crate) meta: DocMeta,
+    pub(crate) source: Option<Source>,
+    probe: ReclaimProbe,
+}
+
+impl DocVersion {
+    pub(crate) fn new(meta: DocMeta, source: Option<Source>) -> Self {
+        DocVersion {
+            meta,
+            source: if meta.deleted { None } else { source },
+            probe: ReclaimProbe::new(),
+        }
+    }
+}
+
+/// A version as loaded from a slot, valid while the guard it was loaded under is pinned.
+#[derive(Clone, Copy)]
+pub(crate) struct Loaded<'g>(epoch::Shared<'g, DocVersion>);
+
+impl<'g> Loaded<'g> {
+    /// The version, `None` for a document that was never written.
+    pub(crate) fn version(self) -> Option<&'g DocVersion> {
+        // SAFETY: the pointer was loaded under a pinned guard that outlives 'g, and versions are
+        // only destroyed through `defer_destroy` after being unlinked.
+        let version = unsafe { self.0.as_ref() };
+        if let Some(v) = version {
+            v.probe.check();
+        }
+        version
+    }
+
+    /// The document's last change as this copy knows it.
+    pub(crate) fn meta(self) -> Option<DocMeta> {
+        self.version().map(|v| v.meta)
+    }
+}
+
+/// The slot of one document id.
+pub(crate) struct DocSlot {
+    current: epoch::Atomic<DocVersion>,
+}
+
+impl DocSlot {
+    pub(crate) fn new() -> Self {
+        DocSlot {
+            current: epoch::Atomic::null(),
+        }
+    }
+
+    /// The current version. Acquire pairs with the release of the swap that published it, so
+    /// everything its writer did before (including taking its `_seq_no`) is visible.
+    pub(crate) fn load<'g>(&self, guard: &'g epoch::Guard) -> Loaded<'g> {
+        Loaded(self.current.load(Ordering::Acquire, guard))
+    }
+
+    /// Install `new` if the slot still holds `expected`; hand `new` back otherwise. The
+    /// replaced version is retired, never freed while a reader may hold it.
+    pub(crate) fn replace(
+        &self,
+        expected: Loaded<'_>,
+        new: DocVersion,
+        guard: &epoch::Guard,
+    ) -> Result<(), DocVersion> {
+        match self.current.compare_exchange(
+            expected.0,
+            epoch::Owned::new(new),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+            guard,
+        ) {
+            // crossbeam hands back the new pointer on success; the replaced one is `expected`.
+            Ok(_installed) => {
+                let old = expected.0;
+                if !old.is_null() {
+                    // SAFETY: `old` is unlinked; readers that still hold it are pinned.
+                    unsafe { guard.defer_destroy(old) };
+                    collect_garbage(guard);
+                }
+                Ok(())
+            }
+            Err(failed) => Err(*failed.new.into_box()),
+        }
+    }
+}
+
+impl Drop for DocSlot {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no reader or writer can reach the slot any more.
+        unsafe {
+            let guard = epoch::unprotected();
+            let current = self.current.load(Ordering::Relaxed, guard);
+            if !current.is_null() {
+                drop(current.into_owned());
+            }
+        }
+    }
+}
