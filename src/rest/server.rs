@@ -153,7 +153,7 @@ fn wants_pretty(request: &Request) -> bool {
 async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     let pretty = wants_pretty(&request) && request.method() != Method::HEAD;
     let method = request.method().clone();
-    let uri = request.uri().to_string();
+    let uri = request.uri().clone();
     let mut response = match check_content_type(&request) {
         Err(error) => error.into_response(),
         Ok(()) => next.run(request).await,
@@ -161,7 +161,11 @@ async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && !response.headers().contains_key(header::CONTENT_TYPE)
     {
-        response = method_not_allowed(&method, &uri, response.headers().get(header::ALLOW));
+        response = method_not_allowed(
+            &method,
+            &uri.to_string(),
+            response.headers().get(header::ALLOW),
+        );
     }
     if pretty {
         let (mut parts, body) = response.into_parts();

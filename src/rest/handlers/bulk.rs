@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::{parse_source, response_object};
-use super::{reply, EsBody};
+use super::{reply, EsBody, EsPath};
 use crate::engine::{UpdateRequest, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
@@ -244,7 +243,7 @@ pub async fn bulk(
 /// `POST|PUT /{index}/_bulk`: items without `_index` go to `{index}`.
 pub async fn bulk_index(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {

@@ -112,7 +112,7 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
     ]);
     params.finish()?;
     let cluster = &state.0;
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         let (mut primaries, mut active, mut unassigned) = (0u64, 0u64, 0u64);
         for index in cluster.indices.all() {
@@ -128,7 +128,7 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
             Health::Green
         };
         let reached = wait_for.is_none_or(|w| status <= w);
-        let timed_out = !reached && Instant::now() >= deadline;
+        let timed_out = !reached && deadline.is_some_and(|d| Instant::now() >= d);
         if reached || timed_out {
             let percent = if active + unassigned == 0 {
                 100.0

@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{header, HeaderValue, Response};
 use serde_json::{Map, Value};
 
-use super::{reply, EsBody};
+use super::{reply, EsBody, EsPath};
 use crate::engine::EsError;
 use crate::engine::{EngineError, WriteResponse};
 use crate::protocol::validate::{
@@ -210,7 +209,7 @@ async fn write_document(
 /// `PUT|POST /{index}/_doc/{id}`.
 pub async fn index(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
@@ -221,7 +220,7 @@ pub async fn index(
 /// `POST /{index}/_doc`: an auto-generated id, `op_type` defaulting to `create`.
 pub async fn index_auto_id(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
@@ -232,7 +231,7 @@ pub async fn index_auto_id(
 /// `PUT|POST /{index}/_create/{id}`: `op_type` must be (and is) `create`.
 pub async fn create(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
@@ -251,7 +250,7 @@ pub async fn create(
 /// document answers `not_found` (404) with a normal write response.
 pub async fn delete(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index", "id"]);
@@ -287,7 +286,7 @@ fn read_get_params(params: &mut Params) -> Result<(Option<String>, SourceFilter)
 /// `GET|HEAD /{index}/_doc/{id}`: 200 with the document, 404 `found: false`.
 pub async fn get(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index", "id"]);
@@ -302,7 +301,7 @@ pub async fn get(
 /// `GET|HEAD /{index}/_source/{id}`: the source alone, or 404 `resource_not_found_exception`.
 pub async fn get_source(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index", "id"]);

@@ -27,6 +27,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
+/// Path parameters (`{index}`, `{id}`), percent-decoded; a path that does not decode is an
+/// `illegal_argument_exception` rather than axum's plain-text answer.
+pub struct EsPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for EsPath<T> {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(EsPath(value)),
+            Err(rejection) => Err(RestError::illegal_argument(rejection.body_text())),
+        }
+    }
+}
+
 /// A request body, at most `http.max_content_length` (413 otherwise).
 pub struct EsBody(pub Bytes);
 

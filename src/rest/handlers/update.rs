@@ -3,12 +3,11 @@
 //! `retry_on_conflict` (the engine re-runs get → merge → conditional write).
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::write_reply;
-use super::{parse_request_object, EsBody};
+use super::{parse_request_object, EsBody, EsPath};
 use crate::engine::UpdateRequest;
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams,
@@ -141,7 +140,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
 /// `POST /{index}/_update/{id}`, `POST /{index}/_doc/{id}/_update`.
 pub async fn update(
     state: ClusterState,
-    Path((index, id)): Path<(String, String)>,
+    EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
