@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::Response;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::RestError;
 use super::json;
@@ -68,7 +68,7 @@ impl EsBody {
     }
 
     /// The body parsed as a JSON request object (`None` when empty).
-    pub fn object(&self) -> Result<Option<Value>, RestError> {
+    pub fn object(&self) -> Result<Option<Map<String, Value>>, RestError> {
         if self.0.is_empty() {
             return Ok(None);
         }
@@ -78,9 +78,9 @@ impl EsBody {
 
 /// A request body parsed by an `ObjectParser`: malformed JSON is an `x_content_parse_exception`
 /// `[line:col] <message>`, a body that is not an object a `parse_exception`.
-pub fn parse_request_object(bytes: &[u8]) -> Result<Value, RestError> {
+pub fn parse_request_object(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(RestError::parse("request body must be a JSON object")),
         Err(e) => Err(RestError::x_content_parse(format!(
             "[{}:{}] {}",
