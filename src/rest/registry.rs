@@ -128,8 +128,6 @@ pub struct Index {
     pub name: String,
     pub uuid: String,
     pub settings: IndexSettings,
-    /// Replicas per shard placed on a node (the others stay unassigned).
-    pub assigned_replicas: u32,
     shards: Vec<Shard>,
 }
 
@@ -169,14 +167,13 @@ impl Registry {
         let shards = (0..settings.number_of_shards)
             .map(|number| {
                 let shard = ShardId::new(name, uuid.clone(), number);
-                Shard::new(shard, settings.number_of_replicas)
+                Shard::new(shard, settings.number_of_replicas, assigned_replicas)
             })
             .collect();
         Arc::new(Index {
             name: name.to_string(),
             uuid,
             settings,
-            assigned_replicas,
             shards,
         })
     }

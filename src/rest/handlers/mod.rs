@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod cluster;
 pub mod documents;
+pub mod faults;
 pub mod indices;
 pub mod update;
 
@@ -39,6 +40,26 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
             Ok(axum::extract::Path(value)) => Ok(EsPath(value)),
             Err(rejection) => Err(RestError::illegal_argument(rejection.body_text())),
         }
+    }
+}
+
+/// The node a request was sent to (header `X-Esocc-Node`, esocc's own): a request reaches the
+/// copy on that node when it believes it is primary, as a client connected to an isolated old
+/// primary's node would. Without it, requests go to the master's primary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Node(pub Option<usize>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Node {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("x-esocc-node") else {
+            return Ok(Node(None));
+        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        text.trim().parse().map(|n| Node(Some(n))).map_err(|_| {
+            RestError::illegal_argument(format!("X-Esocc-Node must be a node number, got [{text}]"))
+        })
     }
 }
 

@@ -7,8 +7,8 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::write_reply;
-use super::{EsBody, EsPath};
-use crate::engine::UpdateRequest;
+use super::{EsBody, EsPath, Node};
+use crate::engine::{UpdateRequest, Write};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams,
 };
@@ -149,6 +149,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
 /// `POST /{index}/_update/{id}`, `POST /{index}/_doc/{id}/_update`.
 pub async fn update(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
@@ -194,7 +195,7 @@ pub async fn update(
         retry_on_conflict: url.retry_on_conflict,
         if_seq_no: validated,
     };
-    let response = shard.update(&id, &request)?;
+    let response = shard.write(node, Write::Update { id, request }).await?;
     Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
 }
 
