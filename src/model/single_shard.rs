@@ -62,6 +62,9 @@ pub enum Fault {
     /// A client may drop what it read and read again without counting an attempt, which makes
     /// the model cyclic (caught by `rank_increases`; `update_terminates` becomes unproven).
     ReadsAbandoned,
+    /// The shard numbers a write after the change the client read instead of after the highest
+    /// `_seq_no` it assigned (caught by `change_id_unique` and `seq_no_monotonic`).
+    SeqNoFromRead,
 }
 
 /// The parameters of a single-shard configuration, as the catalogue spells them.
@@ -277,7 +280,10 @@ impl SingleShard {
 
         match plan {
             Ok(plan) => {
-                let seq_no = next_seq_no(state.max_seq_no);
+                let seq_no = next_seq_no(match self.params.fault {
+                    Some(Fault::SeqNoFromRead) => read.meta.map_or(NO_OPS_PERFORMED, |m| m.seq_no),
+                    _ => state.max_seq_no,
+                });
                 let meta = plan.applied(seq_no, FIRST_PRIMARY_TERM);
                 broken.check(Invariant::RmwSerializable, expected == current);
                 broken.check(Invariant::ChangeIdUnique, seq_no > state.max_seq_no);
@@ -289,7 +295,7 @@ impl SingleShard {
                     meta: Some(meta),
                     value,
                 };
-                state.max_seq_no = seq_no;
+                state.max_seq_no = state.max_seq_no.max(seq_no);
                 self.finish(&mut state.clients[client_index], true);
             }
             Err(_) => {
