@@ -46,6 +46,7 @@ fn ci_catalogue_entries_get_their_expected_verdicts() {
             .unwrap();
             if let Some(counterexample) = &property.counterexample {
                 write!(failures, "{}", counterexample.trace).unwrap();
+                writeln!(failures, "   violated: {}", counterexample.violation).unwrap();
             } else if property.verdict == Verdict::Unproven {
                 writeln!(
                     failures,

@@ -588,6 +588,53 @@ impl Describe for SingleShard {
             },
         }
     }
+
+    fn explain(&self, invariant: Invariant, state: &State) -> Option<String> {
+        let answered = || {
+            state.clients.iter().enumerate().flat_map(|(client, c)| {
+                c.answers
+                    .iter()
+                    .enumerate()
+                    .map(move |(op, answer)| (client, op, *answer))
+            })
+        };
+        match invariant {
+            Invariant::NoLostAckedWrite => answered().find_map(|(client, op, answer)| {
+                let id = WriteId {
+                    client: client as u8,
+                    op: op as u8,
+                };
+                let doc = &state.docs[usize::from(answer.doc)];
+                (answer.written && !doc.value.contains(&id)).then(|| {
+                    format!(
+                        "{id} was acknowledged, but doc {} now holds {}: a write that never saw it replaced it",
+                        doc_id(answer.doc),
+                        chain_text(&doc.value)
+                    )
+                })
+            }),
+            Invariant::RetrySizing => answered().find_map(|(client, _, answer)| {
+                (!answer.written).then(|| {
+                    format!(
+                        "client {client} got a 409 with retry_on_conflict {} (the sizing bound (clients - 1) * ops_per_client is {})",
+                        self.params.retry_on_conflict,
+                        (usize::from(self.params.clients) - 1) * self.ops()
+                    )
+                })
+            }),
+            Invariant::UpdateTerminates => {
+                let waiting: Vec<String> = (0..state.clients.len())
+                    .filter(|&c| state.clients[c].stage != Stage::Done)
+                    .map(|c| format!("client {c}"))
+                    .collect();
+                Some(format!(
+                    "no step is left, and {} still waits for an answer",
+                    waiting.join(", ")
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl SingleShard {
@@ -826,14 +873,18 @@ mod tests {
         check::run(&entry, &Options::default()).unwrap()
     }
 
-    fn trace_text(report: &check::Report, invariant: Invariant) -> String {
+    fn counterexample(report: &check::Report, invariant: Invariant) -> check::Counterexample {
         let property = report
             .properties
             .iter()
             .find(|p| p.property == invariant)
             .unwrap();
         assert_eq!(property.verdict, Verdict::Counterexample, "{invariant}");
-        property.counterexample.as_ref().unwrap().trace.to_string()
+        property.counterexample.clone().unwrap()
+    }
+
+    fn trace_text(report: &check::Report, invariant: Invariant) -> String {
+        counterexample(report, invariant).trace.to_string()
     }
 
     #[test]
@@ -849,6 +900,17 @@ mod tests {
       n0: doc 1: _seq_no=1 _primary_term=1 _version=2 [c1.0]
 ";
         assert!(text.ends_with(expected), "{text}");
+        assert_eq!(
+            counterexample(&report, Invariant::NoLostAckedWrite).violation,
+            "c0.0 was acknowledged, but doc 1 now holds [c1.0]: a write that never saw it replaced it"
+        );
+        assert_eq!(
+            counterexample(&report, Invariant::RmwSerializable).violation,
+            format!(
+                "step 4 breaks it: {}",
+                Invariant::RmwSerializable.statement()
+            )
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 use stateright::Model;
 
+use super::Invariant;
 use crate::protocol::{Condition, SeqNo, Term, Version, VersionType};
 
 /// One document as a copy holds it.
@@ -93,6 +94,12 @@ pub trait Describe: Model {
         action: &Self::Action,
         after: &Self::State,
     ) -> Exchange;
+
+    /// Why `state`, the last state of a counterexample, violates `invariant`, in the model's
+    /// terms; `None` leaves it at the invariant's statement.
+    fn explain(&self, _invariant: Invariant, _state: &Self::State) -> Option<String> {
+        None
+    }
 }
 
 impl Trace {
