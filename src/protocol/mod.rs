@@ -26,7 +26,9 @@ pub mod update;
 pub mod validate;
 
 pub use condition::{Condition, Guard, OpType, VersionType};
-pub use error::{DocumentMissing, TermTooOld, ValidationErrors, VersionConflict};
+pub use error::{
+    DocumentMissing, PrimaryDemoted, PrimaryInactive, TermTooOld, ValidationErrors, VersionConflict,
+};
 pub use ids::{ChangeId, DocMeta, SeqNo, Term, Version};
 pub use primary::{plan_as_primary, WriteKind, WritePlan, WriteResult};
 pub use replica::{check_operation_term, plan_as_replica, ReplicaPlan, TermCheck};

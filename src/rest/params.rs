@@ -3,7 +3,7 @@
 //! rejected (`BaseRestHandler.unrecognized`, with its "did you mean" suggestions). Typed readers
 //! raise Elasticsearch's parse errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::RestError;
@@ -34,7 +34,7 @@ pub enum ActiveShards {
 pub struct Params {
     path: String,
     values: BTreeMap<String, String>,
-    consumed: BTreeSet<String>,
+    consumed: Vec<&'static str>,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -153,7 +153,7 @@ impl Params {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             values.insert(decode_component(key, true), decode_component(value, true));
         }
-        let consumed = RESPONSE_PARAMS.iter().map(|k| k.to_string()).collect();
+        let consumed = RESPONSE_PARAMS.to_vec();
         Params {
             path: path.to_string(),
             values,
@@ -162,8 +162,8 @@ impl Params {
     }
 
     /// Mark path parameters (`index`, `id`) as consumed, as Elasticsearch's router does.
-    pub fn path_params(mut self, keys: &[&str]) -> Params {
-        self.consumed.extend(keys.iter().map(|k| k.to_string()));
+    pub fn path_params(mut self, keys: &[&'static str]) -> Params {
+        self.consumed.extend_from_slice(keys);
         self
     }
 
@@ -173,32 +173,34 @@ impl Params {
     }
 
     /// The raw value of `key`, consuming it.
-    pub fn str(&mut self, key: &str) -> Option<String> {
-        self.consumed.insert(key.to_string());
+    pub fn str(&mut self, key: &'static str) -> Option<String> {
+        if !self.consumed.contains(&key) {
+            self.consumed.push(key);
+        }
         self.values.get(key).cloned()
     }
 
     /// Consume parameters that are accepted and have no effect here.
-    pub fn accept(&mut self, keys: &[&str]) {
-        self.consumed.extend(keys.iter().map(|k| k.to_string()));
+    pub fn accept(&mut self, keys: &[&'static str]) {
+        self.consumed.extend_from_slice(keys);
     }
 
     /// `paramAsLong`.
-    pub fn long(&mut self, key: &str) -> Result<Option<i64>, RestError> {
+    pub fn long(&mut self, key: &'static str) -> Result<Option<i64>, RestError> {
         self.str(key)
             .map(|v| v.parse().map_err(|_| number_error("long", key, &v)))
             .transpose()
     }
 
     /// `paramAsInt`.
-    pub fn int(&mut self, key: &str) -> Result<Option<i32>, RestError> {
+    pub fn int(&mut self, key: &'static str) -> Result<Option<i32>, RestError> {
         self.str(key)
             .map(|v| v.parse().map_err(|_| number_error("int", key, &v)))
             .transpose()
     }
 
     /// `paramAsBoolean`: empty means true.
-    pub fn boolean(&mut self, key: &str) -> Result<Option<bool>, RestError> {
+    pub fn boolean(&mut self, key: &'static str) -> Result<Option<bool>, RestError> {
         self.str(key)
             .map(|v| match v.as_str() {
                 "" | "true" => Ok(true),
@@ -211,7 +213,7 @@ impl Params {
     }
 
     /// `timeout` and similar time values.
-    pub fn time(&mut self, key: &str) -> Result<Option<Duration>, RestError> {
+    pub fn time(&mut self, key: &'static str) -> Result<Option<Duration>, RestError> {
         match self.str(key) {
             Some(v) => parse_time(key, &v),
             None => Ok(None),
@@ -261,7 +263,7 @@ impl Params {
         let invalid: Vec<&String> = self
             .values
             .keys()
-            .filter(|k| !self.consumed.contains(*k))
+            .filter(|k| !self.consumed.contains(&k.as_str()))
             .collect();
         if invalid.is_empty() {
             return Ok(());
@@ -276,9 +278,11 @@ impl Params {
                 message.push_str(", ");
             }
             message.push_str(&format!("[{name}]"));
-            let mut scored: Vec<(f32, &String)> = self
-                .consumed
-                .iter()
+            let mut candidates = self.consumed.clone();
+            candidates.sort_unstable();
+            candidates.dedup();
+            let mut scored: Vec<(f32, &str)> = candidates
+                .into_iter()
                 .map(|c| (similarity(name, c), c))
                 .filter(|(score, _)| *score > 0.5)
                 .collect();
@@ -287,7 +291,7 @@ impl Params {
                 [] => {}
                 [(_, one)] => message.push_str(&format!(" -> did you mean [{one}]?")),
                 many => {
-                    let names: Vec<&str> = many.iter().map(|(_, c)| c.as_str()).collect();
+                    let names: Vec<&str> = many.iter().map(|(_, c)| *c).collect();
                     message.push_str(&format!(" -> did you mean any of [{}]?", names.join(", ")));
                 }
             }

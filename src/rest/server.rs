@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use super::args::ServeOptions;
 use super::autoid::{random_uuid, IdGenerator};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, indices, update};
+use super::handlers::{bulk, cluster, documents, faults, indices, update};
 use super::json;
 use super::registry::Registry;
 
@@ -153,7 +153,7 @@ fn wants_pretty(request: &Request) -> bool {
 async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     let pretty = wants_pretty(&request) && request.method() != Method::HEAD;
     let method = request.method().clone();
-    let uri = request.uri().to_string();
+    let uri = request.uri().clone();
     let mut response = match check_content_type(&request) {
         Err(error) => error.into_response(),
         Ok(()) => next.run(request).await,
@@ -161,7 +161,11 @@ async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && !response.headers().contains_key(header::CONTENT_TYPE)
     {
-        response = method_not_allowed(&method, &uri, response.headers().get(header::ALLOW));
+        response = method_not_allowed(
+            &method,
+            &uri.to_string(),
+            response.headers().get(header::ALLOW),
+        );
     }
     if pretty {
         let (mut parts, body) = response.into_parts();
@@ -203,6 +207,27 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route("/_esocc/{index}/{shard}", get(faults::state))
+        .route(
+            "/_esocc/{index}/{shard}/fail_primary",
+            post(faults::fail_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/isolate_primary",
+            post(faults::isolate_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/fail_replica/{copy}",
+            post(faults::fail_replica),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/link/{copy}/{fault}",
+            post(faults::link),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/release/{copy}",
+            post(faults::release),
+        )
         .route(
             "/{index}",
             put(indices::create)
@@ -250,11 +275,6 @@ pub struct Server {
 impl Server {
     /// Bind to `opts.addr`.
     pub async fn bind(opts: &ServeOptions) -> std::io::Result<Server> {
-        if opts.nodes > 1 {
-            return Err(std::io::Error::other(
-                "--nodes > 1 needs the engine's replicated shard group, which is not available yet",
-            ));
-        }
         let listener = TcpListener::bind(opts.addr).await?;
         Ok(Server {
             listener,
