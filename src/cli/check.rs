@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use esocc::model::catalogue::{self, Entry, Expect};
 use esocc::model::check::{self, Counterexample, Options, Phase, Progress, Report, Verdict};
+use esocc::model::svg::sequence_diagram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::table::{self, Align};
-use super::{svg, CheckArgs, Failure};
+use super::{CheckArgs, Failure};
 
 pub fn run(args: CheckArgs) -> Result<(), Failure> {
     let entries = load(&args.paths)?;
@@ -147,36 +148,41 @@ pub fn verdict_table(reports: &[Report]) -> String {
     )
 }
 
-/// Every counterexample, shortest first, as numbered steps. Properties of one entry refuted by
-/// the same trace are shown together.
+/// Every counterexample, shortest first, as numbered steps followed by what the last state
+/// violates. Properties of one entry refuted by the same trace are shown together.
 pub fn counterexamples_text(reports: &[Report]) -> String {
-    let mut groups: Vec<(&Report, Vec<&str>, &Counterexample)> = Vec::new();
+    let mut groups: Vec<(&Report, Vec<(&str, &Counterexample)>)> = Vec::new();
     for (report, property, counterexample) in counterexamples(reports) {
         match groups
             .iter_mut()
-            .find(|(r, _, c)| r.entry == report.entry && c.trace == counterexample.trace)
+            .find(|(r, found)| r.entry == report.entry && found[0].1.trace == counterexample.trace)
         {
-            Some((_, properties, _)) => properties.push(property),
-            None => groups.push((report, vec![property], counterexample)),
+            Some((_, found)) => found.push((property, counterexample)),
+            None => groups.push((report, vec![(property, counterexample)])),
         }
     }
     if groups.is_empty() {
         return String::new();
     }
     let mut text = String::from("\nCounterexamples, shortest first:\n");
-    for (report, properties, counterexample) in groups {
+    for (report, found) in groups {
+        let (_, first) = found[0];
+        let names: Vec<&str> = found.iter().map(|(property, _)| *property).collect();
         text += &format!(
             "\n{} / {}: {} steps{}\n{}",
             report.entry,
-            properties.join(", "),
-            counterexample.depth,
-            if counterexample.shortest {
+            names.join(", "),
+            first.depth,
+            if first.shortest {
                 " (shortest)"
             } else {
                 " (not guaranteed shortest)"
             },
-            counterexample.trace
+            first.trace
         );
+        for (property, counterexample) in found {
+            text += &format!("    violates {property}: {}\n", counterexample.violation);
+        }
     }
     text
 }
@@ -213,11 +219,7 @@ fn write_traces(dir: &Path, reports: &[Report]) -> Result<(), Failure> {
             counterexample,
         })
         .expect("traces serialize");
-        let title = format!(
-            "{} / {property}: {} steps",
-            report.entry, counterexample.depth
-        );
-        let diagram = svg::trace_diagram(&title, &counterexample.trace);
+        let diagram = sequence_diagram(&counterexample.trace);
         for (extension, content) in [("json", json + "\n"), ("svg", diagram)] {
             let path = dir.join(format!("{}.{property}.{extension}", report.entry));
             std::fs::write(&path, content)

@@ -8,7 +8,6 @@
 mod check;
 mod explore;
 mod report;
-mod svg;
 mod table;
 
 use std::net::SocketAddr;
