@@ -62,7 +62,7 @@ fn report_is_stable_and_check_catches_drift() {
     assert!(report.contains(" 4. client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated"));
     assert!(!report.contains("seconds"), "no timings in the report");
 
-    let out = esocc_in(&dir, &["report", "--check", "--threads", "2"]);
+    let out = esocc_in(&dir, &["report", "--check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("docs/invariants.md is up to date"));
 

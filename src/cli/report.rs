@@ -13,7 +13,7 @@ use super::{Failure, ReportArgs};
 
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let entries = check::load(&args.paths)?;
-    let reports = check::check_all(&entries, super::threads(args.threads))?;
+    let reports = check::check_all(&entries, 1)?;
     let fresh = render(&entries, &reports);
     let shown = args.out.display();
     if args.check {
@@ -56,7 +56,7 @@ pub fn render(entries: &[Entry], reports: &[Report]) -> String {
          fresh report. Timings are left out so the file is stable; `esocc check` shows them.\n\n\
          Each invariant is a stateright property of the same name. *Proven* lists the entries \
          where no reachable state violates it (unique states after symmetry reduction over \
-         clients; depth is the deepest state reached). *Refuted* shows, for each entry where it \
+         clients; depth is the deepest state the single-threaded depth-first run reached). *Refuted* shows, for each entry where it \
          fails, the shortest counterexample as numbered steps, with each copy's document state \
          where it changed. The catalogue's expected verdict is given for each entry; `-` means \
          the entry states no expectation for that invariant.\n\n",
