@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use super::args::ServeOptions;
 use super::autoid::{random_uuid, IdGenerator};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, indices, update};
+use super::handlers::{bulk, cluster, documents, faults, indices, update};
 use super::json;
 use super::registry::Registry;
 
@@ -207,6 +207,27 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route("/_esocc/{index}/{shard}", get(faults::state))
+        .route(
+            "/_esocc/{index}/{shard}/fail_primary",
+            post(faults::fail_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/isolate_primary",
+            post(faults::isolate_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/fail_replica/{copy}",
+            post(faults::fail_replica),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/link/{copy}/{fault}",
+            post(faults::link),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/release/{copy}",
+            post(faults::release),
+        )
         .route(
             "/{index}",
             put(indices::create)
@@ -254,11 +275,6 @@ pub struct Server {
 impl Server {
     /// Bind to `opts.addr`.
     pub async fn bind(opts: &ServeOptions) -> std::io::Result<Server> {
-        if opts.nodes > 1 {
-            return Err(std::io::Error::other(
-                "--nodes > 1 needs the engine's replicated shard group, which is not available yet",
-            ));
-        }
         let listener = TcpListener::bind(opts.addr).await?;
         Ok(Server {
             listener,

@@ -44,7 +44,7 @@ impl WaitForActive {
         request: impl FnOnce() -> String,
     ) -> Option<RestError> {
         let total = 1 + index.settings.number_of_replicas;
-        let active = 1 + index.assigned_replicas;
+        let active = index.shards().get(shard).map_or(0, |s| s.active_copies());
         let (needed, shown) = match self.required? {
             ActiveShards::All => (total, "ALL".to_string()),
             ActiveShards::Count(n) => (n, n.to_string()),
