@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::replication;
 use super::single_shard::{self, SingleShard};
 use super::{Checkable, Invariant};
 
@@ -46,6 +47,7 @@ pub struct Entry {
 #[serde(tag = "model", content = "parameters", rename_all = "snake_case")]
 pub enum ModelSpec {
     SingleShard(single_shard::Params),
+    Replication(replication::Config),
 }
 
 /// The model names a file may give, before its parameters are read.
@@ -53,6 +55,7 @@ pub enum ModelSpec {
 #[serde(rename_all = "snake_case")]
 enum ModelKind {
     SingleShard,
+    Replication,
 }
 
 impl ModelSpec {
@@ -60,6 +63,7 @@ impl ModelSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelSpec::SingleShard(_) => "single_shard",
+            ModelSpec::Replication(_) => "replication",
         }
     }
 
@@ -67,6 +71,7 @@ impl ModelSpec {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             ModelSpec::SingleShard(params) => params.validate(),
+            ModelSpec::Replication(config) => config.validate(),
         }
     }
 
@@ -75,6 +80,7 @@ impl ModelSpec {
     pub fn with_model<W: WithModel>(&self, action: W) -> Result<W::Output, String> {
         match self {
             ModelSpec::SingleShard(params) => Ok(action.with(SingleShard::new(params.clone())?)),
+            ModelSpec::Replication(config) => Ok(action.with(config.clone().into_model()?)),
         }
     }
 
@@ -325,6 +331,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
                             return Err(de::Error::custom("`model` must come before `parameters`"))
                         }
                         Some(ModelKind::SingleShard) => ModelSpec::SingleShard(map.next_value()?),
+                        Some(ModelKind::Replication) => ModelSpec::Replication(map.next_value()?),
                     };
                     once(&mut model, spec, "parameters")?
                 }
@@ -366,7 +373,9 @@ mod tests {
     fn a_valid_entry_parses_with_defaults() {
         let entry = parse(Path::new("models/seed.json"), GOOD).unwrap();
         assert_eq!(entry.name, "seed");
-        let ModelSpec::SingleShard(params) = &entry.model;
+        let ModelSpec::SingleShard(params) = &entry.model else {
+            panic!("not a single_shard entry: {:?}", entry.model);
+        };
         assert_eq!(
             (params.clients, params.docs, params.ops_per_client),
             (2, 1, 1)
