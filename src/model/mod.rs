@@ -3,6 +3,7 @@
 //! | module | what it is |
 //! | --- | --- |
 //! | [`single_shard`] | clients and one shard copy, every operation atomic on the shard |
+//! | [`replication`] | clients, a primary and replicas, a master that fails the primary, a reordering network |
 //! | [`catalogue`] | `models/*.json`: checked configurations with their expected verdicts |
 //! | [`check`] | exhaustive checking of a catalogue entry, shortest counterexamples, the Explorer |
 //! | [`shortest`] | a breadth-first search that guarantees shortest counterexamples, for any model |
@@ -22,6 +23,7 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod replication;
 pub mod shortest;
 pub mod single_shard;
 pub mod svg;
