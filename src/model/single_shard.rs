@@ -87,6 +87,10 @@ pub struct Params {
     /// Update: `retry_on_conflict`. Rmw: how many times a client re-reads and retries after a 409.
     #[serde(default)]
     pub retry_on_conflict: u8,
+    /// Every document starts indexed once (value `[]`, `_seq_no` 0, 1, ...) instead of missing,
+    /// so the first conditional writes carry `if_seq_no` rather than `op_type=create`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub initially_indexed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
 }
@@ -362,15 +366,24 @@ impl Model for SingleShard {
             stage: Stage::Reading,
             answers: Vec::new(),
         };
-        vec![State {
-            docs: vec![
+        let mut max_seq_no = NO_OPS_PERFORMED;
+        let docs = (0..self.params.docs)
+            .map(|_| {
+                let meta = self.params.initially_indexed.then(|| {
+                    max_seq_no = next_seq_no(max_seq_no);
+                    plan_as_primary(None, WriteKind::Index, &Condition::None)
+                        .ok()
+                        .map(|plan| plan.applied(max_seq_no, FIRST_PRIMARY_TERM))
+                });
                 Doc {
-                    meta: None,
+                    meta: meta.flatten(),
                     value: Vec::new(),
-                };
-                usize::from(self.params.docs)
-            ],
-            max_seq_no: NO_OPS_PERFORMED,
+                }
+            })
+            .collect();
+        vec![State {
+            docs,
+            max_seq_no,
             clients: vec![client; usize::from(self.params.clients)],
             broken: Broken::default(),
         }]

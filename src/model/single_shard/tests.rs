@@ -12,11 +12,12 @@ fn params(clients: u8, guard: Option<Guard>, path: Path, retry_on_conflict: u8) 
         guard,
         path,
         retry_on_conflict,
+        initially_indexed: false,
         fault: None,
     }
 }
 
-fn report(params: &Params) -> check::Report {
+fn report_of(params: &Params) -> check::Report {
     let text = serde_json::json!({
         "name": "t", "description": "", "model": "single_shard",
         "parameters": params, "expect": {"no_lost_acked_write": "holds"}, "ci": false
@@ -41,7 +42,7 @@ fn trace_text(report: &check::Report, invariant: Invariant) -> String {
 
 #[test]
 fn blind_writes_lose_an_update_in_four_steps() {
-    let report = report(&params(2, Some(Guard::Blind), Path::Rmw, 0));
+    let report = report_of(&params(2, Some(Guard::Blind), Path::Rmw, 0));
     let text = trace_text(&report, Invariant::NoLostAckedWrite);
     println!("{text}");
     let expected = " 1. client 0 → n0: GET /idx/_doc/1 → 404 not found
@@ -67,7 +68,7 @@ fn blind_writes_lose_an_update_in_four_steps() {
 
 #[test]
 fn seq_no_and_term_turns_the_overwrite_into_a_409() {
-    let report = report(&params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0));
+    let report = report_of(&params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0));
     let text = trace_text(&report, Invariant::RetrySizing);
     println!("{text}");
     assert!(text.contains("PUT /idx/_doc/1?op_type=create [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, document already exists (current version [1]), gives up"), "{text}");
@@ -76,11 +77,22 @@ fn seq_no_and_term_turns_the_overwrite_into_a_409() {
         .iter()
         .filter(|p| p.property != Invariant::RetrySizing)
         .all(|p| p.verdict == Verdict::Holds));
+
+    let indexed = Params {
+        initially_indexed: true,
+        ..params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0)
+    };
+    let text = trace_text(&report_of(&indexed), Invariant::RetrySizing);
+    assert!(
+        text.starts_with("   n0: doc 1: _seq_no=0 _primary_term=1 _version=1 [];\n"),
+        "{text}"
+    );
+    assert!(text.contains(" 4. client 1 → n0: PUT /idx/_doc/1?if_seq_no=0&if_primary_term=1 [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1], gives up"), "{text}");
 }
 
 #[test]
 fn update_retries_show_the_shards_own_steps() {
-    let report = report(&params(3, None, Path::Update, 1));
+    let report = report_of(&params(3, None, Path::Update, 1));
     let text = trace_text(&report, Invariant::RetrySizing);
     println!("{text}");
     assert!(
