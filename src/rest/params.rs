@@ -146,7 +146,7 @@ pub fn parse_time(key: &str, value: &str) -> Result<Option<Duration>, RestError>
 }
 
 impl Params {
-    /// Parse the query string of a request to `path` (its decoded path, used in messages).
+    /// Parse the query string of a request to `path` (its raw path, decoded for messages).
     pub fn parse(path: &str, query: Option<&str>) -> Params {
         let mut values = BTreeMap::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -271,7 +271,7 @@ impl Params {
         let plural = if invalid.len() > 1 { "s" } else { "" };
         let mut message = format!(
             "request [{}] contains unrecognized parameter{plural}: ",
-            self.path
+            decode_component(&self.path, false)
         );
         for (i, name) in invalid.iter().enumerate() {
             if i > 0 {
@@ -326,6 +326,11 @@ mod tests {
         assert_eq!(
             reason(p.finish().unwrap_err()),
             "request [/idx/_doc/1] contains unrecognized parameter: [x]"
+        );
+        let p = Params::parse("/my%20idx/_doc/1", Some("x"));
+        assert_eq!(
+            reason(p.finish().unwrap_err()),
+            "request [/my idx/_doc/1] contains unrecognized parameter: [x]"
         );
     }
 
