@@ -104,6 +104,9 @@ fn expected_verdicts_exit_0_with_table_and_shortest_counterexample() {
         "{stdout}"
     );
     assert!(stdout.contains(" 1. client 0 → n0: GET /idx/_doc/1 → 404 not found"));
+    assert!(stdout.ends_with(
+        "\n2 entries, 20 properties checked (2 with an expected verdict): all as expected.\n"
+    ));
     assert!(stdout.contains(" 4. client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated"));
 }
 
@@ -112,7 +115,9 @@ fn a_verdict_that_differs_exits_1_and_says_which() {
     let dir = catalogue("mismatch", &[("a.json", entry("blind", "blind", "holds"))]);
     let out = esocc(&["check", path(&dir)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("counterexample  MISMATCH"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("counterexample  MISMATCH"), "{stdout}");
+    assert!(stdout.ends_with("(1 with an expected verdict): 1 differ from the catalogue.\n"));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("1 verdict(s) differ from the catalogue:")
@@ -218,7 +223,11 @@ fn an_empty_directory_and_bad_flags_exit_2() {
     let dir = catalogue("empty", &[]);
     let out = esocc(&["check", path(&dir)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no catalogue entries"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: {}: ", path(&dir))) && stderr.contains("no *.json"),
+        "{stderr}"
+    );
     let out = esocc(&["check", "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--threads"));

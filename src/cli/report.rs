@@ -158,10 +158,10 @@ fn section(invariant: Invariant, rows: &[Row]) -> String {
     {
         let _ = writeln!(
             out,
-            "**Refuted** in `{}` (expected: {}): {}. {} {}, {} unique states.\n",
+            "**Refuted** in `{}` (expected: {}). {} {} {}, {} unique states.\n",
             entry.name,
             expect_text(property.expected),
-            entry.description,
+            sentence(&entry.description),
             entry.model.kind(),
             parameters(entry),
             report.unique_states
@@ -169,19 +169,24 @@ fn section(invariant: Invariant, rows: &[Row]) -> String {
         if let Some(counterexample) = &property.counterexample {
             let _ = writeln!(
                 out,
-                "{} steps{}:\n\n```text\n{}```\n\nViolation: {}\n",
-                counterexample.depth,
+                "{} counterexample, {} steps:\n\n```text\n{}```\n\nViolation: {}\n",
                 if counterexample.shortest {
-                    ", shortest"
+                    "The shortest"
                 } else {
-                    " (not guaranteed shortest)"
+                    "A (not guaranteed shortest)"
                 },
+                counterexample.depth,
                 counterexample.trace,
                 counterexample.violation
             );
         }
     }
     out
+}
+
+/// `text` ending with exactly one full stop.
+fn sentence(text: &str) -> String {
+    format!("{}.", text.trim_end().trim_end_matches('.'))
 }
 
 /// The entry's parameters as `name=value`, in the file's order.
