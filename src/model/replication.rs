@@ -30,6 +30,7 @@ mod history;
 mod properties;
 pub mod state;
 mod step;
+mod symmetry;
 mod trace;
 
 use serde::{Deserialize, Serialize};
@@ -317,8 +318,9 @@ impl Model for ReplicationModel {
 }
 
 impl Checkable for ReplicationModel {
+    /// Clients are interchangeable, and so are copies (see [`symmetry`]).
     fn symmetry(&self) -> Option<RepresentativeFn<State>> {
-        None
+        Some(symmetry::representative)
     }
 }
 
