@@ -126,8 +126,8 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
     };
     let mut changes = vec![None; s.changes.len()];
     let mut acked = 0;
-    for w in 1..=s.changes.len() {
-        let new = usize::from(writer_name[w]);
+    for (w, &new) in writer_name.iter().enumerate().skip(1) {
+        let new = usize::from(new);
         changes[new - 1] = s.changes[w - 1];
         if s.acked & (1 << w) != 0 {
             acked |= 1 << new;

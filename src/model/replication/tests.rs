@@ -212,7 +212,7 @@ fn trace(config: Config, property: &'static str) -> (String, Option<String>) {
     let checker = model.clone().checker().spawn_bfs().join();
     let path = checker.discovery(property).expect("a counterexample");
     let invariant = Invariant::from_name(property).unwrap();
-    let why = model.explain(invariant, &path.last_state());
+    let why = model.explain(invariant, path.last_state());
     (Trace::from_path(&model, path).to_string(), why)
 }
 
