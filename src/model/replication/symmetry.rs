@@ -40,20 +40,23 @@ fn ops_per_client(s: &State) -> usize {
 /// Clients sorted by what they did, ignoring their names.
 fn client_order(s: &State) -> Vec<usize> {
     let ops = ops_per_client(s);
-    let mut order: Vec<usize> = (0..s.clients.len()).collect();
-    order.sort_by_cached_key(|&c| {
+    let key = |c: usize| {
         let client = s.clients[c];
         let read = match client.phase {
             Phase::Read(doc) => Some(doc.map(|d| d.meta)),
             _ => None,
         };
-        let writes: Vec<_> = (0..ops)
-            .map(|k| {
-                let writer = 1 + c * ops + k;
-                (s.changes[writer - 1], s.acked & (1 << writer) != 0)
-            })
-            .collect();
-        (client.op, phase_rank(client.phase), read, writes)
+        let writes = (0..ops).map(move |k| {
+            let writer = 1 + c * ops + k;
+            (s.changes[writer - 1], s.acked & (1 << writer) != 0)
+        });
+        ((client.op, phase_rank(client.phase), read), writes)
+    };
+    let mut order: Vec<usize> = (0..s.clients.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (head_a, writes_a) = key(a);
+        let (head_b, writes_b) = key(b);
+        head_a.cmp(&head_b).then_with(|| writes_a.cmp(writes_b))
     });
     order
 }
@@ -69,8 +72,7 @@ fn phase_rank(phase: Phase) -> u8 {
 
 /// Copies sorted by what they hold.
 fn copy_order(s: &State) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..s.copies.len()).collect();
-    order.sort_by_cached_key(|&i| {
+    let key = |i: usize| {
         let copy = &s.copies[i];
         let role = match &copy.role {
             Role::Primary(t) => (0, t.pending.len()),
@@ -83,11 +85,13 @@ fn copy_order(s: &State) -> Vec<usize> {
             role,
             copy.term,
             copy.doc,
-            copy.log.clone(),
+            &copy.log[..],
             copy.local_checkpoint,
             copy.global_checkpoint,
         )
-    });
+    };
+    let mut order: Vec<usize> = (0..s.copies.len()).collect();
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
     order
 }
 
