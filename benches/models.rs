@@ -2,7 +2,8 @@
 //! the exhaustive run, and the same run without symmetry reduction as the baseline measured in
 //! the same process (for the `ci` entries only: without symmetry the large ones explode).
 //!
-//! `cargo bench --bench models [PATH...]` (default `models/`); `ESOCC_THREADS` (default 2).
+//! `cargo bench --bench models [PATH...]` (default `models/`); `ESOCC_THREADS` (default 2);
+//! `ESOCC_BASELINE=0` skips the baseline (to time a whole process on one entry).
 
 use std::time::Instant;
 
@@ -65,7 +66,7 @@ fn main() {
             rate,
             total
         );
-        if entry.ci {
+        if entry.ci && env_usize("ESOCC_BASELINE", 1) == 1 {
             let (plain, plain_total) = measure(entry, threads, false);
             println!(
                 " {:>10} {:>9.4} {:>7.1}×",

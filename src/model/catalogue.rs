@@ -142,7 +142,7 @@ impl fmt::Display for CatalogueError {
 impl std::error::Error for CatalogueError {}
 
 /// Load the entries of every path: a file, or a directory whose `*.json` files are read in name
-/// order. Entry names must be unique across all of them.
+/// order (a directory without any is an error). Entry names must be unique across all of them.
 pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Entry>, CatalogueError> {
     let mut entries: Vec<Entry> = Vec::new();
     for path in paths {
@@ -182,6 +182,12 @@ fn files(path: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
         if file.extension().is_some_and(|ext| ext == "json") {
             files.push(file);
         }
+    }
+    if files.is_empty() {
+        return Err(whole_file(
+            path,
+            "directory has no *.json catalogue files".into(),
+        ));
     }
     files.sort();
     Ok(files)
@@ -478,6 +484,11 @@ mod tests {
         assert!(e.message.contains("already used"), "{}", e.message);
         let e = load(&[dir.join("missing.json")]).unwrap_err();
         assert!(e.message.starts_with("cannot read"), "{}", e.message);
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let e = load(&[&empty]).unwrap_err();
+        assert_eq!((e.path, e.line), (empty.clone(), None));
+        assert!(e.message.contains("no *.json"), "{}", e.message);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -17,14 +17,13 @@ use serde_json::{Map, Value};
 
 use super::error::RestError;
 use super::json;
-use super::params::{decode_component, Params};
+use super::params::Params;
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let path = decode_component(parts.uri.path(), false);
-        Ok(Params::parse(&path, parts.uri.query()))
+        Ok(Params::parse(parts.uri.path(), parts.uri.query()))
     }
 }
 
