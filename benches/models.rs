@@ -41,8 +41,9 @@ fn main() {
     let entries = catalogue::load(&paths).unwrap_or_else(|e| panic!("{e}"));
     let threads = env_usize("ESOCC_THREADS", 2);
     println!(
-        "{:<34} {:>10} {:>9} {:>5} {:>9} {:>11} {:>9} | {:>10} {:>9} {:>8}",
+        "{:<34} {:>11} {:>10} {:>9} {:>5} {:>9} {:>11} {:>9} | {:>10} {:>9} {:>8}",
         "entry",
+        "verdicts",
         "states",
         "unique",
         "depth",
@@ -57,8 +58,13 @@ fn main() {
         let (report, total) = measure(entry, threads, true);
         let rate = report.states as f64 / report.seconds.max(1e-9);
         print!(
-            "{:<34} {:>10} {:>9} {:>5} {:>9.4} {:>11.0} {:>9.4} |",
+            "{:<34} {:>11} {:>10} {:>9} {:>5} {:>9.4} {:>11.0} {:>9.4} |",
             entry.name,
+            if report.matches() {
+                "as expected"
+            } else {
+                "MISMATCH"
+            },
             report.states,
             report.unique_states,
             report.max_depth,

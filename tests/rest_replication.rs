@@ -312,3 +312,27 @@ fn failover_during_concurrent_writes_loses_no_acknowledged_write() {
         .collect();
     assert_eq!(terms[0], 2);
 }
+
+#[test]
+fn a_server_stops_even_with_a_write_held_on_a_delayed_link() {
+    let es = Es::start(2);
+    es.call("PUT", "/h/_doc/0", Some("{}"));
+    es.call("POST", "/_esocc/h/0/link/1/delay", None);
+    let url = es.server.url();
+    let writer = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .put(format!("{url}/h/_doc/1"))
+            .header("content-type", JSON)
+            .body("{}")
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    while es.call("GET", "/_esocc/h/0", None).json()["copies"][1]["held"] != 1 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = std::time::Instant::now();
+    drop(es);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The held write was never acknowledged: its connection was closed.
+    assert!(writer.join().unwrap().is_err());
+}

@@ -233,14 +233,11 @@ impl fmt::Display for Exchange {
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for copy in &self.initial {
-            write!(f, "   {}:", copy.copy)?;
+            let mut parts: Vec<String> = copy.docs.iter().map(ToString::to_string).collect();
             if !copy.summary.is_empty() {
-                write!(f, " {}", copy.summary)?;
+                parts.insert(0, copy.summary.clone());
             }
-            for doc in &copy.docs {
-                write!(f, " {doc};")?;
-            }
-            writeln!(f)?;
+            writeln!(f, "   {}: {}", copy.copy, parts.join("; "))?;
         }
         for step in &self.steps {
             writeln!(f, "{:>2}. {}", step.number, step.exchange)?;

@@ -299,10 +299,13 @@ impl Server {
     }
 }
 
+/// How long a stopping [`RunningServer`] lets requests in flight finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A server running on its own threads, stopped when dropped: what tests and benchmarks use.
 pub struct RunningServer {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -315,11 +318,25 @@ impl RunningServer {
             .build()?;
         let server = runtime.block_on(Server::bind(&opts))?;
         let addr = server.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::spawn(move || {
-            runtime.block_on(server.run(async {
-                let _ = stopped.await;
-            }))
+            let mut graceful = stopped.clone();
+            let mut hard = stopped;
+            runtime.block_on(async move {
+                let serving = server.run(async move {
+                    let _ = graceful.wait_for(|stop| *stop).await;
+                });
+                // A request that can never finish (a write held on a delayed link) must not keep
+                // the server alive: after the grace period its connections are dropped.
+                let deadline = async move {
+                    let _ = hard.wait_for(|stop| *stop).await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                };
+                tokio::select! {
+                    served = serving => served,
+                    () = deadline => Ok(()),
+                }
+            })
         });
         Ok(RunningServer {
             addr,
@@ -341,7 +358,7 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -84,7 +84,7 @@ fn seq_no_and_term_turns_the_overwrite_into_a_409() {
     };
     let text = trace_text(&report_of(&indexed), Invariant::RetrySizing);
     assert!(
-        text.starts_with("   n0: doc 1: _seq_no=0 _primary_term=1 _version=1 [];\n"),
+        text.starts_with("   n0: doc 1: _seq_no=0 _primary_term=1 _version=1 []\n"),
         "{text}"
     );
     assert!(text.contains(" 4. client 1 → n0: PUT /idx/_doc/1?if_seq_no=0&if_primary_term=1 [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1], gives up"), "{text}");
