@@ -6,12 +6,16 @@
 //!   which `_version` comes next, is this replicated operation stale, is this term too old, how far
 //!   does the checkpoint advance). Nothing else in the crate re-implements a rule.
 //! * [`engine`]: a lock-free in-memory shard copy that calls `protocol` on every write.
-//! * `model`: stateright models that call the same `protocol` functions and are checked
+//! * [`model`]: stateright models that call the same `protocol` functions and are checked
 //!   exhaustively against the invariants in `docs/invariants.md`.
+//!
+//! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
 //!
 //! [`spec`] is the sequential specification (a compare-and-set register per document) that the
 //! linearizability checks of the models and tests compare histories against.
 
 pub mod engine;
+pub mod model;
 pub mod protocol;
+pub mod rest;
 pub mod spec;

@@ -1,0 +1,206 @@
+//! Stateright models of the protocol and the machinery that checks them.
+//!
+//! | module | what it is |
+//! | --- | --- |
+//! | [`single_shard`] | clients and one shard copy, every operation atomic on the shard |
+//! | [`catalogue`] | `models/*.json`: checked configurations with their expected verdicts |
+//! | [`check`] | exhaustive checking of a catalogue entry, shortest counterexamples, the Explorer |
+//! | [`shortest`] | a breadth-first search that guarantees shortest counterexamples, for any model |
+//! | [`trace`] | counterexamples as numbered steps in the protocol's own terms |
+//! | [`svg`] | a trace drawn as a sequence diagram |
+//!
+//! Every model decides through [`crate::protocol`]; the models only keep the state the rules
+//! read and write. Properties carry the names of [`Invariant`], which the catalogue, the
+//! command and the generated documentation share.
+//!
+//! Adding a model: implement [`stateright::Model`] (property names from [`Invariant::name`]),
+//! [`trace::Describe`] and [`Checkable`]; then give [`catalogue::ModelSpec`] a variant with the
+//! parameters type (`Deserialize`, `deny_unknown_fields`), and add its arms to the catalogue's
+//! `ModelKind`, [`catalogue::ModelSpec::kind`], [`catalogue::ModelSpec::validate`] and
+//! [`catalogue::ModelSpec::with_model`]. Checking, shortest traces and the Explorer then work
+//! for it unchanged.
+
+pub mod catalogue;
+pub mod check;
+pub mod shortest;
+pub mod single_shard;
+pub mod svg;
+pub mod trace;
+
+use std::fmt::{self, Debug};
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize};
+use stateright::Model;
+
+use shortest::RepresentativeFn;
+use trace::Describe;
+
+/// A model the checker can run, explore and tell: it describes its steps in the protocol's
+/// terms and says whether symmetry reduction is sound for it.
+pub trait Checkable:
+    Model<
+        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+    > + Describe
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// The representative function for symmetry reduction, or `None` when it would be unsound.
+    fn symmetry(&self) -> Option<RepresentativeFn<Self::State>>;
+}
+
+/// The invariants of `design.md`, plus the ranking measure that makes termination provable.
+/// The variant order is the order of every listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Invariant {
+    NoLostAckedWrite,
+    RmwSerializable,
+    CasLinearizable,
+    ReadsLinearizable,
+    ChangeIdUnique,
+    SeqNoMonotonic,
+    TermFencing,
+    AckedOnInSync,
+    CheckpointSafety,
+    ConvergeAtQuiescence,
+    RetryBound,
+    UpdateTerminates,
+    RetrySizing,
+    RankIncreases,
+}
+
+impl Invariant {
+    /// Every invariant, in listing order.
+    pub const ALL: [Invariant; 14] = [
+        Invariant::NoLostAckedWrite,
+        Invariant::RmwSerializable,
+        Invariant::CasLinearizable,
+        Invariant::ReadsLinearizable,
+        Invariant::ChangeIdUnique,
+        Invariant::SeqNoMonotonic,
+        Invariant::TermFencing,
+        Invariant::AckedOnInSync,
+        Invariant::CheckpointSafety,
+        Invariant::ConvergeAtQuiescence,
+        Invariant::RetryBound,
+        Invariant::UpdateTerminates,
+        Invariant::RetrySizing,
+        Invariant::RankIncreases,
+    ];
+
+    /// The name shared by the code, the catalogue and the docs (the stateright property name).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Invariant::NoLostAckedWrite => "no_lost_acked_write",
+            Invariant::RmwSerializable => "rmw_serializable",
+            Invariant::CasLinearizable => "cas_linearizable",
+            Invariant::ReadsLinearizable => "reads_linearizable",
+            Invariant::ChangeIdUnique => "change_id_unique",
+            Invariant::SeqNoMonotonic => "seq_no_monotonic",
+            Invariant::TermFencing => "term_fencing",
+            Invariant::AckedOnInSync => "acked_on_in_sync",
+            Invariant::CheckpointSafety => "checkpoint_safety",
+            Invariant::ConvergeAtQuiescence => "converge_at_quiescence",
+            Invariant::RetryBound => "retry_bound",
+            Invariant::UpdateTerminates => "update_terminates",
+            Invariant::RetrySizing => "retry_sizing",
+            Invariant::RankIncreases => "rank_increases",
+        }
+    }
+
+    /// The invariant with this property name.
+    pub fn from_name(name: &str) -> Option<Invariant> {
+        Invariant::ALL.into_iter().find(|i| i.name() == name)
+    }
+
+    /// What the invariant states (design.md's wording).
+    pub const fn statement(self) -> &'static str {
+        match self {
+            Invariant::NoLostAckedWrite => "every acknowledged write is contained in the document's current value (values are write chains, so an overwrite that did not see a write drops it)",
+            Invariant::RmwSerializable => "each successful conditional write was based on exactly the state it replaced",
+            Invariant::CasLinearizable => "the conditional writes of one document, taken alone, form a history linearizable against the CAS-register spec (a write whose (_seq_no, _primary_term) came from a read expects the value that read returned)",
+            Invariant::ReadsLinearizable => "the whole history, GETs included, is linearizable; Elasticsearch does not promise this under failover (dirty reads)",
+            Invariant::ChangeIdUnique => "no two different changes share (_seq_no, _primary_term)",
+            Invariant::SeqNoMonotonic => "on every copy, a document's _seq_no only grows",
+            Invariant::TermFencing => "no copy applies an operation from a primary term older than the newest it has seen",
+            Invariant::AckedOnInSync => "an acknowledged write is on every in-sync copy",
+            Invariant::CheckpointSafety => "global checkpoint <= every in-sync local checkpoint; every op <= a local checkpoint was processed",
+            Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents",
+            Invariant::RetryBound => "an update performs at most retry_on_conflict + 1 write attempts",
+            Invariant::UpdateTerminates => "every update eventually answers: success, noop or 409 (proven as: the model is acyclic, rank_increases, and every terminal state has every update answered)",
+            Invariant::RetrySizing => "with retry_on_conflict >= (clients - 1) * ops_per_client, no update answers 409",
+            Invariant::RankIncreases => "every action strictly increases a ranking measure (each client's progress), so the model has no cycles and every path ends",
+        }
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of invariants that a transition broke, carried in a model's state so that a
+/// property (a function of one state) can see what happened on the way to it. Once set, a bit
+/// stays set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Broken(u16);
+
+impl Broken {
+    /// Record that a transition broke `invariant`.
+    pub fn set(&mut self, invariant: Invariant) {
+        self.0 |= 1 << invariant as u16;
+    }
+
+    /// Record `invariant` as broken unless `held`.
+    pub fn check(&mut self, invariant: Invariant, held: bool) {
+        if !held {
+            self.set(invariant);
+        }
+    }
+
+    /// Has a transition on the way here broken `invariant`?
+    pub fn has(self, invariant: Invariant) -> bool {
+        self.0 & (1 << invariant as u16) != 0
+    }
+
+    /// The broken invariants, in listing order.
+    pub fn iter(self) -> impl Iterator<Item = Invariant> {
+        Invariant::ALL.into_iter().filter(move |i| self.has(*i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for invariant in Invariant::ALL {
+            assert_eq!(Invariant::from_name(invariant.name()), Some(invariant));
+            assert_eq!(
+                serde_json::to_value(invariant).unwrap(),
+                serde_json::Value::String(invariant.name().into())
+            );
+        }
+        assert_eq!(Invariant::from_name("no_such"), None);
+    }
+
+    #[test]
+    fn broken_bits_stick_per_invariant() {
+        let mut broken = Broken::default();
+        broken.check(Invariant::RetryBound, true);
+        assert!(!broken.has(Invariant::RetryBound));
+        broken.check(Invariant::RetryBound, false);
+        broken.check(Invariant::RankIncreases, false);
+        broken.check(Invariant::RetryBound, true);
+        assert_eq!(
+            broken.iter().collect::<Vec<_>>(),
+            vec![Invariant::RetryBound, Invariant::RankIncreases]
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Parsing a `_bulk` body (`BulkRequestParser`): NDJSON action/metadata lines, each followed by
+//! a source line except for deletes, with Elasticsearch 8's errors. A malformed line fails the
+//! whole request (400); problems with one document are left to execution, per item.
+
+use serde_json::{Map, Value};
+
+use super::error::RestError;
+use super::handlers::update::UpdateBody;
+use super::handlers::{json_message, parse_request_object};
+use crate::protocol::validate::{check_if_primary_term, check_if_seq_no, WriteParams};
+use crate::protocol::{OpType, VersionType};
+
+/// What an item does.
+#[derive(Debug)]
+pub enum BulkOp {
+    /// `index` or `create` with the raw source line (parsed on the shard, as Elasticsearch does).
+    Index(Vec<u8>),
+    Delete,
+    Update(UpdateBody),
+}
+
+/// One item of a bulk request.
+#[derive(Debug)]
+pub struct BulkItem {
+    /// `index`, `create`, `update` or `delete`: the key of the item in the response.
+    pub action: &'static str,
+    pub index: Option<String>,
+    pub id: Option<String>,
+    pub routing: Option<String>,
+    pub params: WriteParams,
+    pub retry_on_conflict: u32,
+    pub op: BulkOp,
+}
+
+/// The metadata keys Elasticsearch 8 accepts on an action line.
+const KNOWN_KEYS: [&str; 15] = [
+    "_index",
+    "_id",
+    "routing",
+    "op_type",
+    "version",
+    "version_type",
+    "if_seq_no",
+    "if_primary_term",
+    "retry_on_conflict",
+    "pipeline",
+    "_source",
+    "require_alias",
+    "dynamic_templates",
+    "require_data_stream",
+    "list_executed_pipelines",
+];
+
+/// Jackson's token name for the first token of a JSON value.
+fn token(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "START_OBJECT",
+        Value::Array(_) => "START_ARRAY",
+        Value::String(_) => "VALUE_STRING",
+        Value::Number(_) => "VALUE_NUMBER",
+        Value::Bool(_) => "VALUE_BOOLEAN",
+        Value::Null => "VALUE_NULL",
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn malformed(line: usize, what: String) -> RestError {
+    RestError::illegal_argument(format!("Malformed action/metadata line [{line}], {what}"))
+}
+
+fn long_value(key: &str, value: &Value) -> Result<i64, RestError> {
+    text(value).parse().map_err(|_| {
+        RestError::illegal_argument(format!(
+            "[{key}] failed to parse value [{}] as a long",
+            text(value)
+        ))
+    })
+}
+
+/// An action (`index`, `create`, `update`, `delete`) and its metadata object.
+type Action = (&'static str, Map<String, Value>);
+
+/// The action and metadata of one action line (`None` for a blank line).
+fn parse_action(line: usize, raw: &[u8]) -> Result<Option<Action>, RestError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(raw).map_err(|e| {
+        RestError::x_content_parse(format!(
+            "[{}:{}] {}",
+            e.line(),
+            e.column(),
+            json_message(&e)
+        ))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(malformed(
+            line,
+            format!("expected START_OBJECT but found [{}]", token(&value)),
+        ));
+    };
+    let Some((action, metadata)) = object.into_iter().next() else {
+        return Err(malformed(
+            line,
+            "expected FIELD_NAME but found [END_OBJECT]".into(),
+        ));
+    };
+    let action = match action.as_str() {
+        "index" => "index",
+        "create" => "create",
+        "update" => "update",
+        "delete" => "delete",
+        other => {
+            return Err(malformed(
+                line,
+                format!(
+                    "expected field [create], [delete], [index] or [update] but found [{other}]"
+                ),
+            ))
+        }
+    };
+    match metadata {
+        Value::Object(metadata) => Ok(Some((action, metadata))),
+        other => Err(malformed(
+            line,
+            format!(
+                "expected START_OBJECT or END_OBJECT but found [{}]",
+                token(&other)
+            ),
+        )),
+    }
+}
+
+/// Turn one action's metadata into an item (without its source yet).
+fn item(
+    line: usize,
+    action: &'static str,
+    metadata: &Map<String, Value>,
+) -> Result<BulkItem, RestError> {
+    let mut item = BulkItem {
+        action,
+        index: None,
+        id: None,
+        routing: None,
+        params: WriteParams {
+            op_type: if action == "create" {
+                OpType::Create
+            } else {
+                OpType::Index
+            },
+            ..WriteParams::default()
+        },
+        retry_on_conflict: 0,
+        op: BulkOp::Delete,
+    };
+    for (key, value) in metadata {
+        match value {
+            Value::Null => continue,
+            Value::Object(_) if key == "_source" || key == "dynamic_templates" => continue,
+            Value::Array(_) | Value::Object(_) => {
+                return Err(malformed(
+                    line,
+                    format!(
+                        "expected a simple value for field [{key}] but found [{}]",
+                        token(value)
+                    ),
+                ))
+            }
+            _ if !KNOWN_KEYS.contains(&key.as_str()) => {
+                return Err(RestError::illegal_argument(format!(
+                    "Action/metadata line [{line}] contains an unknown parameter [{key}]"
+                )))
+            }
+            _ => {}
+        }
+        match key.as_str() {
+            "_index" => item.index = Some(text(value)),
+            "_id" => item.id = Some(text(value)),
+            "routing" => item.routing = Some(text(value)),
+            "op_type" if action == "index" => {
+                let raw = text(value);
+                item.params.op_type = OpType::parse(&raw.to_lowercase()).map_err(|_| {
+                    RestError::illegal_argument(format!(
+                        "opType must be 'create' or 'index', found: [{raw}]"
+                    ))
+                })?;
+            }
+            "version" => item.params.version = Some(long_value(key, value)?),
+            "version_type" => {
+                item.params.version_type =
+                    Some(VersionType::parse(&text(value)).map_err(RestError::illegal_argument)?)
+            }
+            "if_seq_no" => {
+                item.params.if_seq_no =
+                    check_if_seq_no(long_value(key, value)?).map_err(RestError::illegal_argument)?
+            }
+            "if_primary_term" => {
+                item.params.if_primary_term = Some(
+                    check_if_primary_term(long_value(key, value)?)
+                        .map_err(RestError::illegal_argument)?,
+                )
+            }
+            "retry_on_conflict" => {
+                let n = long_value(key, value)?;
+                item.retry_on_conflict = u32::try_from(n).map_err(|_| {
+                    RestError::illegal_argument("retry_on_conflict cannot be negative.")
+                })?;
+            }
+            _ => {}
+        }
+    }
+    if action == "update" && (item.params.version.is_some() || item.params.version_type.is_some()) {
+        return Err(RestError::illegal_argument(
+            "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead",
+        ));
+    }
+    Ok(item)
+}
+
+/// Parse a bulk body into its items.
+pub fn parse(data: &[u8]) -> Result<Vec<BulkItem>, RestError> {
+    if data.last().is_some_and(|b| *b != b'\n') {
+        return Err(RestError::illegal_argument(
+            "The bulk request must be terminated by a newline [\\n]",
+        ));
+    }
+    let mut lines = data
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l));
+    let mut items = Vec::new();
+    while let Some((line, raw)) = lines.next() {
+        let Some((action, metadata)) = parse_action(line, raw)? else {
+            continue;
+        };
+        let mut item = item(line, action, &metadata)?;
+        if action != "delete" {
+            let Some((_, source)) = lines.next() else {
+                break;
+            };
+            item.op = match action {
+                "update" => match parse_request_object(source)? {
+                    Value::Object(body) => BulkOp::Update(UpdateBody::parse(&body, source)?),
+                    _ => BulkOp::Update(UpdateBody::default()),
+                },
+                _ => BulkOp::Index(source.to_vec()),
+            };
+        }
+        items.push(item);
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(body: &str) -> String {
+        match parse(body.as_bytes()).unwrap_err() {
+            RestError::Exception { exception, .. } => exception.reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_lines_fail_the_request() {
+        assert_eq!(
+            reason("{\"index\":{}}\n{}"),
+            "The bulk request must be terminated by a newline [\\n]"
+        );
+        assert_eq!(
+            reason("{\"invalidaction\":{}}\n"),
+            "Malformed action/metadata line [1], expected field [create], [delete], [index] or [update] but found [invalidaction]"
+        );
+        assert_eq!(
+            reason("[1]\n"),
+            "Malformed action/metadata line [1], expected START_OBJECT but found [START_ARRAY]"
+        );
+        assert_eq!(
+            reason("{}\n"),
+            "Malformed action/metadata line [1], expected FIELD_NAME but found [END_OBJECT]"
+        );
+        assert_eq!(
+            reason("{\"delete\":{\"_id\":\"1\"}}\n{\"delete\":{\"_id\":\"1\",\"foo\":1}}\n"),
+            "Action/metadata line [2] contains an unknown parameter [foo]"
+        );
+        assert_eq!(
+            reason("{\"delete\":{\"_id\":[1]}}\n"),
+            "Malformed action/metadata line [1], expected a simple value for field [_id] but found [START_ARRAY]"
+        );
+        assert_eq!(
+            reason("{\"update\":{\"_id\":\"1\",\"version\":2}}\n{\"doc\":{}}\n"),
+            "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead"
+        );
+    }
+
+    #[test]
+    fn items_carry_their_metadata_and_sources() {
+        let body = "{\"index\":{\"_index\":\"i\",\"_id\":\"1\",\"if_seq_no\":3,\"if_primary_term\":1}}\n{\"a\":1}\n\n{\"delete\":{\"_id\":2}}\n{\"update\":{\"_id\":\"3\",\"retry_on_conflict\":2}}\n{\"doc\":{\"b\":2},\"doc_as_upsert\":true}\n{\"create\":{}}\n{}\n";
+        let items = parse(body.as_bytes()).unwrap();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].action, "index");
+        assert_eq!(items[0].params.if_seq_no, Some(3));
+        assert!(matches!(&items[0].op, BulkOp::Index(s) if s == b"{\"a\":1}"));
+        assert_eq!(items[1].id.as_deref(), Some("2"));
+        assert_eq!(items[2].retry_on_conflict, 2);
+        assert!(matches!(&items[2].op, BulkOp::Update(u) if u.doc_as_upsert));
+        assert_eq!(items[3].params.op_type, OpType::Create);
+    }
+}

@@ -1,0 +1,253 @@
+//! `POST /_bulk` and `POST /{index}/_bulk`: NDJSON index, create, update and delete actions, each
+//! with its own `if_seq_no`, `if_primary_term`, `version`, `version_type`, `retry_on_conflict`;
+//! one result per item, in order, under `{"errors","took","items"}` (always 200).
+//!
+//! As in Elasticsearch, a malformed line or an item that fails validation fails the whole request
+//! with 400; conflicts, missing documents and unparseable sources fail only their item.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::Response;
+use serde_json::{Map, Value};
+
+use super::documents::{parse_source, response_object};
+use super::{reply, EsBody};
+use crate::engine::{UpdateRequest, WriteResponse};
+use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
+use crate::protocol::{ChangeId, Condition, ValidationErrors};
+use crate::rest::bulk_request::{self, BulkItem, BulkOp};
+use crate::rest::error::RestError;
+use crate::rest::params::{Params, Refresh};
+use crate::rest::server::{Cluster, ClusterState};
+use crate::rest::wait_for_active::WaitForActive;
+
+/// An item that passed validation, with what validation decided.
+struct Prepared {
+    item: BulkItem,
+    index: String,
+    condition: Condition,
+    if_seq_no: Option<ChangeId>,
+}
+
+/// `BulkRequest.validate`: every item's errors, in order, fail the request together.
+fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Prepared>, RestError> {
+    let mut errors = ValidationErrors::default();
+    if items.is_empty() {
+        errors.add("no requests added");
+    }
+    let mut prepared = Vec::with_capacity(items.len());
+    for item in items {
+        let index = item
+            .index
+            .clone()
+            .or_else(|| default_index.map(String::from));
+        if index.is_none() {
+            errors.add("index is missing");
+        }
+        let id = item.id.as_deref().unwrap_or("");
+        if matches!(item.op, BulkOp::Delete | BulkOp::Update(_)) && id.is_empty() {
+            errors.add("id is missing");
+        }
+        let (condition, if_seq_no) = match &item.op {
+            BulkOp::Index(_) => match validate_index(item.id.as_deref(), &item.params) {
+                Ok(condition) => (condition, None),
+                Err(e) => {
+                    errors.0.extend(e.0);
+                    continue;
+                }
+            },
+            BulkOp::Delete => match validate_delete(id, &item.params) {
+                Ok(condition) => (condition, None),
+                Err(e) => {
+                    errors.0.extend(e.0);
+                    continue;
+                }
+            },
+            BulkOp::Update(body) => {
+                let params = UpdateParams {
+                    if_seq_no: item.params.if_seq_no,
+                    if_primary_term: item.params.if_primary_term,
+                    retry_on_conflict: item.retry_on_conflict,
+                    has_doc: body.doc.is_some(),
+                    has_upsert: body.upsert.is_some(),
+                    doc_as_upsert: body.doc_as_upsert,
+                };
+                match validate_update(id, &params) {
+                    Ok(if_seq_no) => (Condition::None, if_seq_no),
+                    Err(e) => {
+                        errors.0.extend(e.0);
+                        continue;
+                    }
+                }
+            }
+        };
+        if let Some(index) = index {
+            prepared.push(Prepared {
+                item,
+                index,
+                condition,
+                if_seq_no,
+            });
+        }
+    }
+    errors
+        .into_result()
+        .map_err(|e| RestError::validation(&e))?;
+    Ok(prepared)
+}
+
+/// The result of one item: its write response or the exception and status it failed with.
+fn item_result(
+    action: &str,
+    index: &str,
+    id: &str,
+    result: Result<WriteResponse, RestError>,
+    refresh: Refresh,
+) -> (bool, Value) {
+    let mut body = Map::new();
+    let failed = match result {
+        Ok(response) => {
+            body = response_object(&response, refresh);
+            body.insert("status".into(), Value::from(response.status()));
+            false
+        }
+        Err(error) => {
+            body.insert("_index".into(), Value::from(index));
+            body.insert("_id".into(), Value::from(id));
+            body.insert("status".into(), Value::from(error.status()));
+            if let RestError::Exception { exception, .. } = &error {
+                body.insert("error".into(), Value::Object(exception.to_object(true)));
+            }
+            true
+        }
+    };
+    let mut item = Map::new();
+    item.insert(action.into(), Value::Object(body));
+    (failed, Value::Object(item))
+}
+
+/// Run one validated item against its shard.
+async fn execute(
+    cluster: &Cluster,
+    prepared: Prepared,
+    default_routing: Option<&str>,
+    wait: &WaitForActive,
+    refresh: Refresh,
+    unavailable: &mut HashSet<(String, usize)>,
+) -> (bool, Value) {
+    let Prepared {
+        item,
+        index: index_name,
+        condition,
+        if_seq_no,
+    } = prepared;
+    let id = item.id.clone().unwrap_or_else(|| cluster.ids.next_id());
+    let routing = item.routing.as_deref().or(default_routing);
+    let result = async {
+        let index = match item.op {
+            BulkOp::Delete => cluster.indices.get(&index_name)?,
+            _ => cluster.indices.get_or_create(&index_name)?,
+        };
+        let (number, shard) = index.route(&id, routing);
+        // A shard found short of copies once fails its other items without waiting again.
+        let describe = || format!("{} {{[{index_name}][{id}]}}", item.action);
+        let key = (index_name.clone(), number);
+        if unavailable.contains(&key) {
+            if let Some(error) = wait.shortfall(&index, number, refresh, describe) {
+                return Err(error);
+            }
+        } else if let Err(error) = wait.check(&index, number, refresh, describe).await {
+            unavailable.insert(key);
+            return Err(error);
+        }
+        match item.op {
+            BulkOp::Index(source) => {
+                let source = Arc::new(parse_source(&source)?);
+                Ok(shard.index(&id, source, &condition)?)
+            }
+            BulkOp::Delete => Ok(shard.delete(&id, &condition)?),
+            BulkOp::Update(body) => {
+                let request = UpdateRequest {
+                    doc: body.doc.unwrap_or_default(),
+                    upsert: body.upsert,
+                    doc_as_upsert: body.doc_as_upsert,
+                    detect_noop: body.detect_noop,
+                    retry_on_conflict: item.retry_on_conflict,
+                    if_seq_no,
+                };
+                Ok(shard.update(&id, &request)?)
+            }
+        }
+    }
+    .await;
+    item_result(item.action, &index_name, &id, result, refresh)
+}
+
+async fn run_bulk(
+    state: ClusterState,
+    default_index: Option<String>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let started = Instant::now();
+    let mut params = params;
+    let routing = params.str("routing");
+    let active = params.active_shards()?;
+    params.boolean("require_alias")?;
+    let timeout_text = params.str("timeout");
+    let timeout = params.time("timeout")?;
+    let refresh = params.refresh()?;
+    let items = bulk_request::parse(body.required()?)?;
+    params.finish()?;
+    let prepared = validate(items, default_index.as_deref())?;
+    let wait = WaitForActive::new(active, timeout_text, timeout);
+    let cluster = &state.0;
+    let mut errors = false;
+    let mut results = Vec::with_capacity(prepared.len());
+    let mut unavailable = HashSet::new();
+    for item in prepared {
+        let (failed, result) = execute(
+            cluster,
+            item,
+            routing.as_deref(),
+            &wait,
+            refresh,
+            &mut unavailable,
+        )
+        .await;
+        errors |= failed;
+        results.push(result);
+    }
+    let mut out = Map::new();
+    out.insert("errors".into(), Value::Bool(errors));
+    out.insert(
+        "took".into(),
+        Value::from(started.elapsed().as_millis() as u64),
+    );
+    out.insert("items".into(), Value::Array(results));
+    Ok(reply(200, &Value::Object(out)))
+}
+
+/// `POST|PUT /_bulk`.
+pub async fn bulk(
+    state: ClusterState,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    run_bulk(state, None, params, body).await
+}
+
+/// `POST|PUT /{index}/_bulk`: items without `_index` go to `{index}`.
+pub async fn bulk_index(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let params = params.path_params(&["index"]);
+    run_bulk(state, Some(index), params, body).await
+}

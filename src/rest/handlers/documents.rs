@@ -1,0 +1,324 @@
+//! The single-document API: index (`PUT|POST /{index}/_doc/{id}`, auto id with
+//! `POST /{index}/_doc`), create (`PUT|POST /{index}/_create/{id}`), realtime get
+//! (`GET|HEAD /{index}/_doc/{id}`, `GET|HEAD /{index}/_source/{id}`) and delete.
+//!
+//! Each handler follows Elasticsearch's order: read the parameters (parse errors first), require
+//! the body, reject unrecognized parameters, validate through [`crate::protocol::validate`],
+//! resolve (or auto-create) the index, then route to the shard and let the engine decide.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, Response};
+use serde_json::{Map, Value};
+
+use super::{reply, EsBody};
+use crate::engine::EsError;
+use crate::engine::{EngineError, WriteResponse};
+use crate::protocol::validate::{
+    check_if_primary_term, check_if_seq_no, validate_delete, validate_index, WriteParams,
+};
+use crate::protocol::{OpType, VersionType};
+use crate::rest::error::RestError;
+use crate::rest::params::{Params, Refresh};
+use crate::rest::server::ClusterState;
+use crate::rest::source_filter::SourceFilter;
+use crate::rest::wait_for_active::WaitForActive;
+
+impl From<EngineError> for RestError {
+    fn from(error: EngineError) -> RestError {
+        RestError::exception(error.status(), error.to_es_error())
+    }
+}
+
+/// The parameters of a document write, as given.
+pub struct DocWrite {
+    pub routing: Option<String>,
+    pub refresh: Refresh,
+    pub wait: WaitForActive,
+    pub params: WriteParams,
+}
+
+/// Read the write parameters in `RestIndexAction` / `RestDeleteAction` order; `op_type` is read
+/// last and only for index requests (`default_op_type`).
+pub fn read_write_params(
+    p: &mut Params,
+    default_op_type: Option<OpType>,
+) -> Result<DocWrite, RestError> {
+    let routing = p.str("routing");
+    let timeout = p.str("timeout");
+    let timeout_value = p.time("timeout")?;
+    let refresh = p.refresh()?;
+    let version = p.long("version")?;
+    let version_type = p
+        .str("version_type")
+        .map(|v| VersionType::parse(&v).map_err(RestError::illegal_argument))
+        .transpose()?;
+    let if_seq_no = match p.long("if_seq_no")? {
+        Some(raw) => check_if_seq_no(raw).map_err(RestError::illegal_argument)?,
+        None => None,
+    };
+    let if_primary_term = p
+        .long("if_primary_term")?
+        .map(|raw| check_if_primary_term(raw).map_err(RestError::illegal_argument))
+        .transpose()?;
+    if default_op_type.is_some() {
+        p.boolean("require_alias")?;
+    }
+    let active = p.active_shards()?;
+    let op_type = match default_op_type {
+        None => OpType::Index,
+        Some(default) => match p.str("op_type") {
+            None => default,
+            Some(raw) => OpType::parse(&raw.to_lowercase()).map_err(|_| {
+                RestError::illegal_argument(format!(
+                    "opType must be 'create' or 'index', found: [{raw}]"
+                ))
+            })?,
+        },
+    };
+    Ok(DocWrite {
+        routing,
+        refresh,
+        wait: WaitForActive::new(active, timeout, timeout_value),
+        params: WriteParams {
+            op_type,
+            if_seq_no,
+            if_primary_term,
+            version,
+            version_type,
+        },
+    })
+}
+
+/// `DocumentParser`: the source must be one JSON object.
+pub fn parse_source(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
+    let failure = |reason: String| {
+        RestError::exception(400, EsError::new("document_parsing_exception", reason))
+    };
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(source)) => Ok(source),
+        Ok(_) => Err(failure(
+            "[1:1] Malformed content, must start with an object".into(),
+        )),
+        Err(e) => Err(failure(format!(
+            "[{}:{}] failed to parse: {}",
+            e.line(),
+            e.column(),
+            super::json_message(&e)
+        ))),
+    }
+}
+
+/// Elasticsearch's `URLEncoder` form of a path segment or parameter.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// A write's reply: its status, `forced_refresh` after `result` when `refresh=true` made one, and
+/// the `Location` of a created document.
+pub fn write_reply(
+    response: &WriteResponse,
+    refresh: Refresh,
+    routing: Option<&str>,
+) -> Response<Body> {
+    let mut body = response_object(response, refresh);
+    let mut reply = reply(response.status(), &Value::Object(std::mem::take(&mut body)));
+    if response.status() == 201 {
+        let mut location = format!(
+            "/{}/_doc/{}",
+            url_encode(&response.index),
+            url_encode(&response.id)
+        );
+        if let Some(routing) = routing {
+            location.push_str(&format!("?routing={}", url_encode(routing)));
+        }
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            reply.headers_mut().insert(header::LOCATION, value);
+        }
+    }
+    reply
+}
+
+/// The write response as a JSON object, with `forced_refresh` where Elasticsearch puts it.
+pub fn response_object(response: &WriteResponse, refresh: Refresh) -> Map<String, Value> {
+    let Ok(Value::Object(fields)) = serde_json::to_value(response) else {
+        return Map::new();
+    };
+    if refresh != Refresh::Immediate || response.result == crate::protocol::WriteResult::Noop {
+        return fields;
+    }
+    let mut out = Map::new();
+    for (key, value) in fields {
+        let after_result = key == "result";
+        out.insert(key, value);
+        if after_result {
+            out.insert("forced_refresh".into(), Value::Bool(true));
+        }
+    }
+    out
+}
+
+async fn write_document(
+    state: ClusterState,
+    index: String,
+    id: Option<String>,
+    mut params: Params,
+    body: EsBody,
+    default_op_type: OpType,
+) -> Result<Response<Body>, RestError> {
+    let bytes = body.required()?;
+    let write = read_write_params(&mut params, Some(default_op_type))?;
+    params.finish()?;
+    let condition =
+        validate_index(id.as_deref(), &write.params).map_err(|e| RestError::validation(&e))?;
+    let cluster = &state.0;
+    let index = cluster.indices.get_or_create(&index)?;
+    let id = id.unwrap_or_else(|| cluster.ids.next_id());
+    let source = Arc::new(parse_source(bytes)?);
+    let (number, shard) = index.route(&id, write.routing.as_deref());
+    let describe = || {
+        format!(
+            "index {{[{}][{id}], source[{}]}}",
+            index.name,
+            Value::Object((*source).clone())
+        )
+    };
+    write
+        .wait
+        .check(&index, number, write.refresh, describe)
+        .await?;
+    let response = shard.index(&id, source, &condition)?;
+    Ok(write_reply(
+        &response,
+        write.refresh,
+        write.routing.as_deref(),
+    ))
+}
+
+/// `PUT|POST /{index}/_doc/{id}`.
+pub async fn index(
+    state: ClusterState,
+    Path((index, id)): Path<(String, String)>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let params = params.path_params(&["index", "id"]);
+    write_document(state, index, Some(id), params, body, OpType::Index).await
+}
+
+/// `POST /{index}/_doc`: an auto-generated id, `op_type` defaulting to `create`.
+pub async fn index_auto_id(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let params = params.path_params(&["index"]);
+    write_document(state, index, None, params, body, OpType::Create).await
+}
+
+/// `PUT|POST /{index}/_create/{id}`: `op_type` must be (and is) `create`.
+pub async fn create(
+    state: ClusterState,
+    Path((index, id)): Path<(String, String)>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index", "id"]);
+    if let Some(op_type) = params.str("op_type") {
+        if op_type != "create" {
+            return Err(RestError::illegal_argument(format!(
+                "opType must be 'create', found: [{op_type}]"
+            )));
+        }
+    }
+    write_document(state, index, Some(id), params, body, OpType::Create).await
+}
+
+/// `DELETE /{index}/_doc/{id}`. A missing index is `index_not_found_exception`; a missing
+/// document answers `not_found` (404) with a normal write response.
+pub async fn delete(
+    state: ClusterState,
+    Path((index, id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index", "id"]);
+    let write = read_write_params(&mut params, None)?;
+    params.finish()?;
+    let condition = validate_delete(&id, &write.params).map_err(|e| RestError::validation(&e))?;
+    let index = state.0.indices.get(&index)?;
+    let (number, shard) = index.route(&id, write.routing.as_deref());
+    let describe = || format!("delete {{[{}][{id}]}}", index.name);
+    write
+        .wait
+        .check(&index, number, write.refresh, describe)
+        .await?;
+    let response = shard.delete(&id, &condition)?;
+    Ok(write_reply(
+        &response,
+        write.refresh,
+        write.routing.as_deref(),
+    ))
+}
+
+/// The parameters of a realtime get (`RestGetAction`, `RestGetSourceAction`).
+fn read_get_params(params: &mut Params) -> Result<(Option<String>, SourceFilter), RestError> {
+    params.boolean("refresh")?;
+    let routing = params.str("routing");
+    params.str("preference");
+    params.boolean("realtime")?;
+    let filter = SourceFilter::from_params(params)?;
+    params.finish()?;
+    Ok((routing, filter))
+}
+
+/// `GET|HEAD /{index}/_doc/{id}`: 200 with the document, 404 `found: false`.
+pub async fn get(
+    state: ClusterState,
+    Path((index, id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index", "id"]);
+    let (routing, filter) = read_get_params(&mut params)?;
+    let index = state.0.indices.get(&index)?;
+    let (_, shard) = index.route(&id, routing.as_deref());
+    let mut response = shard.get(&id);
+    response.source = filter.apply(response.source.take());
+    Ok(reply(response.status(), &response))
+}
+
+/// `GET|HEAD /{index}/_source/{id}`: the source alone, or 404 `resource_not_found_exception`.
+pub async fn get_source(
+    state: ClusterState,
+    Path((index, id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index", "id"]);
+    let (routing, filter) = read_get_params(&mut params)?;
+    let index_name = index;
+    let index = state.0.indices.get(&index_name)?;
+    let (_, shard) = index.route(&id, routing.as_deref());
+    let response = shard.get(&id);
+    match filter.apply(response.source) {
+        Some(source) if response.found => Ok(reply(200, &*source)),
+        _ => Err(RestError::exception(
+            404,
+            EsError::new(
+                "resource_not_found_exception",
+                format!("Document not found [{index_name}]/[{id}]"),
+            ),
+        )),
+    }
+}

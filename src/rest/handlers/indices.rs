@@ -1,0 +1,95 @@
+//! Index management: `PUT /{index}` (with `settings.number_of_shards` / `number_of_replicas`),
+//! `HEAD /{index}`, `DELETE /{index}` and `POST /{index}/_refresh`.
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{Response, StatusCode};
+use serde_json::json;
+
+use super::{reply, EsBody};
+use crate::rest::error::RestError;
+use crate::rest::params::Params;
+use crate::rest::registry::IndexSettings;
+use crate::rest::server::ClusterState;
+
+fn index_params(params: &mut Params) -> Result<(), RestError> {
+    params.time("timeout")?;
+    params.time("master_timeout")?;
+    params.active_shards()?;
+    Ok(())
+}
+
+/// `PUT /{index}`.
+pub async fn create(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+    body: EsBody,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index"]);
+    let settings = IndexSettings::from_create_body(body.object()?.as_ref())?;
+    index_params(&mut params)?;
+    params.finish()?;
+    let created = state.0.indices.create(&index, settings)?;
+    Ok(reply(
+        200,
+        &json!({"acknowledged": true, "shards_acknowledged": true, "index": created.name}),
+    ))
+}
+
+/// `HEAD /{index}`: 200 or 404, no body.
+pub async fn exists(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index"]);
+    params.accept(&[
+        "local",
+        "flat_settings",
+        "include_defaults",
+        "ignore_unavailable",
+        "allow_no_indices",
+        "expand_wildcards",
+    ]);
+    params.finish()?;
+    let status = match state.0.indices.get(&index) {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::NOT_FOUND,
+    };
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `DELETE /{index}`.
+pub async fn delete(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index"]);
+    index_params(&mut params)?;
+    params.finish()?;
+    state.0.indices.delete(&index)?;
+    Ok(reply(200, &json!({"acknowledged": true})))
+}
+
+/// `POST /{index}/_refresh`: reads are realtime, so this only reports the shards.
+pub async fn refresh(
+    state: ClusterState,
+    Path(index): Path<String>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let mut params = params.path_params(&["index"]);
+    params.accept(&["ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
+    params.finish()?;
+    let index = state.0.indices.get(&index)?;
+    let shards = u64::from(index.settings.number_of_shards);
+    let total = shards * (1 + u64::from(index.settings.number_of_replicas));
+    let successful = shards * (1 + u64::from(index.assigned_replicas));
+    Ok(reply(
+        200,
+        &json!({"_shards": {"total": total, "successful": successful, "failed": 0}}),
+    ))
+}

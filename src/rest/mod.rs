@@ -1,0 +1,42 @@
+//! An Elasticsearch-compatible REST API over the engine: `esocc serve`.
+//!
+//! Elasticsearch 8's paths, parameters, status codes and bodies for the document API (index,
+//! create, get, delete, update, bulk) and the little index management around it, so that curl or
+//! an official client sees the engine's optimistic concurrency control exactly as on
+//! Elasticsearch. Every concurrency decision is made by [`crate::protocol`] (validation) and the
+//! engine (conflicts, versions); this module only speaks HTTP. See `docs/rest.md`.
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | [`args`] | `esocc serve`'s arguments and the blocking [`serve`] entry point |
+//! | [`server`] | the router and what Elasticsearch's `RestController` adds around handlers |
+//! | [`handlers`] | one module per family of endpoints |
+//! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
+//! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
+//! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
+//! | [`registry`] | indices: settings and shards, auto-creation |
+//! | [`routing`] | document → shard, murmur3 as Elasticsearch hashes |
+//! | [`index_name`] | index name validation texts |
+//! | [`autoid`] | auto-generated ids and uuids |
+//! | [`shard`] | a shard: the engine's copies behind one routing slot |
+//! | [`bulk_request`] | parsing `_bulk` NDJSON |
+//! | [`source_filter`] | `_source` filtering of GETs |
+//! | [`wait_for_active`] | the `wait_for_active_shards` pre-check |
+
+pub mod args;
+pub mod autoid;
+pub mod bulk_request;
+pub mod error;
+pub mod handlers;
+pub mod index_name;
+pub mod json;
+pub mod params;
+pub mod registry;
+pub mod routing;
+pub mod server;
+pub mod shard;
+pub mod source_filter;
+pub mod wait_for_active;
+
+pub use args::{serve, ServeArgs, ServeOptions};
+pub use server::RunningServer;

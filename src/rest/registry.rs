@@ -1,0 +1,270 @@
+//! The cluster's indices: an index is its settings and its shards, each shard a copy group of
+//! the engine. Indices are created explicitly (`PUT /{index}`) or on the first write with
+//! Elasticsearch's defaults (1 shard, 1 replica).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::autoid::random_uuid;
+use super::error::RestError;
+use super::index_name;
+use super::routing;
+use super::shard::Shard;
+use crate::engine::ShardId;
+
+/// `index.number_of_shards` may not exceed this (`MetadataCreateIndexService`'s default limit).
+const MAX_SHARDS: u32 = 1024;
+
+/// The settings esocc applies; others are accepted and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexSettings {
+    pub number_of_shards: u32,
+    pub number_of_replicas: u32,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        IndexSettings {
+            number_of_shards: 1,
+            number_of_replicas: 1,
+        }
+    }
+}
+
+/// Flatten `{"index":{"number_of_shards":1}}` into `index.number_of_shards`, with the `index.`
+/// prefix Elasticsearch adds to bare keys.
+fn flatten(prefix: &str, settings: &Map<String, Value>, out: &mut Vec<(String, Value)>) {
+    for (key, value) in settings {
+        let key = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Object(inner) => flatten(&key, inner, out),
+            other => out.push((key, other.clone())),
+        }
+    }
+}
+
+/// `Setting.intSetting` parsing with its bounds and texts.
+fn int_setting(key: &str, value: &Value, min: i64, max: i64) -> Result<u32, RestError> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let parsed: i64 = text.parse().map_err(|_| {
+        RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}]"
+        ))
+    })?;
+    if parsed < min {
+        return Err(RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}] must be >= {min}"
+        )));
+    }
+    if parsed > max {
+        return Err(RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}] must be <= {max}"
+        )));
+    }
+    u32::try_from(parsed).map_err(|_| {
+        RestError::illegal_argument(format!(
+            "Failed to parse value [{text}] for setting [{key}]"
+        ))
+    })
+}
+
+impl IndexSettings {
+    /// The settings of a `PUT /{index}` body (`settings`, `mappings` and `aliases`; anything else
+    /// is `unknown key [x] for create index`).
+    pub fn from_create_body(body: Option<&Value>) -> Result<IndexSettings, RestError> {
+        let mut settings = IndexSettings::default();
+        let Some(body) = body else {
+            return Ok(settings);
+        };
+        let Value::Object(body) = body else {
+            return Err(RestError::parse("Failed to derive xcontent"));
+        };
+        for (key, value) in body {
+            match (key.as_str(), value) {
+                ("settings", Value::Object(inner)) => {
+                    let mut flat = Vec::new();
+                    flatten("", inner, &mut flat);
+                    for (key, value) in flat {
+                        let key = if key.starts_with("index.") {
+                            key
+                        } else {
+                            format!("index.{key}")
+                        };
+                        match key.as_str() {
+                            "index.number_of_shards" => {
+                                settings.number_of_shards =
+                                    int_setting(&key, &value, 1, i64::from(MAX_SHARDS))?;
+                            }
+                            "index.number_of_replicas" => {
+                                settings.number_of_replicas =
+                                    int_setting(&key, &value, 0, i64::from(i32::MAX))?;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                ("mappings" | "aliases", _) => {}
+                ("settings", _) => {
+                    return Err(RestError::parse("key [settings] must be an object"))
+                }
+                (other, _) => {
+                    return Err(RestError::parse(format!(
+                        "unknown key [{other}] for create index"
+                    )))
+                }
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// One index: its identity, settings and shards.
+pub struct Index {
+    pub name: String,
+    pub uuid: String,
+    pub settings: IndexSettings,
+    /// Replicas per shard placed on a node (the others stay unassigned).
+    pub assigned_replicas: u32,
+    shards: Vec<Shard>,
+}
+
+impl Index {
+    /// The shard number and shard a document routes to.
+    pub fn route(&self, id: &str, routing: Option<&str>) -> (usize, &Shard) {
+        let number = routing::shard_id(routing.unwrap_or(id), self.settings.number_of_shards);
+        (number, &self.shards[number])
+    }
+
+    /// Every shard, in shard-number order.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+}
+
+/// The indices of the cluster.
+pub struct Registry {
+    nodes: u32,
+    indices: papaya::HashMap<String, Arc<Index>>,
+}
+
+impl Registry {
+    pub fn new(nodes: u32) -> Registry {
+        Registry {
+            nodes,
+            indices: papaya::HashMap::new(),
+        }
+    }
+
+    fn build(&self, name: &str, settings: IndexSettings) -> Arc<Index> {
+        let uuid = random_uuid();
+        // Elasticsearch never puts two copies of a shard on one node.
+        let assigned_replicas = settings
+            .number_of_replicas
+            .min(self.nodes.saturating_sub(1));
+        let shards = (0..settings.number_of_shards)
+            .map(|number| {
+                let shard = ShardId::new(name, uuid.clone(), number);
+                Shard::new(shard, settings.number_of_replicas)
+            })
+            .collect();
+        Arc::new(Index {
+            name: name.to_string(),
+            uuid,
+            settings,
+            assigned_replicas,
+            shards,
+        })
+    }
+
+    fn check_name(name: &str) -> Result<(), RestError> {
+        match index_name::invalid_reason(name) {
+            Some(why) => Err(RestError::invalid_index_name(name, &why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The index called `name`, or `index_not_found_exception`.
+    pub fn get(&self, name: &str) -> Result<Arc<Index>, RestError> {
+        self.indices
+            .pin()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RestError::index_not_found(name))
+    }
+
+    /// `PUT /{index}`.
+    pub fn create(&self, name: &str, settings: IndexSettings) -> Result<Arc<Index>, RestError> {
+        Self::check_name(name)?;
+        let index = self.build(name, settings);
+        let map = self.indices.pin();
+        match map.try_insert(name.to_string(), index.clone()) {
+            Ok(_) => Ok(index),
+            Err(occupied) => Err(RestError::index_exists(name, &occupied.current.uuid)),
+        }
+    }
+
+    /// The index a write goes to, created with the defaults when it does not exist.
+    pub fn get_or_create(&self, name: &str) -> Result<Arc<Index>, RestError> {
+        if let Ok(index) = self.get(name) {
+            return Ok(index);
+        }
+        Self::check_name(name)?;
+        let map = self.indices.pin();
+        Ok(map
+            .get_or_insert_with(name.to_string(), || {
+                self.build(name, IndexSettings::default())
+            })
+            .clone())
+    }
+
+    /// `DELETE /{index}`.
+    pub fn delete(&self, name: &str) -> Result<(), RestError> {
+        match self.indices.pin().remove(name) {
+            Some(_) => Ok(()),
+            None => Err(RestError::index_not_found(name)),
+        }
+    }
+
+    /// Every index, in no particular order.
+    pub fn all(&self) -> Vec<Arc<Index>> {
+        self.indices.pin().values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn create_body_settings() {
+        let body = json!({"settings": {"index": {"number_of_shards": "3"}, "number_of_replicas": 2}, "mappings": {}});
+        assert_eq!(
+            IndexSettings::from_create_body(Some(&body)).unwrap(),
+            IndexSettings {
+                number_of_shards: 3,
+                number_of_replicas: 2
+            }
+        );
+        let zero = json!({"settings": {"number_of_shards": 0}});
+        assert_eq!(
+            IndexSettings::from_create_body(Some(&zero)).unwrap_err(),
+            RestError::illegal_argument(
+                "Failed to parse value [0] for setting [index.number_of_shards] must be >= 1"
+            )
+        );
+        let unknown = json!({"setting": {}});
+        assert_eq!(
+            IndexSettings::from_create_body(Some(&unknown)).unwrap_err(),
+            RestError::parse("unknown key [setting] for create index")
+        );
+    }
+}

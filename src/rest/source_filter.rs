@@ -1,0 +1,149 @@
+//! Source filtering of a GET (`_source`, `_source_includes`, `_source_excludes`): `false` drops
+//! the source, field lists keep or drop fields by dotted path, with `*` wildcards
+//! (`FetchSourceContext.parseFromRestRequest`, `XContentMapValues.filter`).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::error::RestError;
+use super::params::Params;
+
+/// What part of the source a GET returns.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SourceFilter {
+    fetch: bool,
+    includes: Vec<String>,
+    excludes: Vec<String>,
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Glob match with `*` (any run of characters, dots included).
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((prefix, rest)) => {
+            let Some(text) = text.strip_prefix(prefix) else {
+                return false;
+            };
+            (0..=text.len())
+                .filter(|i| text.is_char_boundary(*i))
+                .any(|i| glob(rest, &text[i..]))
+        }
+    }
+}
+
+impl SourceFilter {
+    pub fn from_params(params: &mut Params) -> Result<SourceFilter, RestError> {
+        let mut filter = SourceFilter {
+            fetch: true,
+            ..SourceFilter::default()
+        };
+        match params.str("_source").as_deref() {
+            None | Some("true") => {}
+            Some("false") => filter.fetch = false,
+            Some(fields) => filter.includes = list(Some(fields.to_string())),
+        }
+        filter.includes.extend(list(params.str("_source_includes")));
+        filter.excludes = list(params.str("_source_excludes"));
+        Ok(filter)
+    }
+
+    fn filter(
+        &self,
+        prefix: &str,
+        source: &Map<String, Value>,
+        included: bool,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (key, value) in source {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if self.excludes.iter().any(|p| glob(p, &path)) {
+                continue;
+            }
+            let included = included
+                || self
+                    .includes
+                    .iter()
+                    .any(|p| glob(p, &path) || glob(&format!("{p}.*"), &path));
+            match value {
+                Value::Object(inner) => {
+                    let kept = self.filter(&path, inner, included);
+                    if included || !kept.is_empty() {
+                        out.insert(key.clone(), Value::Object(kept));
+                    }
+                }
+                other if included => {
+                    out.insert(key.clone(), other.clone());
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The source a response carries.
+    pub fn apply(
+        &self,
+        source: Option<Arc<Map<String, Value>>>,
+    ) -> Option<Arc<Map<String, Value>>> {
+        if !self.fetch {
+            return None;
+        }
+        if self.includes.is_empty() && self.excludes.is_empty() {
+            return source;
+        }
+        source.map(|s| Arc::new(self.filter("", &s, self.includes.is_empty())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn filtered(query: &str) -> Option<Value> {
+        let mut params = Params::parse("/i/_doc/1", Some(query));
+        let filter = SourceFilter::from_params(&mut params).unwrap();
+        let source = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        let Value::Object(source) = source else {
+            unreachable!()
+        };
+        filter
+            .apply(Some(Arc::new(source)))
+            .map(|s| Value::Object((*s).clone()))
+    }
+
+    #[test]
+    fn includes_excludes_and_off() {
+        assert_eq!(filtered("_source=false"), None);
+        assert_eq!(
+            filtered("_source=a,b.c"),
+            Some(json!({"a": 1, "b": {"c": 2}}))
+        );
+        assert_eq!(filtered("_source=b"), Some(json!({"b": {"c": 2, "d": 3}})));
+        assert_eq!(
+            filtered("_source_excludes=b.*"),
+            Some(json!({"a": 1, "b": {}, "e": [1]}))
+        );
+        assert_eq!(
+            filtered("_source_includes=b.*&_source_excludes=b.d"),
+            Some(json!({"b": {"c": 2}}))
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Shared by the REST tests: a server on a free loopback port and a small blocking HTTP client.
+
+#![allow(dead_code)]
+
+use esocc::rest::{RunningServer, ServeArgs};
+use reqwest::blocking::Client;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+
+pub const JSON: &str = "application/json";
+
+/// A started server and a client for it.
+pub struct Es {
+    pub server: RunningServer,
+    pub client: Client,
+}
+
+/// One answer: status, headers, body text.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Es {
+    pub fn start(nodes: u32) -> Es {
+        let args = ServeArgs {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            nodes,
+        };
+        Es {
+            server: RunningServer::start(args, 2).expect("server starts"),
+            client: Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Send `method path` with an optional body and Content-Type.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.server.url()));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().expect("request is answered");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with a JSON body (or none).
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        self.send(method, path, body.map(|_| JSON), body)
+    }
+}
