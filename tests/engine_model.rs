@@ -28,10 +28,14 @@ enum Cond {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Upsert {
-    No,
-    Upsert(i64),
-    DocAsUpsert,
+/// What an update does when the document is missing.
+enum IfMissing {
+    /// 404 `document_missing_exception`.
+    Fail,
+    /// `upsert: {"n": N}`.
+    Create(i64),
+    /// `doc_as_upsert: true`.
+    CreateFromDoc,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +48,7 @@ enum Op {
         id: &'static str,
         field: &'static str,
         value: i64,
-        upsert: Upsert,
+        if_missing: IfMissing,
         detect_noop: bool,
         if_seq_no: Option<(i64, u64)>,
     },
@@ -88,7 +92,10 @@ fn error_body(error_type: &str, reason: String, status: u16) -> (u16, String) {
     let cause = json!({"type": error_type, "reason": reason, "index_uuid": "uuid", "shard": "0", "index": "idx"});
     let mut error = object(json!({"root_cause": [cause.clone()]}));
     error.extend(object(cause));
-    (status, json!({"error": error, "status": status}).to_string())
+    (
+        status,
+        json!({"error": error, "status": status}).to_string(),
+    )
 }
 
 fn conflict(id: &str, explanation: String) -> (u16, String) {
@@ -135,24 +142,42 @@ impl RefShard {
         let deleting = source.is_none();
         let seq_no = self.next_seq_no;
         self.next_seq_no += 1;
-        self.docs.insert(id, RefDoc { seq_no, term: self.term, version, source });
+        self.docs.insert(
+            id,
+            RefDoc {
+                seq_no,
+                term: self.term,
+                version,
+                source,
+            },
+        );
         let (result, status) = match (deleting, existed) {
             (false, false) => ("created", 201),
             (false, true) => ("updated", 200),
             (true, true) => ("deleted", 200),
             (true, false) => ("not_found", 404),
         };
-        self.last = (status, write_body(id, version, result, seq_no, self.term, 1));
+        self.last = (
+            status,
+            write_body(id, version, result, seq_no, self.term, 1),
+        );
     }
 
     fn run(&mut self, op: &Op) {
         match op {
             Op::Get(id) => {
                 self.last = match self.live(id) {
-                    Some(d) => (200, json!({"_index": "idx", "_id": id, "_version": d.version,
+                    Some(d) => (
+                        200,
+                        json!({"_index": "idx", "_id": id, "_version": d.version,
                         "_seq_no": d.seq_no, "_primary_term": d.term, "found": true,
-                        "_source": d.source}).to_string()),
-                    None => (404, json!({"_index": "idx", "_id": id, "found": false}).to_string()),
+                        "_source": d.source})
+                        .to_string(),
+                    ),
+                    None => (
+                        404,
+                        json!({"_index": "idx", "_id": id, "found": false}).to_string(),
+                    ),
                 }
             }
             Op::Index(id, cond, n) => match self.check(id, cond) {
@@ -160,7 +185,12 @@ impl RefShard {
                 Err(e) => self.last = e,
             },
             Op::Create(id, n) => match (self.live(id), self.docs.get(id)) {
-                (Some(d), _) => self.last = conflict(id, format!("document already exists (current version [{}])", d.version)),
+                (Some(d), _) => {
+                    self.last = conflict(
+                        id,
+                        format!("document already exists (current version [{}])", d.version),
+                    )
+                }
                 (None, old) => {
                     let version = old.map_or(1, |d| d.version + 1);
                     self.put(id, version, Some(object(json!({"n": n}))))
@@ -170,9 +200,16 @@ impl RefShard {
                 Ok(version) => self.put(id, version, None),
                 Err(e) => self.last = e,
             },
-            Op::Update { id, field, value, upsert, detect_noop, if_seq_no } => {
+            Op::Update {
+                id,
+                field,
+                value,
+                if_missing,
+                detect_noop,
+                if_seq_no,
+            } => {
                 let live = self.live(id).cloned();
-                match (live, upsert, if_seq_no) {
+                match (live, if_missing, if_seq_no) {
                     (Some(d), _, Some((s, t))) if (d.seq_no, d.term) != (*s, *t) => {
                         self.last = conflict(id, format!(
                             "required seqNo [{s}], primary term [{t}]. current document has seqNo [{}] and primary term [{}]",
@@ -189,12 +226,12 @@ impl RefShard {
                             self.put(id, d.version + 1, Some(merged));
                         }
                     }
-                    (None, Upsert::No, _) => {
+                    (None, IfMissing::Fail, _) => {
                         self.last = error_body("document_missing_exception", format!("[{id}]: document missing"), 404)
                     }
-                    (None, upsert, _) => {
-                        let source = match upsert {
-                            Upsert::Upsert(n) => object(json!({"n": n})),
+                    (None, if_missing, _) => {
+                        let source = match if_missing {
+                            IfMissing::Create(n) => object(json!({"n": n})),
                             _ => object(json!({ *field: value })),
                         };
                         let version = self.docs.get(id).map_or(1, |d| d.version + 1);
@@ -216,7 +253,9 @@ fn cond_strategy(state: &RefShard, id: &'static str) -> BoxedStrategy<Cond> {
     let seq_hi = state.next_seq_no.max(1);
     let mut options: Vec<BoxedStrategy<Cond>> = vec![
         Just(Cond::None).boxed(),
-        (0..seq_hi, 1..=state.term).prop_map(|(s, t)| Cond::IfSeqNo(s, t)).boxed(),
+        (0..seq_hi, 1..=state.term)
+            .prop_map(|(s, t)| Cond::IfSeqNo(s, t))
+            .boxed(),
         (0..version + 3).prop_map(Cond::External).boxed(),
         (0..version + 3).prop_map(Cond::ExternalGte).boxed(),
     ];
@@ -234,7 +273,13 @@ impl ReferenceStateMachine for Reference {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<RefShard> {
-        Just(RefShard { docs: BTreeMap::new(), next_seq_no: 0, term: 1, last: (0, String::new()) }).boxed()
+        Just(RefShard {
+            docs: BTreeMap::new(),
+            next_seq_no: 0,
+            term: 1,
+            last: (0, String::new()),
+        })
+        .boxed()
     }
 
     fn transitions(state: &RefShard) -> BoxedStrategy<Op> {
@@ -248,12 +293,12 @@ impl ReferenceStateMachine for Reference {
             2 => (id.clone(), 0..3i64).prop_map(|(id, n)| Op::Create(id, n)),
             2 => id.clone().prop_flat_map(move |id| cond_strategy(&s2, id).prop_map(move |c| Op::Delete(id, c))),
             4 => (id, proptest::sample::select(vec!["n", "m"]), 0..3i64,
-                  prop_oneof![Just(Upsert::No), (0..3i64).prop_map(Upsert::Upsert), Just(Upsert::DocAsUpsert)],
+                  prop_oneof![Just(IfMissing::Fail), (0..3i64).prop_map(IfMissing::Create), Just(IfMissing::CreateFromDoc)],
                   any::<bool>(), proptest::option::of((0..state.next_seq_no.max(1), 1..=state.term)))
-                .prop_map(|(id, field, value, upsert, detect_noop, if_seq_no)| {
+                .prop_map(|(id, field, value, if_missing, detect_noop, if_seq_no)| {
                     // Validation forbids if_seq_no together with an upsert.
-                    let if_seq_no = if upsert == Upsert::No { if_seq_no } else { None };
-                    Op::Update { id, field, value, upsert, detect_noop, if_seq_no }
+                    let if_seq_no = if if_missing == IfMissing::Fail { if_seq_no } else { None };
+                    Op::Update { id, field, value, if_missing, detect_noop, if_seq_no }
                 }),
             1 => Just(Op::NewTerm),
         ]
@@ -282,7 +327,10 @@ fn source(v: Value) -> Arc<Map<String, Value>> {
 }
 
 fn condition(cond: &Cond) -> Condition {
-    let version = |version, version_type| Condition::Version { version, version_type };
+    let version = |version, version_type| Condition::Version {
+        version,
+        version_type,
+    };
     match *cond {
         Cond::None => Condition::None,
         Cond::IfSeqNo(s, t) => Condition::IfSeqNo(ChangeId::new(s, t)),
@@ -307,16 +355,25 @@ impl StateMachineTest for EngineVsReference {
                 let r = copy.get(id);
                 (r.status(), serde_json::to_string(&r).unwrap())
             }
-            Op::Index(id, cond, n) => answer(copy.index(id, source(json!({"n": n})), &condition(cond))),
+            Op::Index(id, cond, n) => {
+                answer(copy.index(id, source(json!({"n": n})), &condition(cond)))
+            }
             Op::Create(id, n) => answer(copy.create(id, source(json!({"n": n})))),
             Op::Delete(id, cond) => answer(copy.delete(id, &condition(cond))),
-            Op::Update { id, field, value, upsert, detect_noop, if_seq_no } => {
+            Op::Update {
+                id,
+                field,
+                value,
+                if_missing,
+                detect_noop,
+                if_seq_no,
+            } => {
                 let request = UpdateRequest {
-                    upsert: match upsert {
-                        Upsert::Upsert(n) => Some(object(json!({"n": n}))),
+                    upsert: match if_missing {
+                        IfMissing::Create(n) => Some(object(json!({"n": n}))),
                         _ => None,
                     },
-                    doc_as_upsert: *upsert == Upsert::DocAsUpsert,
+                    doc_as_upsert: *if_missing == IfMissing::CreateFromDoc,
                     detect_noop: *detect_noop,
                     if_seq_no: if_seq_no.map(|(s, t)| ChangeId::new(s, t)),
                     ..UpdateRequest::doc(object(json!({ *field: value })))

@@ -28,7 +28,10 @@ fn increment_with_if_seq_no(copy: &ShardCopy, id: &str, shipped: &mut Vec<OpReco
     let mut conflicts = 0;
     loop {
         let read = copy.get(id);
-        let (meta, n) = (read.meta().unwrap(), read.source.unwrap()["n"].as_i64().unwrap());
+        let (meta, n) = (
+            read.meta().unwrap(),
+            read.source.unwrap()["n"].as_i64().unwrap(),
+        );
         // Widen the read-to-write window so writers interleave even on a busy machine.
         thread::yield_now();
         let out = copy.index(id, counter(n + 1), &Condition::IfSeqNo(meta.change_id()));
@@ -121,7 +124,10 @@ fn concurrent_increments_lose_nothing_and_the_checkpoint_catches_up() {
     stop.store(true, Ordering::Relaxed);
     let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(reads > 0);
-    assert!(conflicts > 0, "the writers never raced; the test proves nothing");
+    assert!(
+        conflicts > 0,
+        "the writers never raced; the test proves nothing"
+    );
 
     for (id, expected) in DOCS.iter().zip(acked) {
         let doc = copy.get(id);
@@ -133,7 +139,10 @@ fn concurrent_increments_lose_nothing_and_the_checkpoint_catches_up() {
     let mut seq_nos: Vec<_> = shipped.iter().map(|op| op.seq_no).collect();
     seq_nos.sort_unstable();
     assert_eq!(seq_nos, (0..=copy.max_seq_no()).collect::<Vec<_>>());
-    let writes = shipped.iter().filter(|op| !matches!(op.kind, OpKind::NoOp)).count() as i64;
+    let writes = shipped
+        .iter()
+        .filter(|op| !matches!(op.kind, OpKind::NoOp))
+        .count() as i64;
     assert_eq!(writes, DOCS.len() as i64 + acked.iter().sum::<i64>());
     eprintln!(
         "{} increments, {conflicts} conflicts, {} burned _seq_nos, {reads} reads",

@@ -41,38 +41,46 @@ fn n_of(copy: &ShardCopy) -> Option<i64> {
     copy.get("d").source.and_then(|s| s["n"].as_i64())
 }
 
-fn spawn_two(
+/// Run `f(copy, 1)` on a loom thread and `f(copy, 2)` on the model's main thread, racing.
+fn race_two(
     copy: &Arc<ShardCopy>,
     f: impl Fn(&ShardCopy, i64) -> WriteOutcome + Send + Sync + 'static,
 ) -> [WriteOutcome; 2] {
     let f = Arc::new(f);
-    let handles = [1, 2].map(|n| {
+    let other = {
         let (copy, f) = (copy.clone(), f.clone());
-        loom::thread::spawn(move || f(&copy, n))
-    });
-    handles.map(|h| h.join().unwrap())
+        loom::thread::spawn(move || f(&copy, 1))
+    };
+    let mine = f(copy, 2);
+    [other.join().unwrap(), mine]
 }
 
 /// Two conditional writes based on the same read: exactly one wins; the other gets the exact
 /// 409 naming the winner's `_seq_no`, and a `_seq_no` it burned (if it lost the swap rather than
 /// the plan) is processed as a no-op, so the checkpoint reaches the max.
 ///
-/// Catches: installing with a plain store instead of a compare-and-swap (both writes win — seeded
-/// as `swap` in `DocSlot::replace`, failed in the first interleaving that overlaps the two).
-/// Preemption bound 2.
+/// Catches: installing with an unconditional swap instead of a compare-and-swap (seeded in
+/// `DocSlot::replace`; failed with "exactly one conditional write wins", 2 winners). Preemption
+/// bound 3 (6 s here).
 #[test]
 fn conditional_writes_from_one_read_have_exactly_one_winner() {
-    model(2, || {
+    model(3, || {
         let copy = copy();
         copy.index("d", source(0), &Condition::None);
         let read = copy.get("d").meta().unwrap().change_id();
-        let outcomes = spawn_two(&copy, move |c, n| {
+        let outcomes = race_two(&copy, move |c, n| {
             c.index("d", source(n), &Condition::IfSeqNo(read))
         });
-        let winners: Vec<_> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).collect();
+        let winners: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok())
+            .collect();
         assert_eq!(winners.len(), 1, "exactly one conditional write wins");
         let winner = winners[0];
-        let loser = outcomes.iter().find_map(|o| o.result.as_ref().err()).unwrap();
+        let loser = outcomes
+            .iter()
+            .find_map(|o| o.result.as_ref().err())
+            .unwrap();
         assert_eq!(
             loser.to_es_error().reason,
             format!(
@@ -80,7 +88,10 @@ fn conditional_writes_from_one_read_have_exactly_one_winner() {
                 winner.seq_no
             )
         );
-        assert_eq!(copy.get("d").meta().unwrap().change_id(), ChangeId::new(winner.seq_no, 1));
+        assert_eq!(
+            copy.get("d").meta().unwrap().change_id(),
+            ChangeId::new(winner.seq_no, 1)
+        );
         assert_eq!(copy.local_checkpoint(), copy.max_seq_no());
     });
 }
@@ -90,14 +101,15 @@ fn conditional_writes_from_one_read_have_exactly_one_winner() {
 /// state; the checkpoint reaches the max (burned `_seq_no`s included).
 ///
 /// Catches: taking the `_seq_no` before reading the slot (a write can then install a `_seq_no`
-/// lower than the one it replaces, so the final state is not the highest `_seq_no` — seeded by
-/// moving `SeqNoTicket::issue` above `slot.load`, failed). Preemption bound 2.
+/// lower than the one it replaces; seeded by moving `SeqNoTicket::issue` above `slot.load` in
+/// `ShardCopy::write`, failed with versions (3, 2) where (2, 3) was expected). Preemption bound 3
+/// (22 s here).
 #[test]
 fn unconditional_writes_both_succeed_in_seq_no_order() {
-    model(2, || {
+    model(3, || {
         let copy = copy();
         copy.index("d", source(0), &Condition::None);
-        let outcomes = spawn_two(&copy, |c, n| c.index("d", source(n), &Condition::None));
+        let outcomes = race_two(&copy, |c, n| c.index("d", source(n), &Condition::None));
         let [one, two] = outcomes.map(|o| o.result.unwrap());
         assert_ne!(one.seq_no, two.seq_no);
         let (first, last, last_n) = if one.seq_no < two.seq_no {
@@ -118,14 +130,14 @@ fn unconditional_writes_both_succeed_in_seq_no_order() {
 /// increment is lost (the document ends at 2) and neither makes more than 2 write attempts.
 ///
 /// Catches: an update that writes back without `if_seq_no`/`if_primary_term` of what it read
-/// (seeded as `Condition::None` in `update_with`; the interleaving "both read 0, both write 1"
-/// loses an increment). Preemption bound 2.
+/// (seeded as `Condition::None` in `update_with`; failed with n = 1, "both read 0, both write
+/// 1"). Preemption bound 2 (10 s here; bound 3 takes 90 s).
 #[test]
 fn retried_updates_lose_no_increment() {
     model(2, || {
         let copy = copy();
         copy.index("d", source(0), &Condition::None);
-        let outcomes = spawn_two(&copy, |c, _| {
+        let outcomes = race_two(&copy, |c, _| {
             let options = UpdateOptions {
                 retry_on_conflict: 1,
                 ..UpdateOptions::default()
@@ -150,16 +162,27 @@ fn retried_updates_lose_no_increment() {
 /// `crossbeam_sanitize` makes epoch garbage actually get collected inside the model.
 ///
 /// Catches: freeing the replaced version right after the swap instead of `defer_destroy`
-/// (seeded as `drop(old.into_owned())` in `DocSlot::replace`: "Causality violation: Concurrent
-/// read and write accesses to UnsafeCell"). Preemption bound 2.
+/// (seeded as `drop(old.into_owned())` in `DocSlot::replace`), and a reader that does not pin
+/// the epoch (seeded as `epoch::unprotected()` in `ShardCopy::get`); both failed with "Causality
+/// violation: Concurrent read and write accesses to `UnsafeCell`". The second one is only
+/// visible because the writer's bag is flushed (`crossbeam_sanitize`) and the writer thread then
+/// pins and flushes until the epoch has advanced. Preemption bound 4 (2.4 s here).
 #[test]
 fn reclamation_never_frees_a_version_a_reader_holds() {
-    model(2, || {
+    model(4, || {
         let copy = copy();
         copy.index("d", source(1), &Condition::None);
         let writer = {
             let copy = copy.clone();
-            loom::thread::spawn(move || copy.index("d", source(2), &Condition::None))
+            loom::thread::spawn(move || {
+                let outcome = copy.index("d", source(2), &Condition::None);
+                // Let the epoch advance twice so the replaced version is really freed in the
+                // model (with crossbeam_sanitize the writer already pushed it to the global queue).
+                for _ in 0..3 {
+                    crossbeam_epoch::pin().flush();
+                }
+                outcome
+            })
         };
         let seen = copy.get("d");
         let n = seen.source.as_ref().and_then(|s| s["n"].as_i64());
