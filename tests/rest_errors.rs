@@ -283,3 +283,73 @@ fn wait_for_active_shards_fails_with_unavailable_shards() {
         201
     );
 }
+
+#[test]
+fn odd_requests_never_break_the_server() {
+    let es = Es::start(1);
+    let id_513 = format!("/i/_doc/{}", "x".repeat(513));
+    let odd: Vec<(&str, &str, Option<&str>)> = vec![
+        ("PUT", "/i/_doc/%FF", Some("{}")),
+        (
+            "PUT",
+            "/i/_doc/1?if_seq_no=99999999999999999999",
+            Some("{}"),
+        ),
+        ("PUT", "/i/_doc/1?timeout=99999999999d", Some("{}")),
+        ("PUT", "/i/_doc/1?timeout=1e400s", Some("{}")),
+        (
+            "PUT",
+            "/i/_doc/1?wait_for_active_shards=99999999999",
+            Some("{}"),
+        ),
+        ("PUT", "/i/_doc/1?retry_on_conflict=-1", Some("{}")),
+        (
+            "POST",
+            "/i/_update/1?retry_on_conflict=-1",
+            Some(r#"{"doc":{}}"#),
+        ),
+        ("POST", "/i/_update/1", Some(r#"{"doc":5}"#)),
+        ("POST", "/i/_update/1", Some("[]")),
+        (
+            "POST",
+            "/i/_update/1",
+            Some(r#"{"script":"ctx._source.n++"}"#),
+        ),
+        ("PUT", &id_513, Some("{}")),
+        (
+            "PUT",
+            "/i",
+            Some(r#"{"settings":{"number_of_shards":"many"}}"#),
+        ),
+        (
+            "PUT",
+            "/j",
+            Some(r#"{"settings":{"number_of_shards":100000}}"#),
+        ),
+        ("PUT", "/k", Some("[]")),
+        (
+            "POST",
+            "/_bulk",
+            Some("{\"index\":{\"_index\":\"i\",\"version\":\"abc\"}}\n{}\n"),
+        ),
+        ("POST", "/_bulk", Some("{\"index\":5}\n")),
+        ("POST", "/_bulk", Some("not json\n")),
+        (
+            "POST",
+            "/_bulk",
+            Some("{\"update\":{\"_index\":\"i\",\"_id\":\"1\"}}\n[1]\n"),
+        ),
+        ("GET", "/i/_doc/1?_source=a,,b&pretty=false", None),
+        ("DELETE", "/i/_doc/1?version=-7&version_type=external", None),
+    ];
+    for (method, path, body) in odd {
+        let answer = es.call(method, path, body);
+        assert!(
+            answer.status < 500,
+            "{method} {path}: {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    assert_eq!(es.call("GET", "/", None).status, 200, "still serving");
+}

@@ -6,7 +6,9 @@ use serde::{Serialize, Serializer};
 
 use super::es_json::EsError;
 use super::shard::ShardId;
-use crate::protocol::{DocumentMissing, SeqNo, TermTooOld, VersionConflict};
+use crate::protocol::{
+    DocumentMissing, PrimaryDemoted, PrimaryInactive, SeqNo, TermTooOld, VersionConflict,
+};
 
 /// What went wrong, independent of where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +25,13 @@ pub enum ErrorKind {
     /// A replicated operation too far above the local checkpoint for the tracker's window
     /// (500 `illegal_state_exception`); the sender must retry after the gap below it fills.
     AheadOfCheckpoint { seq_no: SeqNo, checkpoint: SeqNo },
+    /// A replica rejected the write's primary term and the master confirmed a newer primary
+    /// (500 `retry_on_primary_exception`, caused by the replica's `illegal_state_exception`).
+    /// Indefinite: the write may survive on copies that applied it, but it is never acknowledged.
+    PrimaryDemoted(TermTooOld),
+    /// No active primary ran the write to the end (503 `unavailable_shards_exception`): the copy
+    /// is not the primary, or it failed while the write was in flight (then indefinite).
+    PrimaryInactive,
 }
 
 /// An error of one shard copy: what went wrong and on which shard.
@@ -39,6 +48,8 @@ impl EngineError {
             ErrorKind::Conflict { .. } => VersionConflict::STATUS,
             ErrorKind::DocumentMissing { .. } => DocumentMissing::STATUS,
             ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::STATUS,
+            ErrorKind::PrimaryDemoted(_) => PrimaryDemoted::STATUS,
+            ErrorKind::PrimaryInactive => PrimaryInactive::STATUS,
         }
     }
 
@@ -73,6 +84,14 @@ impl EngineError {
                     s.display()
                 ),
             ),
+            ErrorKind::PrimaryDemoted(too_old) => {
+                on_shard(PrimaryDemoted::TYPE, PrimaryDemoted.reason(&s.display())).caused_by(
+                    EsError::new(TermTooOld::TYPE, too_old.reason(&s.display())),
+                )
+            }
+            ErrorKind::PrimaryInactive => {
+                EsError::new(PrimaryInactive::TYPE, PrimaryInactive.reason(&s.display()))
+            }
         }
     }
 

@@ -14,6 +14,7 @@
 //! | [`response`] | write and get responses in Elasticsearch 8's JSON |
 //! | [`error`] | the copy's errors and their Elasticsearch bodies |
 //! | [`es_json`] | Elasticsearch's error envelope, shared with the REST API |
+//! | [`group`] | [`ShardGroup`]: primary + replicas, replication, failover, fault injection |
 //!
 //! Every decision (conflict, next `_version`, result, stale replica op, term fencing,
 //! checkpoint walk, retry bound) is a call into [`crate::protocol`]. The engine adds only what
@@ -22,6 +23,7 @@
 
 pub mod error;
 pub mod es_json;
+pub mod group;
 pub mod history;
 pub mod replica;
 pub mod response;
@@ -34,6 +36,7 @@ pub mod update;
 
 pub use error::{EngineError, ErrorKind};
 pub use es_json::{simple_error_body, EsError};
+pub use group::{CopyId, Failover, FaultError, LinkFault, PendingWrite, ShardGroup, Write};
 pub use history::{OpKind, OpRecord, Source};
 pub use replica::ReplicaApplied;
 pub use response::{GetResponse, ShardsInfo, WriteResponse};

@@ -28,14 +28,28 @@ pub enum ReplicaApplied {
 }
 
 impl ShardCopy {
-    /// Apply a replicated operation (`planIndexingAsNonPrimary`, `markSeqNoAsNoop`).
+    /// Apply a replicated operation (`planIndexingAsNonPrimary`, `markSeqNoAsNoop`), fenced by
+    /// the operation's own primary term.
     ///
     /// An operation from a newer primary term raises the copy's term first. Rolling documents
     /// back to the global checkpoint on a new term (Elasticsearch's
     /// `resetEngineToGlobalCheckpoint`) is the replication layer's job: it knows the global
     /// checkpoint, this copy does not.
     pub fn apply_replica(&self, op: &OpRecord) -> Result<ReplicaApplied, EngineError> {
-        self.admit(op.seq_no, op.primary_term)?;
+        match check_operation_term(op.primary_term, self.primary_term()) {
+            Err(too_old) => return Err(self.error(ErrorKind::TermTooOld(too_old))),
+            Ok(TermCheck::Newer) => self.adopt_term(op.primary_term),
+            Ok(TermCheck::Current) => {}
+        }
+        self.apply_admitted(op)
+    }
+
+    /// Apply an operation whose request already passed term fencing, without checking the
+    /// operation's own term: a resync carries operations of older terms under the new primary's
+    /// term, and replaying a copy's translog into a rebuilt engine checks no term at all
+    /// (Elasticsearch's `LOCAL_TRANSLOG_RECOVERY` origin).
+    pub fn apply_admitted(&self, op: &OpRecord) -> Result<ReplicaApplied, EngineError> {
+        self.admit(op.seq_no)?;
         if self.tracker.has_processed(op.seq_no) {
             return Ok(ReplicaApplied::AlreadyProcessed);
         }
@@ -59,13 +73,8 @@ impl ShardCopy {
         self.apply_replica(&OpRecord::noop(seq_no, primary_term))
     }
 
-    /// Term fencing, then room in the checkpoint window (a replica refuses rather than waits).
-    fn admit(&self, seq_no: SeqNo, term: Term) -> Result<(), EngineError> {
-        match check_operation_term(term, self.primary_term()) {
-            Err(too_old) => return Err(self.error(ErrorKind::TermTooOld(too_old))),
-            Ok(TermCheck::Newer) => self.adopt_term(term),
-            Ok(TermCheck::Current) => {}
-        }
+    /// Room in the checkpoint window (a replica refuses rather than waits).
+    fn admit(&self, seq_no: SeqNo) -> Result<(), EngineError> {
         if self.tracker.admits(seq_no) {
             Ok(())
         } else {

@@ -162,3 +162,53 @@ impl TermTooOld {
         )
     }
 }
+
+/// A primary asked the master to remove a replica that rejected its write, and the master
+/// answered that a newer primary exists (`NoLongerPrimaryShardException`): the old primary fails
+/// itself and the write fails with `RetryOnPrimaryException`. An indefinite failure, never
+/// acknowledged, and not a 409.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PrimaryDemoted;
+
+impl PrimaryDemoted {
+    pub const TYPE: &'static str = "retry_on_primary_exception";
+    pub const STATUS: u16 = 500;
+
+    /// `"primary shard [<shard>] was demoted while failing replica shard"`.
+    pub fn reason(&self, shard: &str) -> String {
+        format!("primary shard [{shard}] was demoted while failing replica shard")
+    }
+}
+
+/// The shard has no active primary to run a write on (`UnavailableShardsException`, 503): the
+/// copy that received it failed, or was never or is no longer the primary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PrimaryInactive;
+
+impl PrimaryInactive {
+    pub const TYPE: &'static str = "unavailable_shards_exception";
+    pub const STATUS: u16 = 503;
+
+    /// `"<shard> primary shard is not active"` (Elasticsearch appends the request's timeout and
+    /// description after waiting for it).
+    pub fn reason(&self, shard: &str) -> String {
+        format!("{shard} primary shard is not active")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failover_errors_have_elasticsearch_texts() {
+        assert_eq!(
+            PrimaryDemoted.reason("[idx][0]"),
+            "primary shard [[idx][0]] was demoted while failing replica shard"
+        );
+        assert_eq!(
+            PrimaryInactive.reason("[idx][0]"),
+            "[idx][0] primary shard is not active"
+        );
+    }
+}

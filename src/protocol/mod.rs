@@ -7,6 +7,7 @@
 //!
 //! | module | decides |
 //! | --- | --- |
+//! | [`active_shards`] | `wait_for_active_shards`: enough active copies to start a write |
 //! | [`ids`] | identity of a change: `_seq_no`, `_primary_term`, `_version`, the sentinels |
 //! | [`condition`] | the write conditions a request carries, and the guards clients build from a read |
 //! | [`validate`] | request validation with Elasticsearch's 400 texts |
@@ -16,6 +17,7 @@
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
 //! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
 
+pub mod active_shards;
 pub mod checkpoint;
 pub mod condition;
 pub mod error;
@@ -26,7 +28,9 @@ pub mod update;
 pub mod validate;
 
 pub use condition::{Condition, Guard, OpType, VersionType};
-pub use error::{DocumentMissing, TermTooOld, ValidationErrors, VersionConflict};
+pub use error::{
+    DocumentMissing, PrimaryDemoted, PrimaryInactive, TermTooOld, ValidationErrors, VersionConflict,
+};
 pub use ids::{ChangeId, DocMeta, SeqNo, Term, Version};
 pub use primary::{plan_as_primary, WriteKind, WritePlan, WriteResult};
 pub use replica::{check_operation_term, plan_as_replica, ReplicaPlan, TermCheck};

@@ -3,11 +3,12 @@
 //! rejected (`BaseRestHandler.unrecognized`, with its "did you mean" suggestions). Typed readers
 //! raise Elasticsearch's parse errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::RestError;
 use crate::engine::EsError;
+use crate::protocol::active_shards::{ActiveShardCount, ActiveShardCountError};
 
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];
@@ -22,19 +23,12 @@ pub enum Refresh {
     WaitUntil,
 }
 
-/// `wait_for_active_shards`: `all` or a number of copies (default 1, the primary).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ActiveShards {
-    All,
-    Count(u32),
-}
-
 /// The decoded query parameters of one request and the keys its handler consumed.
 #[derive(Debug)]
 pub struct Params {
     path: String,
     values: BTreeMap<String, String>,
-    consumed: BTreeSet<String>,
+    consumed: Vec<&'static str>,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -146,14 +140,14 @@ pub fn parse_time(key: &str, value: &str) -> Result<Option<Duration>, RestError>
 }
 
 impl Params {
-    /// Parse the query string of a request to `path` (its decoded path, used in messages).
+    /// Parse the query string of a request to `path` (its raw path, decoded for messages).
     pub fn parse(path: &str, query: Option<&str>) -> Params {
         let mut values = BTreeMap::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             values.insert(decode_component(key, true), decode_component(value, true));
         }
-        let consumed = RESPONSE_PARAMS.iter().map(|k| k.to_string()).collect();
+        let consumed = RESPONSE_PARAMS.to_vec();
         Params {
             path: path.to_string(),
             values,
@@ -162,8 +156,8 @@ impl Params {
     }
 
     /// Mark path parameters (`index`, `id`) as consumed, as Elasticsearch's router does.
-    pub fn path_params(mut self, keys: &[&str]) -> Params {
-        self.consumed.extend(keys.iter().map(|k| k.to_string()));
+    pub fn path_params(mut self, keys: &[&'static str]) -> Params {
+        self.consumed.extend_from_slice(keys);
         self
     }
 
@@ -173,32 +167,34 @@ impl Params {
     }
 
     /// The raw value of `key`, consuming it.
-    pub fn str(&mut self, key: &str) -> Option<String> {
-        self.consumed.insert(key.to_string());
+    pub fn str(&mut self, key: &'static str) -> Option<String> {
+        if !self.consumed.contains(&key) {
+            self.consumed.push(key);
+        }
         self.values.get(key).cloned()
     }
 
     /// Consume parameters that are accepted and have no effect here.
-    pub fn accept(&mut self, keys: &[&str]) {
-        self.consumed.extend(keys.iter().map(|k| k.to_string()));
+    pub fn accept(&mut self, keys: &[&'static str]) {
+        self.consumed.extend_from_slice(keys);
     }
 
     /// `paramAsLong`.
-    pub fn long(&mut self, key: &str) -> Result<Option<i64>, RestError> {
+    pub fn long(&mut self, key: &'static str) -> Result<Option<i64>, RestError> {
         self.str(key)
             .map(|v| v.parse().map_err(|_| number_error("long", key, &v)))
             .transpose()
     }
 
     /// `paramAsInt`.
-    pub fn int(&mut self, key: &str) -> Result<Option<i32>, RestError> {
+    pub fn int(&mut self, key: &'static str) -> Result<Option<i32>, RestError> {
         self.str(key)
             .map(|v| v.parse().map_err(|_| number_error("int", key, &v)))
             .transpose()
     }
 
     /// `paramAsBoolean`: empty means true.
-    pub fn boolean(&mut self, key: &str) -> Result<Option<bool>, RestError> {
+    pub fn boolean(&mut self, key: &'static str) -> Result<Option<bool>, RestError> {
         self.str(key)
             .map(|v| match v.as_str() {
                 "" | "true" => Ok(true),
@@ -211,7 +207,7 @@ impl Params {
     }
 
     /// `timeout` and similar time values.
-    pub fn time(&mut self, key: &str) -> Result<Option<Duration>, RestError> {
+    pub fn time(&mut self, key: &'static str) -> Result<Option<Duration>, RestError> {
         match self.str(key) {
             Some(v) => parse_time(key, &v),
             None => Ok(None),
@@ -231,29 +227,23 @@ impl Params {
     }
 
     /// `wait_for_active_shards` (`ActiveShardCount.parseString`).
-    pub fn active_shards(&mut self) -> Result<Option<ActiveShards>, RestError> {
+    pub fn active_shards(&mut self) -> Result<Option<ActiveShardCount>, RestError> {
         let Some(value) = self.str("wait_for_active_shards") else {
             return Ok(None);
         };
-        if value == "all" {
-            return Ok(Some(ActiveShards::All));
-        }
-        let count: i32 = value.parse().map_err(|_| {
-            RestError::exception(
+        match ActiveShardCount::parse(&value) {
+            Ok(count) => Ok(Some(count)),
+            Err(error @ ActiveShardCountError::NotANumber(_)) => Err(RestError::exception(
                 400,
-                EsError::new(
-                    "illegal_argument_exception",
-                    format!("cannot parse ActiveShardCount[{value}]"),
-                )
-                .caused_by(EsError::new(
-                    "number_format_exception",
-                    format!("For input string: \"{value}\""),
-                )),
-            )
-        })?;
-        u32::try_from(count)
-            .map(|c| Some(ActiveShards::Count(c)))
-            .map_err(|_| RestError::illegal_argument("shard count cannot be a negative value"))
+                EsError::new("illegal_argument_exception", error.to_string()).caused_by(
+                    EsError::new(
+                        "number_format_exception",
+                        format!("For input string: \"{value}\""),
+                    ),
+                ),
+            )),
+            Err(error) => Err(RestError::illegal_argument(error.to_string())),
+        }
     }
 
     /// Reject every parameter no one consumed, with Elasticsearch's text and suggestions.
@@ -261,7 +251,7 @@ impl Params {
         let invalid: Vec<&String> = self
             .values
             .keys()
-            .filter(|k| !self.consumed.contains(*k))
+            .filter(|k| !self.consumed.contains(&k.as_str()))
             .collect();
         if invalid.is_empty() {
             return Ok(());
@@ -269,16 +259,18 @@ impl Params {
         let plural = if invalid.len() > 1 { "s" } else { "" };
         let mut message = format!(
             "request [{}] contains unrecognized parameter{plural}: ",
-            self.path
+            decode_component(&self.path, false)
         );
         for (i, name) in invalid.iter().enumerate() {
             if i > 0 {
                 message.push_str(", ");
             }
             message.push_str(&format!("[{name}]"));
-            let mut scored: Vec<(f32, &String)> = self
-                .consumed
-                .iter()
+            let mut candidates = self.consumed.clone();
+            candidates.sort_unstable();
+            candidates.dedup();
+            let mut scored: Vec<(f32, &str)> = candidates
+                .into_iter()
                 .map(|c| (similarity(name, c), c))
                 .filter(|(score, _)| *score > 0.5)
                 .collect();
@@ -287,7 +279,7 @@ impl Params {
                 [] => {}
                 [(_, one)] => message.push_str(&format!(" -> did you mean [{one}]?")),
                 many => {
-                    let names: Vec<&str> = many.iter().map(|(_, c)| c.as_str()).collect();
+                    let names: Vec<&str> = many.iter().map(|(_, c)| *c).collect();
                     message.push_str(&format!(" -> did you mean any of [{}]?", names.join(", ")));
                 }
             }
@@ -322,6 +314,11 @@ mod tests {
         assert_eq!(
             reason(p.finish().unwrap_err()),
             "request [/idx/_doc/1] contains unrecognized parameter: [x]"
+        );
+        let p = Params::parse("/my%20idx/_doc/1", Some("x"));
+        assert_eq!(
+            reason(p.finish().unwrap_err()),
+            "request [/my idx/_doc/1] contains unrecognized parameter: [x]"
         );
     }
 

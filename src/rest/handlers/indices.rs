@@ -2,11 +2,10 @@
 //! `HEAD /{index}`, `DELETE /{index}` and `POST /{index}/_refresh`.
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{Response, StatusCode};
 use serde_json::json;
 
-use super::{reply, EsBody};
+use super::{reply, EsBody, EsPath};
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::registry::IndexSettings;
@@ -22,7 +21,7 @@ fn index_params(params: &mut Params) -> Result<(), RestError> {
 /// `PUT /{index}`.
 pub async fn create(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
@@ -40,7 +39,7 @@ pub async fn create(
 /// `HEAD /{index}`: 200 or 404, no body.
 pub async fn exists(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
@@ -65,7 +64,7 @@ pub async fn exists(
 /// `DELETE /{index}`.
 pub async fn delete(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
@@ -78,16 +77,20 @@ pub async fn delete(
 /// `POST /{index}/_refresh`: reads are realtime, so this only reports the shards.
 pub async fn refresh(
     state: ClusterState,
-    Path(index): Path<String>,
+    EsPath(index): EsPath<String>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
     params.accept(&["ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
     params.finish()?;
     let index = state.0.indices.get(&index)?;
-    let shards = u64::from(index.settings.number_of_shards);
-    let total = shards * (1 + u64::from(index.settings.number_of_replicas));
-    let successful = shards * (1 + u64::from(index.assigned_replicas));
+    let copies = 1 + u64::from(index.settings.number_of_replicas);
+    let total = u64::from(index.settings.number_of_shards) * copies;
+    let successful: u64 = index
+        .shards()
+        .iter()
+        .map(|s| u64::from(s.active_copies()))
+        .sum();
     Ok(reply(
         200,
         &json!({"_shards": {"total": total, "successful": successful, "failed": 0}}),

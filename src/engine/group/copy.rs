@@ -1,0 +1,334 @@
+//! One copy of the shard inside a [`super::ShardGroup`]: its engine (rebuilt when it rolls back
+//! or is promoted), its translog, its global checkpoint, its role, and, while it is the
+//! primary, its view of the replication group (which copies it believes in sync and their
+//! local checkpoints).
+//!
+//! [`GroupCopy::receive`] is the replica side of replication (`acquireReplicaOperationPermit` +
+//! `performOnReplica`): term fencing, the global checkpoint from the request, a rollback to the
+//! global checkpoint on a newer term, the resync's trim, then the operations through the
+//! engine's lock-free replica path.
+
+use serde::Serialize;
+
+use super::engine_cell::{EngineCell, Generation};
+use super::replication::{Rejected, ReplicationRequest};
+use super::translog::Translog;
+use crate::engine::history::OpRecord;
+use crate::engine::sync::{backoff, epoch, AtomicI64, AtomicU64, Ordering};
+use crate::engine::{CopyOptions, EngineError, ErrorKind, ShardCopy, ShardId};
+use crate::protocol::checkpoint::{
+    global_checkpoint, promote, replica_global_checkpoint, survives_rollback, Promotion,
+    INITIAL_CHECKPOINT,
+};
+use crate::protocol::ids::UNASSIGNED_SEQ_NO;
+use crate::protocol::{check_operation_term, SeqNo, Term, TermCheck};
+
+/// A copy's position in its group: 0 is the first primary, then the replicas.
+pub type CopyId = usize;
+
+/// What a copy believes it is. A failed copy stays failed (no recovery is modelled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Replica,
+    Primary,
+    Failed,
+}
+
+impl Role {
+    const ALL: [Role; 3] = [Role::Replica, Role::Primary, Role::Failed];
+
+    fn code(self) -> u64 {
+        Role::ALL.iter().position(|r| *r == self).unwrap_or(0) as u64
+    }
+
+    fn from_code(code: u64) -> Role {
+        Role::ALL
+            .get(code as usize)
+            .copied()
+            .unwrap_or(Role::Failed)
+    }
+}
+
+/// One copy of the shard.
+pub struct GroupCopy {
+    id: CopyId,
+    shard: ShardId,
+    options: CopyOptions,
+    engine: EngineCell,
+    translog: Translog,
+    global_checkpoint: AtomicI64,
+    role: AtomicU64,
+    /// Primary's view: 1 for a copy it believes in sync (itself included).
+    in_sync: Box<[AtomicU64]>,
+    /// Primary's view: each copy's local checkpoint, `UNASSIGNED_SEQ_NO` while unknown.
+    tracked: Box<[AtomicI64]>,
+}
+
+impl GroupCopy {
+    /// Copy `id` of a group of `copies`, empty, in `role`, every copy in sync.
+    pub fn new(
+        id: CopyId,
+        copies: usize,
+        shard: ShardId,
+        options: CopyOptions,
+        role: Role,
+    ) -> Self {
+        GroupCopy {
+            id,
+            engine: EngineCell::new(ShardCopy::with_options(shard.clone(), options)),
+            shard,
+            options,
+            translog: Translog::new(),
+            global_checkpoint: AtomicI64::new(INITIAL_CHECKPOINT),
+            role: AtomicU64::new(role.code()),
+            in_sync: (0..copies).map(|_| AtomicU64::new(1)).collect(),
+            tracked: (0..copies)
+                .map(|_| AtomicI64::new(INITIAL_CHECKPOINT))
+                .collect(),
+        }
+    }
+
+    pub fn id(&self) -> CopyId {
+        self.id
+    }
+
+    pub fn role(&self) -> Role {
+        Role::from_code(self.role.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_role(&self, role: Role) {
+        self.role.store(role.code(), Ordering::Release);
+    }
+
+    /// The copy's global checkpoint: computed from the group when primary, received from the
+    /// primary when replica. It never goes backwards.
+    pub fn global_checkpoint(&self) -> SeqNo {
+        self.global_checkpoint.load(Ordering::Acquire)
+    }
+
+    /// Run `f` on the copy's current engine.
+    pub fn with_engine<R>(&self, f: impl FnOnce(&ShardCopy) -> R) -> R {
+        let guard = epoch::pin();
+        f(&self.engine.load(&guard).engine)
+    }
+
+    /// Apply a replication request; the answer is the copy's local checkpoint afterwards.
+    pub fn receive(&self, request: &ReplicationRequest) -> Result<SeqNo, Rejected> {
+        let guard = epoch::pin();
+        loop {
+            if self.role() == Role::Failed {
+                return Err(Rejected::Closed);
+            }
+            let entered = self.engine.enter(&guard);
+            let engine = &entered.generation.engine;
+            match check_operation_term(request.primary_term, engine.primary_term()) {
+                Err(too_old) => {
+                    let error = engine.error(ErrorKind::TermTooOld(too_old));
+                    return Err(Rejected::Engine(error));
+                }
+                Ok(TermCheck::Newer) => {
+                    self.advance_global_checkpoint(request.global_checkpoint);
+                    let generation = entered.generation;
+                    drop(entered);
+                    self.roll_back(generation, request.primary_term, &guard)
+                        .map_err(Rejected::Engine)?;
+                }
+                Ok(TermCheck::Current) => {
+                    self.advance_global_checkpoint(request.global_checkpoint);
+                    if let Some(above) = request.trim_above {
+                        self.translog.trim(above, request.primary_term);
+                    }
+                    for op in &request.ops {
+                        self.translog.append(op);
+                        engine.apply_admitted(op).map_err(Rejected::Engine)?;
+                    }
+                    return Ok(engine.local_checkpoint());
+                }
+            }
+        }
+    }
+
+    /// `updateGlobalCheckpointOnReplica`: keep the larger of the own and the received one.
+    fn advance_global_checkpoint(&self, received: SeqNo) {
+        let mut own = self.global_checkpoint();
+        loop {
+            let next = replica_global_checkpoint(own, received);
+            if next == own {
+                return;
+            }
+            match self.global_checkpoint.compare_exchange(
+                own,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => own = actual,
+            }
+        }
+    }
+
+    /// A newer primary term: `resetEngineToGlobalCheckpoint`. The copy keeps only the operations
+    /// at or below its global checkpoint in its engine (the translog keeps the rest) and adopts
+    /// the term. If another delivery is already rebuilding, this one lets it and retries.
+    fn roll_back(
+        &self,
+        generation: &Generation,
+        term: Term,
+        guard: &epoch::Guard,
+    ) -> Result<(), EngineError> {
+        if !generation.seal() {
+            backoff();
+            return Ok(());
+        }
+        let checkpoint = self.global_checkpoint();
+        match self.rebuild(|op| survives_rollback(op.seq_no, checkpoint), term) {
+            Ok(engine) => {
+                self.engine.replace(engine, guard);
+                Ok(())
+            }
+            Err(e) => {
+                // A replica that cannot rebuild is failed, as Elasticsearch fails a replica on
+                // any document-level error; its sealed engine is never entered again.
+                self.set_role(Role::Failed);
+                Err(e)
+            }
+        }
+    }
+
+    /// A new engine in `term` holding the translog's operations that `keep` selects.
+    fn rebuild(
+        &self,
+        keep: impl Fn(&OpRecord) -> bool,
+        term: Term,
+    ) -> Result<ShardCopy, EngineError> {
+        let options = CopyOptions {
+            primary_term: term,
+            ..self.options
+        };
+        let engine = ShardCopy::with_options(self.shard.clone(), options);
+        for op in self.translog.replay(keep) {
+            engine.apply_admitted(&op)?;
+        }
+        Ok(engine)
+    }
+
+    /// The master promoted this copy (the master's term was `master_term`). Restore the whole
+    /// translog into a new engine (`restoreLocalHistoryFromTranslog`), bump the term, fill the
+    /// gaps up to the max `_seq_no` with no-ops of the new term, and become primary of the copies
+    /// in `in_sync`. The caller resyncs with the returned plan.
+    pub(crate) fn promote(
+        &self,
+        master_term: Term,
+        in_sync: &[CopyId],
+    ) -> Result<Promotion, EngineError> {
+        let guard = epoch::pin();
+        let generation = loop {
+            let generation = self.engine.load(&guard);
+            if generation.seal() {
+                break generation;
+            }
+            backoff();
+        };
+        let restored = self
+            .rebuild(|_| true, generation.engine.primary_term())
+            .and_then(|engine| {
+                let plan = promote(
+                    master_term,
+                    engine.local_checkpoint(),
+                    engine.max_seq_no(),
+                    self.global_checkpoint(),
+                );
+                engine.adopt_term(plan.new_term);
+                for seq_no in plan.fill_gaps.clone() {
+                    if !engine.has_processed(seq_no) {
+                        engine.apply_admitted(&OpRecord::noop(seq_no, plan.new_term))?;
+                    }
+                }
+                Ok((engine, plan))
+            });
+        let (engine, plan) = match restored {
+            Ok(restored) => restored,
+            Err(e) => {
+                self.set_role(Role::Failed);
+                return Err(e);
+            }
+        };
+        for (copy, flag) in self.in_sync.iter().enumerate() {
+            flag.store(in_sync.contains(&copy) as u64, Ordering::Release);
+            let known = match copy == self.id {
+                true => engine.local_checkpoint(),
+                false => UNASSIGNED_SEQ_NO,
+            };
+            self.tracked[copy].store(known, Ordering::Release);
+        }
+        self.engine.replace(engine, &guard);
+        self.set_role(Role::Primary);
+        Ok(plan)
+    }
+
+    /// Primary's view: the copies to replicate to (in sync, other than itself).
+    pub(crate) fn targets(&self) -> Vec<CopyId> {
+        (0..self.in_sync.len())
+            .filter(|&copy| copy != self.id && self.believes_in_sync(copy))
+            .collect()
+    }
+
+    pub(crate) fn believes_in_sync(&self, copy: CopyId) -> bool {
+        self.in_sync
+            .get(copy)
+            .is_some_and(|flag| flag.load(Ordering::Acquire) == 1)
+    }
+
+    /// Primary's view: the master removed `copy` from the in-sync set.
+    pub(crate) fn drop_from_view(&self, copy: CopyId) {
+        if let Some(flag) = self.in_sync.get(copy) {
+            flag.store(0, Ordering::Release);
+        }
+        self.refresh_global_checkpoint();
+    }
+
+    /// Primary's view: `copy` answered with its local checkpoint.
+    pub(crate) fn record_checkpoint(&self, copy: CopyId, local_checkpoint: SeqNo) {
+        if let Some(tracked) = self.tracked.get(copy) {
+            tracked.fetch_max(local_checkpoint, Ordering::AcqRel);
+        }
+        self.refresh_global_checkpoint();
+    }
+
+    /// Recompute the global checkpoint over the copies this primary believes in sync, and
+    /// return it (the value piggybacked on the next request).
+    pub(crate) fn refresh_global_checkpoint(&self) -> SeqNo {
+        let own = self.with_engine(|engine| engine.local_checkpoint());
+        let checkpoints: Vec<Option<SeqNo>> = (0..self.in_sync.len())
+            .filter(|&copy| self.believes_in_sync(copy))
+            .map(|copy| match copy == self.id {
+                true => Some(own),
+                false => Some(self.tracked[copy].load(Ordering::Acquire))
+                    .filter(|&c| c != UNASSIGNED_SEQ_NO),
+            })
+            .collect();
+        let mut previous = self.global_checkpoint();
+        loop {
+            let next = global_checkpoint(previous, checkpoints.iter().copied());
+            if next == previous {
+                return next;
+            }
+            match self.global_checkpoint.compare_exchange(
+                previous,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return next,
+                Err(actual) => previous = actual,
+            }
+        }
+    }
+
+    /// Every operation of the engine's history above `seq_no` (what a new primary resyncs).
+    pub(crate) fn history_above(&self, seq_no: SeqNo) -> Vec<OpRecord> {
+        self.with_engine(|engine| engine.history_above(seq_no))
+    }
+}

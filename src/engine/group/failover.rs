@@ -1,0 +1,196 @@
+//! Failures the master handles: the primary fails ([`ShardGroup::fail_primary`]) or is cut off
+//! from the master while it keeps running ([`ShardGroup::isolate_primary`]), and a replica
+//! fails ([`ShardGroup::fail_replica`]).
+//!
+//! On a primary failure the master bumps the term and promotes an in-sync replica. The new
+//! primary restores its translog, fills the gaps up to its max `_seq_no` with no-ops of the new
+//! term, and resyncs every operation above its global checkpoint to the other in-sync copies
+//! under the new term, with `trimAboveSeqNo` = its max `_seq_no`. A replica that receives the
+//! new term first rolls back to its global checkpoint, then applies the resync and trims
+//! operations of older terms above the new primary's history.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::copy::{CopyId, Role};
+use super::replication::{FailShard, Message, ReplicationRequest, Reply};
+use super::ShardGroup;
+use crate::engine::EngineError;
+use crate::protocol::checkpoint::Promotion;
+use crate::protocol::Term;
+
+/// What a failover did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Failover {
+    /// The primary the master gave up on.
+    pub demoted: CopyId,
+    /// The in-sync replica it promoted.
+    pub promoted: CopyId,
+    /// The new primary term.
+    pub primary_term: Term,
+}
+
+/// Why a fault could not be injected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultError {
+    /// There is no such copy.
+    NoSuchCopy { copy: CopyId, copies: usize },
+    /// `fail_replica` on the primary (use `fail_primary`).
+    IsPrimary(CopyId),
+    /// The shard has no primary left.
+    NoPrimary,
+    /// No in-sync replica is left to promote; the primary stays.
+    NoPromotableReplica,
+    /// Every candidate failed to rebuild its engine for promotion.
+    Promotion(EngineError),
+}
+
+impl fmt::Display for FaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultError::NoSuchCopy { copy, copies } => {
+                write!(f, "no copy [{copy}]: the shard has copies 0..{copies}")
+            }
+            FaultError::IsPrimary(copy) => {
+                write!(f, "copy [{copy}] is the primary; fail the primary instead")
+            }
+            FaultError::NoPrimary => write!(f, "the shard has no primary"),
+            FaultError::NoPromotableReplica => {
+                write!(f, "no in-sync replica to promote; the primary stays")
+            }
+            FaultError::Promotion(e) => write!(f, "promotion failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FaultError {}
+
+impl ShardGroup {
+    pub(crate) fn check_copy(&self, copy: CopyId) -> Result<(), FaultError> {
+        match copy < self.copies.len() {
+            true => Ok(()),
+            false => Err(FaultError::NoSuchCopy {
+                copy,
+                copies: self.copies.len(),
+            }),
+        }
+    }
+
+    /// A primary asks the master to remove `copy` from the in-sync set; granted only if the
+    /// primary's term is still the master's. A removed copy is shut down.
+    pub(crate) fn fail_shard(&self, copy: CopyId, requester_term: Term) -> FailShard {
+        self.master().fail_shard(copy, requester_term)?;
+        self.copies[copy].set_role(Role::Failed);
+        Ok(())
+    }
+
+    /// The replica `copy` fails: the master removes it from the in-sync set and tells the
+    /// primary; requests held on its link fail when released, which this does at once.
+    pub fn fail_replica(&self, copy: CopyId) -> Result<(), FaultError> {
+        self.check_copy(copy)?;
+        {
+            let mut master = self.master();
+            if master.primary == Some(copy) {
+                return Err(FaultError::IsPrimary(copy));
+            }
+            master.in_sync.remove(&copy);
+            self.copies[copy].set_role(Role::Failed);
+            if let Some(primary) = master.primary {
+                self.copies[primary].drop_from_view(copy);
+            }
+        }
+        self.release(copy)?;
+        Ok(())
+    }
+
+    /// The primary fails: the master promotes an in-sync replica with a new term. Writes in
+    /// flight on the old primary fail (indefinitely: they may survive on copies that applied them).
+    pub fn fail_primary(&self) -> Result<Failover, FaultError> {
+        let failover = self.fail_over(true)?;
+        self.abandon_writes_of(failover.demoted);
+        Ok(failover)
+    }
+
+    /// The master loses the primary and promotes an in-sync replica, but the old primary keeps
+    /// running: it serves reads and accepts writes until a replica's term check fences it. Its
+    /// writes are never acknowledged once the new term exists.
+    pub fn isolate_primary(&self) -> Result<Failover, FaultError> {
+        self.fail_over(false)
+    }
+
+    fn fail_over(&self, crash: bool) -> Result<Failover, FaultError> {
+        let _serial = self
+            .failover
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (failover, plan) = {
+            let mut master = self.master();
+            let demoted = master.primary.ok_or(FaultError::NoPrimary)?;
+            master.candidate().ok_or(FaultError::NoPromotableReplica)?;
+            master.in_sync.remove(&demoted);
+            if crash {
+                self.copies[demoted].set_role(Role::Failed);
+            }
+            let mut failure = None;
+            let promoted = loop {
+                let Some(candidate) = master.candidate() else {
+                    master.primary = None;
+                    return Err(
+                        failure.map_or(FaultError::NoPromotableReplica, FaultError::Promotion)
+                    );
+                };
+                let in_sync: Vec<CopyId> = master.in_sync.iter().copied().collect();
+                match self.copies[candidate].promote(master.term, &in_sync) {
+                    Ok(plan) => break (candidate, plan),
+                    Err(e) => {
+                        master.in_sync.remove(&candidate);
+                        failure = Some(e);
+                    }
+                }
+            };
+            let (promoted, plan) = promoted;
+            master.term = plan.new_term;
+            master.primary = Some(promoted);
+            let failover = Failover {
+                demoted,
+                promoted,
+                primary_term: plan.new_term,
+            };
+            (failover, plan)
+        };
+        self.resync(failover.promoted, &plan);
+        Ok(failover)
+    }
+
+    /// `PrimaryReplicaSyncer.resync`: every operation above the new primary's global
+    /// checkpoint, under the new term, with the trim bound.
+    fn resync(&self, from: CopyId, plan: &Promotion) {
+        let primary = &self.copies[from];
+        let request = Arc::new(ReplicationRequest {
+            primary_term: plan.new_term,
+            global_checkpoint: primary.global_checkpoint(),
+            ops: primary.history_above(plan.resync_from - 1),
+            trim_above: Some(plan.trim_above),
+        });
+        for to in primary.targets() {
+            self.send(Message {
+                from,
+                to,
+                request: request.clone(),
+                reply: Reply::Resync,
+            });
+        }
+    }
+
+    /// A failed primary's writes still waiting for held requests conclude now, failed; the
+    /// requests stay on their links and may still reach the replicas.
+    fn abandon_writes_of(&self, primary: CopyId) {
+        for link in &self.links {
+            for state in link.waiting_writes_from(primary) {
+                state.conclude(self.conclude(primary, state.tally()));
+            }
+        }
+    }
+}

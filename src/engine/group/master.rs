@@ -1,0 +1,45 @@
+//! The master's view of the shard (its part of the cluster state): the primary term, which copy
+//! is primary, and the in-sync set. Only the master changes them; a primary's request to remove a
+//! copy is granted only if the primary's term is still the master's.
+
+use std::collections::BTreeSet;
+
+use super::copy::CopyId;
+use super::replication::FailShard;
+use crate::protocol::{check_operation_term, Term};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Master {
+    pub(crate) term: Term,
+    /// `None` once the primary failed and no in-sync replica was left to promote.
+    pub(crate) primary: Option<CopyId>,
+    pub(crate) in_sync: BTreeSet<CopyId>,
+}
+
+impl Master {
+    pub(crate) fn new(term: Term, copies: usize) -> Self {
+        Master {
+            term,
+            primary: Some(0),
+            in_sync: (0..copies).collect(),
+        }
+    }
+
+    /// `ShardStateAction.remoteShardFailed` from a primary in `requester_term`: remove `copy`
+    /// from the in-sync set, unless the requester was demoted (its term is older than ours).
+    pub(crate) fn fail_shard(&mut self, copy: CopyId, requester_term: Term) -> FailShard {
+        check_operation_term(requester_term, self.term)?;
+        self.in_sync.remove(&copy);
+        Ok(())
+    }
+
+    /// The in-sync replica the master promotes when the primary fails: only in-sync copies
+    /// are promotable ("Do not allow stale shards to automatically be promoted"); among them
+    /// the lowest id, a deterministic stand-in for Elasticsearch's choice.
+    pub(crate) fn candidate(&self) -> Option<CopyId> {
+        self.in_sync
+            .iter()
+            .copied()
+            .find(|&copy| Some(copy) != self.primary)
+    }
+}

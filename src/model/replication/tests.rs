@@ -1,0 +1,206 @@
+//! Unit tests of the replication model: small configurations checked exhaustively.
+
+use std::collections::BTreeSet;
+
+use stateright::{Checker, Model};
+
+use super::*;
+use crate::model::trace::Trace;
+
+/// Check exhaustively (DFS) and return the names of the properties with a counterexample.
+fn refuted(config: Config) -> BTreeSet<&'static str> {
+    let checker = config
+        .into_model()
+        .expect("valid config")
+        .checker()
+        .spawn_dfs()
+        .join();
+    assert!(checker.is_done());
+    checker.discoveries().into_keys().collect()
+}
+
+fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
+    names.iter().copied().collect()
+}
+
+#[test]
+fn without_failover_every_property_holds() {
+    let config = Config {
+        failovers: 0,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&[]));
+}
+
+#[test]
+fn with_one_failover_only_reads_are_not_linearizable() {
+    assert_eq!(refuted(Config::default()), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn lossy_network_keeps_every_safety_property() {
+    let config = Config {
+        drops: true,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&["reads_linearizable"]));
+}
+
+const STALE_GUARD: [&str; 5] = [
+    "cas_linearizable",
+    "change_id_unique",
+    "no_lost_acked_write",
+    "reads_linearizable",
+    "rmw_serializable",
+];
+
+#[test]
+fn seq_no_and_internal_version_guards_lose_updates_across_a_failover() {
+    for guard in [Guard::SeqNo, Guard::InternalVersion] {
+        let config = Config {
+            clients: 3,
+            copies: 2,
+            guard,
+            ..Config::default()
+        };
+        assert_eq!(refuted(config), set(&STALE_GUARD), "{guard:?}");
+    }
+    let real = Config {
+        clients: 3,
+        copies: 2,
+        ..Config::default()
+    };
+    assert_eq!(refuted(real), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn without_term_fencing_a_demoted_primary_gets_writes_acknowledged() {
+    let config = Config {
+        term_fencing: false,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "checkpoint_safety",
+            "converge_at_quiescence",
+            "no_lost_acked_write",
+            "reads_linearizable",
+            "term_fencing",
+        ])
+    );
+}
+
+#[test]
+fn acknowledging_before_replication_loses_acknowledged_writes() {
+    let config = Config {
+        ack_before_replication: true,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "no_lost_acked_write",
+            "reads_linearizable",
+        ])
+    );
+}
+
+#[test]
+fn promoting_a_stale_copy_loses_acknowledged_writes() {
+    let stale = Config {
+        replica_failures: 1,
+        promote_stale_copy: true,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(stale.clone()),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "checkpoint_safety",
+            "converge_at_quiescence",
+            "no_lost_acked_write",
+            "reads_linearizable",
+        ])
+    );
+    let in_sync_only = Config {
+        promote_stale_copy: false,
+        ..stale
+    };
+    assert_eq!(refuted(in_sync_only), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn replicas_applying_in_arrival_order_diverge() {
+    let config = Config {
+        replica_order: ReplicaOrder::Arrival,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "converge_at_quiescence",
+            "reads_linearizable",
+            "seq_no_monotonic",
+        ])
+    );
+}
+
+#[test]
+fn duplicated_requests_change_nothing() {
+    let config = Config {
+        copies: 2,
+        duplicates: true,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn invalid_configs_are_rejected_with_the_reason() {
+    let too_many = Config {
+        clients: 5,
+        ops_per_client: 2,
+        ..Config::default()
+    };
+    assert_eq!(
+        too_many.validate().unwrap_err(),
+        "clients × ops_per_client must be at most 8 (got 10)"
+    );
+    let no_copies = Config {
+        copies: 0,
+        ..Config::default()
+    };
+    assert!(no_copies.validate().is_err());
+}
+
+#[test]
+fn a_counterexample_reads_as_protocol_steps() {
+    let config = Config {
+        clients: 3,
+        copies: 2,
+        guard: Guard::SeqNo,
+        ..Config::default()
+    };
+    let steps = trace(config, "no_lost_acked_write");
+    assert!(steps.contains("1. client"), "{steps}");
+    assert!(
+        steps.contains("master → n1: fail primary n0, promote n1"),
+        "{steps}"
+    );
+    assert!(steps.contains("PUT /idx/_doc/1?if_seq_no=1 {"), "{steps}");
+    assert!(steps.contains("write is acknowledged → 200"), "{steps}");
+}
+
+/// A discovery as numbered readable steps.
+fn trace(config: Config, property: &'static str) -> String {
+    let model = config.into_model().unwrap();
+    let checker = model.clone().checker().spawn_bfs().join();
+    let path = checker.discovery(property).expect("a counterexample");
+    Trace::from_path(&model, path).to_string()
+}

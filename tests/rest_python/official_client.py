@@ -1,0 +1,54 @@
+"""The official Python Elasticsearch client (8.x) against `esocc serve`: product check, compat
+media types, the seed walkthrough with its typed errors, update, bulk. Run by tests/rest_clients.rs
+with the server's URL as the only argument; exits non-zero on the first failed check."""
+
+import sys
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
+
+url = sys.argv[1]
+es = Elasticsearch(url, request_timeout=10)
+
+info = es.info()
+assert info["tagline"] == "You Know, for Search", info
+assert es.ping()
+
+es.indices.create(index="py", settings={"number_of_shards": 2, "number_of_replicas": 1})
+assert es.indices.exists(index="py")
+
+created = es.index(index="py", id="1", document={"views": 0})
+assert created["result"] == "created" and created["_shards"] == {"total": 2, "successful": 1, "failed": 0}, created
+
+doc = es.get(index="py", id="1")
+seq_no, term = doc["_seq_no"], doc["_primary_term"]
+updated = es.index(index="py", id="1", document={"views": 1}, if_seq_no=seq_no, if_primary_term=term)
+assert updated["result"] == "updated", updated
+
+try:
+    es.index(index="py", id="1", document={"views": 100}, if_seq_no=seq_no, if_primary_term=term)
+    raise AssertionError("stale if_seq_no was accepted")
+except ConflictError as e:
+    assert e.meta.status == 409
+    assert e.body["error"]["type"] == "version_conflict_engine_exception", e.body
+    assert e.body["error"]["reason"].startswith("[1]: version conflict, required seqNo [0], primary term [1]."), e.body
+
+result = es.update(index="py", id="1", doc={"views": 2}, retry_on_conflict=5)
+assert result["result"] == "updated", result
+assert es.get(index="py", id="1")["_source"] == {"views": 2}
+
+try:
+    es.get(index="py", id="missing")
+    raise AssertionError("missing document was found")
+except NotFoundError as e:
+    assert e.body == {"_index": "py", "_id": "missing", "found": False}, e.body
+
+assert not es.exists(index="py", id="missing")
+
+ok, errors = helpers.bulk(es, [{"_index": "py", "_id": str(i), "n": i} for i in range(10, 20)])
+assert ok == 10 and errors == [], (ok, errors)
+response = es.bulk(operations=[{"create": {"_index": "py", "_id": "10"}}, {"n": 0}])
+assert response["errors"] is True and response["items"][0]["create"]["status"] == 409, response
+
+assert es.cluster.health()["status"] == "yellow"
+es.indices.delete(index="py")
+print("official client: ok")
