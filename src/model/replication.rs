@@ -18,6 +18,17 @@
 //!
 //! The knobs of [`Config`] switch on one realistic bug each, for the catalogue's counterexamples.
 //!
+//! Modelling choices (each one keeps every behaviour that matters to the invariants):
+//! * A GET and a write's execution on the primary are atomic steps of the client; the client
+//!   sees the acknowledgement in the step that completes it. This narrows the real-time windows
+//!   of the history, so a linearizability violation found is one a real client can observe.
+//! * The promoted copy applies the master's decision at once; every other copy learns the new
+//!   term from the new primary's messages. The old primary is isolated: it learns of its
+//!   demotion only when a copy fences one of its requests and the master answers.
+//! * A resync is one message carrying every operation above the new primary's global checkpoint
+//!   and the trim (Elasticsearch's first resync request carries `trimAboveSeqNo`).
+//! * One document, seeded at `_seq_no` 0 on every copy; writes are index operations.
+//!
 //! [`plan_as_primary`]: crate::protocol::plan_as_primary
 //! [`next_seq_no`]: crate::protocol::checkpoint::next_seq_no
 //! [`can_acknowledge`]: crate::protocol::checkpoint::can_acknowledge
@@ -30,6 +41,7 @@ mod history;
 mod properties;
 pub mod state;
 mod step;
+mod symmetry;
 mod trace;
 
 use serde::{Deserialize, Serialize};
@@ -317,8 +329,9 @@ impl Model for ReplicationModel {
 }
 
 impl Checkable for ReplicationModel {
+    /// Clients are interchangeable, and so are copies (see [`symmetry`]).
     fn symmetry(&self) -> Option<RepresentativeFn<State>> {
-        None
+        Some(symmetry::representative)
     }
 }
 

@@ -10,10 +10,13 @@
 //! * `acked_on_in_sync`: every in-sync copy holds every acknowledged write in its operation
 //!   history at the write's `_seq_no`, as replication.tla's `AllAckedResponsesStored`: a replica
 //!   that rolled back to the global checkpoint keeps the operation (pending) until the resync.
-//! * `seq_no_monotonic`: applying an operation never lowers a copy's document `_seq_no`. The one
-//!   sanctioned decrease is the rollback to the global checkpoint when a replica learns a newer
-//!   primary term (`resetEngineToGlobalCheckpoint`): it removes only operations above the global
-//!   checkpoint, none of them acknowledged-only-there, and the resync re-applies them.
+//! * `seq_no_monotonic`: applying an operation (a client write on a primary, a replicated or
+//!   resynced operation on any copy) never lowers that copy's document `_seq_no`. Deliberately
+//!   not covered: the rollback to the global checkpoint when a replica learns a newer primary
+//!   term (`resetEngineToGlobalCheckpoint`), which Elasticsearch performs and which does lower
+//!   the document's `_seq_no` until the new primary's resync re-applies what it keeps. Stating
+//!   the invariant over applications keeps it true of Elasticsearch and violable by a replica
+//!   that applies operations in arrival order.
 //! * `change_id_unique`: no two different changes (the seed and every write a primary executed)
 //!   share the identity the clients' guard compares — `(_seq_no, _primary_term)` for the real
 //!   guard, `_seq_no` or `_version` for the unsafe ones (two changes share it exactly when the

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use stateright::{Checker, Model};
 
 use super::*;
-use crate::model::trace::Trace;
+use crate::model::trace::{Describe, Trace};
+use crate::model::Invariant;
 
 /// Check exhaustively (DFS) and return the names of the properties with a counterexample.
 fn refuted(config: Config) -> BTreeSet<&'static str> {
@@ -187,7 +188,7 @@ fn a_counterexample_reads_as_protocol_steps() {
         guard: Guard::SeqNo,
         ..Config::default()
     };
-    let steps = trace(config, "no_lost_acked_write");
+    let (steps, why) = trace(config.clone(), "no_lost_acked_write");
     assert!(steps.contains("1. client"), "{steps}");
     assert!(
         steps.contains("master → n1: fail primary n0, promote n1"),
@@ -195,12 +196,86 @@ fn a_counterexample_reads_as_protocol_steps() {
     );
     assert!(steps.contains("PUT /idx/_doc/1?if_seq_no=1 {"), "{steps}");
     assert!(steps.contains("write is acknowledged → 200"), "{steps}");
+    let why = why.expect("an explanation");
+    assert!(
+        why.contains("was acknowledged, but the primary n1 now holds"),
+        "{why}"
+    );
+    let (_, why) = trace(config, "change_id_unique");
+    let why = why.expect("an explanation");
+    assert!(why.contains("a SeqNo guard cannot tell apart"), "{why}");
 }
 
-/// A discovery as numbered readable steps.
-fn trace(config: Config, property: &'static str) -> String {
+/// A discovery as numbered readable steps, and the model's explanation of its last state.
+fn trace(config: Config, property: &'static str) -> (String, Option<String>) {
     let model = config.into_model().unwrap();
     let checker = model.clone().checker().spawn_bfs().join();
     let path = checker.discovery(property).expect("a counterexample");
-    Trace::from_path(&model, path).to_string()
+    let invariant = Invariant::from_name(property).unwrap();
+    let why = model.explain(invariant, path.last_state());
+    (Trace::from_path(&model, path).to_string(), why)
+}
+
+#[test]
+fn symmetry_is_a_renaming_that_keeps_every_verdict() {
+    let config = Config {
+        clients: 3,
+        copies: 3,
+        ..Config::default()
+    };
+    let model = config.into_model().unwrap();
+    let properties = model.properties();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = model.init_states();
+    while let Some(state) = stack.pop() {
+        if seen.len() >= 20_000 || !seen.insert(state.clone()) {
+            continue;
+        }
+        let representative = symmetry::representative(&state);
+        assert_eq!(symmetry::representative(&representative), representative);
+        for p in &properties {
+            assert_eq!(
+                (p.condition)(&model, &state),
+                (p.condition)(&model, &representative),
+                "{} on {state:?}",
+                p.name
+            );
+        }
+        stack.extend(model.next_states(&state));
+    }
+}
+
+#[test]
+fn symmetry_reduction_finds_the_same_verdicts_in_fewer_states() {
+    let configs = [
+        Config::default(),
+        Config {
+            clients: 3,
+            copies: 2,
+            guard: Guard::SeqNo,
+            ..Config::default()
+        },
+        Config {
+            term_fencing: false,
+            ..Config::default()
+        },
+    ];
+    for config in configs {
+        let model = config.clone().into_model().unwrap();
+        let reduced = model
+            .checker()
+            .symmetry_fn(symmetry::representative)
+            .spawn_dfs()
+            .join();
+        let found: BTreeSet<_> = reduced.discoveries().into_keys().collect();
+        let plain = config
+            .clone()
+            .into_model()
+            .unwrap()
+            .checker()
+            .spawn_dfs()
+            .join();
+        assert_eq!(found, refuted(config.clone()), "{config:?}");
+        assert!(reduced.unique_state_count() < plain.unique_state_count());
+    }
 }

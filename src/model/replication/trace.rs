@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 
 use crate::model::trace::{write_query, CopyState, Describe, DocMetaView, DocState, Exchange};
-use crate::protocol::{check_operation_term, TermCheck};
+use crate::model::Invariant;
+use crate::protocol::{check_operation_term, PrimaryDemoted, TermCheck};
 
-use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State};
-use super::{Action, ReplicationModel};
+use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State, WriterId};
+use super::{Action, ReplicationModel, SEED};
 
 /// The shard as Elasticsearch names it in term-fencing errors.
 const SHARD: &str = "[idx][0]";
@@ -156,6 +157,86 @@ impl Describe for ReplicationModel {
             },
         }
     }
+
+    fn explain(&self, invariant: Invariant, s: &State) -> Option<String> {
+        let acked = || (1..=s.changes.len() as WriterId).filter(|w| s.acked & (1 << w) != 0);
+        let in_sync = || copies_in(s.master.in_sync).map(|c| (c, &s.copies[usize::from(c)]));
+        match invariant {
+            Invariant::NoLostAckedWrite => {
+                let primary = s.master.primary;
+                let doc = s.copies[usize::from(primary)].doc;
+                let value = doc.map_or(Chain::EMPTY, |d| d.value);
+                acked().find(|w| !value.contains(*w)).map(|w| {
+                    format!(
+                        "{} was acknowledged, but the primary n{primary} now holds {}: the write is lost",
+                        self.writer_text(w),
+                        self.value(value)
+                    )
+                })
+            }
+            Invariant::AckedOnInSync => acked().find_map(|w| {
+                let change = s.changes[usize::from(w) - 1]?;
+                in_sync()
+                    .find(|(_, c)| {
+                        !c.entry(change.seq_no).is_some_and(|e| {
+                            e.term == change.primary_term
+                                && matches!(e.op, Op::Write { value, .. } if value.last() == Some(w))
+                        })
+                    })
+                    .map(|(c, _)| {
+                        format!(
+                            "{} was acknowledged as _seq_no={} _primary_term={}, but the in-sync copy n{c} does not hold it",
+                            self.writer_text(w),
+                            change.seq_no,
+                            change.primary_term
+                        )
+                    })
+            }),
+            Invariant::ChangeIdUnique => {
+                let changes: Vec<_> = (1..=s.changes.len() as WriterId)
+                    .filter_map(|w| s.changes[usize::from(w) - 1].map(|m| (self.writer_text(w), m)))
+                    .chain([("the seed document".to_string(), SEED.meta)])
+                    .collect();
+                let guard = self.config.guard;
+                changes.iter().enumerate().find_map(|(i, (a, ma))| {
+                    changes[i + 1..]
+                        .iter()
+                        .find(|(_, mb)| guard.condition(Some(*ma)) == guard.condition(Some(*mb)))
+                        .map(|(b, mb)| {
+                            format!(
+                                "{a} (_seq_no={} _primary_term={} _version={}) and {b} (_seq_no={} _primary_term={} _version={}) are different changes that a {guard:?} guard cannot tell apart: {}",
+                                ma.seq_no, ma.primary_term, ma.version, mb.seq_no, mb.primary_term, mb.version,
+                                write_query(&guard.condition(Some(*ma)))
+                            )
+                        })
+                })
+            }
+            Invariant::CheckpointSafety => in_sync().find_map(|(c, copy)| {
+                in_sync()
+                    .find(|(_, d)| copy.global_checkpoint > d.local_checkpoint)
+                    .map(|(d, other)| {
+                        format!(
+                            "n{c}'s global checkpoint {} is above the in-sync copy n{d}'s local checkpoint {}",
+                            copy.global_checkpoint, other.local_checkpoint
+                        )
+                    })
+            }),
+            Invariant::ConvergeAtQuiescence => {
+                let docs: Vec<String> = in_sync()
+                    .map(|(c, copy)| format!("n{c} holds {}", self.found(copy.doc)))
+                    .collect();
+                Some(format!(
+                    "no message is in flight, yet the in-sync copies differ: {}",
+                    docs.join("; ")
+                ))
+            }
+            Invariant::ReadsLinearizable | Invariant::CasLinearizable => Some(format!(
+                "no order of these operations is valid for one compare-and-set register: {}",
+                self.history(s, invariant == Invariant::ReadsLinearizable)
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Sender and receiver of a message.
@@ -260,11 +341,52 @@ impl ReplicationModel {
             } else if was.phase == Phase::Waiting && is.op > was.op {
                 let _ = write!(
                     out,
-                    "; client {client}'s write fails (indefinite: never acknowledged, not a 409)"
+                    "; client {client}'s write fails with {} {} {} (indefinite: never acknowledged, not a 409)",
+                    PrimaryDemoted::STATUS,
+                    PrimaryDemoted::TYPE,
+                    PrimaryDemoted.reason(SHARD)
                 );
             }
         }
         out
+    }
+
+    /// The client and operation of a writer, `c1.0`.
+    fn writer_text(&self, writer: WriterId) -> String {
+        let (client, op) = self.writer_of(writer);
+        format!("c{client}.{op}")
+    }
+
+    /// The history as a linearizability checker sees it, in real-time order.
+    fn history(&self, s: &State, with_reads: bool) -> String {
+        let text = |v: Option<Chain>| v.map_or("missing".to_string(), |v| self.value(v));
+        let events: Vec<String> = s
+            .history
+            .iter()
+            .filter_map(|e| match *e {
+                Event::Read { op, value } => {
+                    with_reads.then(|| format!("{} read {}", self.writer_text(op + 1), text(value)))
+                }
+                Event::Invoke { op, expected, new } => Some(match expected {
+                    None => format!("{} writes {}", self.writer_text(op + 1), self.value(new)),
+                    Some(e) => format!(
+                        "{} writes {} if {}",
+                        self.writer_text(op + 1),
+                        self.value(new),
+                        text(e)
+                    ),
+                }),
+                Event::Acked { op } => Some(format!("{} acknowledged", self.writer_text(op + 1))),
+                Event::Conflict { op, expected, .. } => with_reads.then(|| {
+                    format!(
+                        "{} 409 (expected {})",
+                        self.writer_text(op + 1),
+                        text(expected)
+                    )
+                }),
+            })
+            .collect();
+        events.join(", ")
     }
 
     /// A GET's answer.
@@ -292,13 +414,7 @@ impl ReplicationModel {
 
     /// A value chain in clients' names, `[c0.0 c1.0]` (client and its operation).
     fn value(&self, chain: Chain) -> String {
-        let writers: Vec<String> = chain
-            .writers()
-            .map(|w| {
-                let (client, op) = self.writer_of(w);
-                format!("c{client}.{op}")
-            })
-            .collect();
+        let writers: Vec<String> = chain.writers().map(|w| self.writer_text(w)).collect();
         format!("[{}]", writers.join(" "))
     }
 }
