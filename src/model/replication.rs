@@ -48,6 +48,8 @@ use serde::{Deserialize, Serialize};
 use stateright::{Model, Property};
 
 use crate::model::shortest::RepresentativeFn;
+use crate::model::svg::sequence_diagram;
+use crate::model::trace::{Describe, Trace};
 use crate::model::{Broken, Checkable};
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
 use crate::protocol::{DocMeta, Guard};
@@ -325,6 +327,17 @@ impl Model for ReplicationModel {
 
     fn properties(&self) -> Vec<Property<Self>> {
         properties::all()
+    }
+
+    /// The Explorer's text for a step: the exchange in the protocol's terms.
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let next = self.next_state(last, action.clone())?;
+        Some(self.exchange(last, &action, &next).to_string())
+    }
+
+    /// The Explorer's picture: the path so far as a sequence diagram.
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(sequence_diagram(&Trace::from_path(self, path)))
     }
 }
 

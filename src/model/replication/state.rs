@@ -40,12 +40,8 @@ impl Chain {
             .take_while(|w| *w != 0)
     }
 
-    pub fn len(self) -> usize {
+    fn len(self) -> usize {
         self.writers().count()
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
     }
 
     pub fn contains(self, writer: WriterId) -> bool {
@@ -214,15 +210,6 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub fn to(&self) -> CopyId {
-        match *self {
-            Msg::Replicate { to, .. }
-            | Msg::Resync { to, .. }
-            | Msg::Applied { to, .. }
-            | Msg::Failed { to, .. } => to,
-        }
-    }
-
     /// The same request, marked as the network's duplicate (which is not duplicated again).
     pub fn duplicated(mut self) -> Msg {
         if let Msg::Replicate { duplicate, .. } | Msg::Resync { duplicate, .. } = &mut self {
