@@ -98,7 +98,9 @@ pub(crate) struct IdMap<V> {
 impl<V> IdMap<V> {
     pub(crate) fn new() -> Self {
         IdMap {
-            inner: papaya::HashMap::new(),
+            inner: papaya::HashMap::builder()
+                .resize_mode(papaya::ResizeMode::Blocking)
+                .build(),
         }
     }
 

@@ -377,6 +377,10 @@ impl ReplicationModel {
     /// Re-judge the history's linearizability after it grew. Violations are final: a history
     /// that is not linearizable stays so when it grows.
     fn judge_history(&self, state: &mut State) {
+        let broken = &state.broken;
+        if broken.has(Invariant::ReadsLinearizable) && broken.has(Invariant::CasLinearizable) {
+            return;
+        }
         let (reads, writes) = verdicts(&state.history);
         state.broken.check(Invariant::ReadsLinearizable, reads);
         state.broken.check(Invariant::CasLinearizable, writes);

@@ -7,6 +7,7 @@ use stateright::{Checker, Model};
 use super::*;
 use crate::model::trace::{Describe, Trace};
 use crate::model::Invariant;
+use state::Msg;
 
 /// Check exhaustively (DFS) and return the names of the properties with a counterexample.
 fn refuted(config: Config) -> BTreeSet<&'static str> {
@@ -278,4 +279,76 @@ fn symmetry_reduction_finds_the_same_verdicts_in_fewer_states() {
         assert_eq!(found, refuted(config.clone()), "{config:?}");
         assert!(reduced.unique_state_count() < plain.unique_state_count());
     }
+}
+
+/// Take `action` from `state`, which must enable it.
+fn take(model: &ReplicationModel, state: State, action: Action) -> State {
+    model
+        .next_state(&state, action.clone())
+        .unwrap_or_else(|| panic!("{action:?} is not enabled"))
+}
+
+/// Deliver the one message in flight that `pick` selects.
+fn deliver(model: &ReplicationModel, state: State, pick: impl Fn(&Msg) -> bool) -> State {
+    let msg = state.network.iter().find(|m| pick(m)).cloned();
+    take(
+        model,
+        state,
+        Action::Deliver(msg.expect("a matching message")),
+    )
+}
+
+#[test]
+fn a_second_promotion_before_the_resync_restores_a_rolled_back_write_over_an_acked_one() {
+    let model = Config {
+        clients: 3,
+        failovers: 2,
+        ..Config::default()
+    }
+    .into_model()
+    .unwrap();
+    let mut s = model.init_states().remove(0);
+    for (client, copy) in [(0, 0), (1, 0)] {
+        s = take(&model, s, Action::Get { client, copy });
+        s = take(&model, s, Action::Write { client, copy });
+    }
+    // Only the old primary's second write (_seq_no 2, term 1) reaches n1.
+    s = deliver(&model, s, |m| {
+        matches!(
+            m,
+            Msg::Replicate {
+                to: 1,
+                seq_no: 2,
+                ..
+            }
+        )
+    });
+    s = take(&model, s, Action::FailPrimary { promote: 2 });
+    s = take(&model, s, Action::Get { client: 2, copy: 2 });
+    s = take(&model, s, Action::Write { client: 2, copy: 2 });
+    // n2's write (_seq_no 1, term 2) overtakes its resync: n1 rolls back, keeps _seq_no 2 pending.
+    s = deliver(&model, s, |m| {
+        matches!(m, Msg::Replicate { from: 2, to: 1, .. })
+    });
+    assert!(s.copies[1].entry(2).is_some_and(|e| e.pending));
+    s = deliver(&model, s, |m| {
+        matches!(m, Msg::Applied { from: 1, to: 2, .. })
+    });
+    let acked = model.writer(2, 0);
+    assert_ne!(
+        s.acked & (1 << acked),
+        0,
+        "client 2's write is acknowledged"
+    );
+    // The master fails n2 before its resync reached n1, and promotes n1.
+    s = take(&model, s, Action::FailPrimary { promote: 1 });
+    let doc = s.copies[1].doc.expect("a document");
+    assert_eq!(doc.meta.seq_no, 2);
+    assert!(!doc.value.contains(acked));
+    let no_lost = model
+        .properties()
+        .into_iter()
+        .find(|p| p.name == Invariant::NoLostAckedWrite.name())
+        .unwrap();
+    assert!(!(no_lost.condition)(&model, &s));
 }
