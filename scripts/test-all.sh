@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test esocc has: the unit, integration, catalogue, proptest, stress, REST and browser tests,
-# then the loom suite (a separate build with `--cfg esocc_loom`, in its own target directory;
+# the docs-drift check (docs/invariants.md must equal a fresh `esocc report`), then the loom suite
+# (a separate build with `--cfg esocc_loom`, in its own target directory;
 # not `--cfg loom`, which also switches tokio into loom mode and breaks axum and reqwest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,9 @@ cd "$(dirname "$0")/.."
 cargo test --release --all-targets
 cargo test --release --doc
 
+# The generated report of what is proven must be the checked-in one (regenerate: esocc report).
+cargo run --release --quiet -- report --check
+
 RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
   CARGO_TARGET_DIR=target/loom \
-  cargo test --release --test 'loom_*' -- --test-threads=2
+  cargo test --release --no-default-features --test 'loom_*' -- --test-threads=2

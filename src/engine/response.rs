@@ -47,7 +47,8 @@ pub struct WriteResponse {
 }
 
 impl WriteResponse {
-    pub(crate) fn new(index: &str, id: &str, meta: DocMeta, result: WriteResult) -> Self {
+    /// The response to a write of `id` that left the document at `meta`.
+    pub fn new(index: &str, id: &str, meta: DocMeta, result: WriteResult) -> Self {
         WriteResponse {
             index: index.to_owned(),
             id: id.to_owned(),
@@ -97,7 +98,7 @@ fn serialize_source<S: Serializer>(source: &Option<Source>, s: S) -> Result<S::O
 
 impl GetResponse {
     /// A live document, or not found for a missing document and for a tombstone.
-    pub(crate) fn new(index: &str, id: &str, state: Option<(DocMeta, Source)>) -> Self {
+    pub fn new(index: &str, id: &str, state: Option<(DocMeta, Source)>) -> Self {
         let (meta, source) = state.unzip();
         GetResponse {
             index: index.to_owned(),

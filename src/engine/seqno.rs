@@ -15,7 +15,8 @@
 //!
 //! Back-pressure: a `_seq_no` more than `window` above the checkpoint must wait for the slot it
 //! would reuse. The lowest unprocessed `_seq_no` never waits, so the wait always ends once the
-//! writer holding that `_seq_no` finishes. Replicas ask [`LocalCheckpointTracker::admits`] first
+//! writer holding that `_seq_no` finishes, provided no thread waits while holding an unmarked
+//! lower one: the engine's tickets settle each `_seq_no` before their thread takes the next. Replicas ask [`LocalCheckpointTracker::admits`] first
 //! and refuse rather than wait.
 
 use super::sync::{backoff, AtomicI64, Ordering};
@@ -103,8 +104,10 @@ impl LocalCheckpointTracker {
             if reached == checkpoint {
                 return;
             }
-            // After a successful swap walk again: a marker that read the old checkpoint may have
-            // stamped the next number and stopped, relying on us to see it.
+            // Walk again after a successful swap too. The read-modify-write already guarantees
+            // that the later of two markers sees the earlier one's stamp (loom finds no stuck
+            // schedule without this second walk in the 2- and 3-marker models); the extra walk
+            // is one load and keeps progress independent of how a failed swap reads.
             checkpoint = match self.checkpoint.compare_exchange(
                 checkpoint,
                 reached,

@@ -7,7 +7,7 @@
 //! version, it never empties the slot.
 
 use super::history::Source;
-use super::sync::{collect_garbage, epoch, Ordering, ReclaimProbe};
+use super::sync::{epoch, flush_retired, Ordering, ReclaimProbe};
 use crate::protocol::DocMeta;
 
 /// One immutable state of a document: its metadata and, unless it is a tombstone, its source.
@@ -88,7 +88,7 @@ impl DocSlot {
                 if !old.is_null() {
                     // SAFETY: `old` is unlinked; readers that still hold it are pinned.
                     unsafe { guard.defer_destroy(old) };
-                    collect_garbage(guard);
+                    flush_retired(guard);
                 }
                 Ok(())
             }

@@ -35,18 +35,14 @@ pub(crate) fn backoff() {
     yield_now();
 }
 
-/// Test aid for crossbeam-epoch under loom: without `crossbeam_sanitize` garbage sits in the
-/// thread-local bag until the collector is torn down, so a premature free could never be
-/// observed. With it, push the bag and let the epoch advance so deferred destructors run inside
-/// the model. A no-op in production.
-pub(crate) fn collect_garbage(guard: &epoch::Guard) {
+/// Test aid for crossbeam-epoch under loom: without `crossbeam_sanitize` a retired version sits
+/// in the writer's thread-local bag until the collector is torn down, so a premature free could
+/// never be observed. With it, push the bag to the global queue right after retiring, so a later
+/// `epoch::pin().flush()` on any thread (the loom tests do this) can advance the epoch and run
+/// the destructor inside the model. A no-op in production.
+pub(crate) fn flush_retired(guard: &epoch::Guard) {
     #[cfg(crossbeam_sanitize)]
-    {
-        guard.flush();
-        for _ in 0..3 {
-            epoch::pin().flush();
-        }
-    }
+    guard.flush();
     #[cfg(not(crossbeam_sanitize))]
     let _ = guard;
 }
@@ -102,7 +98,9 @@ pub(crate) struct IdMap<V> {
 impl<V> IdMap<V> {
     pub(crate) fn new() -> Self {
         IdMap {
-            inner: papaya::HashMap::new(),
+            inner: papaya::HashMap::builder()
+                .resize_mode(papaya::ResizeMode::Blocking)
+                .build(),
         }
     }
 

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::replication;
 use super::single_shard::{self, SingleShard};
 use super::{Checkable, Invariant};
 
@@ -46,6 +47,7 @@ pub struct Entry {
 #[serde(tag = "model", content = "parameters", rename_all = "snake_case")]
 pub enum ModelSpec {
     SingleShard(single_shard::Params),
+    Replication(replication::Config),
 }
 
 /// The model names a file may give, before its parameters are read.
@@ -53,6 +55,7 @@ pub enum ModelSpec {
 #[serde(rename_all = "snake_case")]
 enum ModelKind {
     SingleShard,
+    Replication,
 }
 
 impl ModelSpec {
@@ -60,6 +63,7 @@ impl ModelSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelSpec::SingleShard(_) => "single_shard",
+            ModelSpec::Replication(_) => "replication",
         }
     }
 
@@ -67,6 +71,7 @@ impl ModelSpec {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             ModelSpec::SingleShard(params) => params.validate(),
+            ModelSpec::Replication(config) => config.validate(),
         }
     }
 
@@ -75,6 +80,7 @@ impl ModelSpec {
     pub fn with_model<W: WithModel>(&self, action: W) -> Result<W::Output, String> {
         match self {
             ModelSpec::SingleShard(params) => Ok(action.with(SingleShard::new(params.clone())?)),
+            ModelSpec::Replication(config) => Ok(action.with(config.clone().into_model()?)),
         }
     }
 
@@ -136,7 +142,7 @@ impl fmt::Display for CatalogueError {
 impl std::error::Error for CatalogueError {}
 
 /// Load the entries of every path: a file, or a directory whose `*.json` files are read in name
-/// order. Entry names must be unique across all of them.
+/// order (a directory without any is an error). Entry names must be unique across all of them.
 pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Entry>, CatalogueError> {
     let mut entries: Vec<Entry> = Vec::new();
     for path in paths {
@@ -176,6 +182,12 @@ fn files(path: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
         if file.extension().is_some_and(|ext| ext == "json") {
             files.push(file);
         }
+    }
+    if files.is_empty() {
+        return Err(whole_file(
+            path,
+            "directory has no *.json catalogue files".into(),
+        ));
     }
     files.sort();
     Ok(files)
@@ -319,6 +331,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
                             return Err(de::Error::custom("`model` must come before `parameters`"))
                         }
                         Some(ModelKind::SingleShard) => ModelSpec::SingleShard(map.next_value()?),
+                        Some(ModelKind::Replication) => ModelSpec::Replication(map.next_value()?),
                     };
                     once(&mut model, spec, "parameters")?
                 }
@@ -360,7 +373,9 @@ mod tests {
     fn a_valid_entry_parses_with_defaults() {
         let entry = parse(Path::new("models/seed.json"), GOOD).unwrap();
         assert_eq!(entry.name, "seed");
-        let ModelSpec::SingleShard(params) = &entry.model;
+        let ModelSpec::SingleShard(params) = &entry.model else {
+            panic!("not a single_shard entry: {:?}", entry.model);
+        };
         assert_eq!(
             (params.clients, params.docs, params.ops_per_client),
             (2, 1, 1)
@@ -469,6 +484,11 @@ mod tests {
         assert!(e.message.contains("already used"), "{}", e.message);
         let e = load(&[dir.join("missing.json")]).unwrap_err();
         assert!(e.message.starts_with("cannot read"), "{}", e.message);
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let e = load(&[&empty]).unwrap_err();
+        assert_eq!((e.path, e.line), (empty.clone(), None));
+        assert!(e.message.contains("no *.json"), "{}", e.message);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -16,7 +16,7 @@ use stateright::{Checker, Expectation, Model};
 
 use super::catalogue::{Entry, Expect, WithModel};
 use super::shortest::{self, RepresentativeFn};
-use super::trace::{Describe, Trace};
+use super::trace::Trace;
 use super::{Checkable, Invariant};
 
 /// What a check reports while it runs.
@@ -87,6 +87,8 @@ pub struct Counterexample {
     /// Whether the trace is guaranteed shortest (it is unless the breadth-first search missed
     /// the violation, in which case the exhaustive run's path is shown).
     pub shortest: bool,
+    /// Why the last state violates the property.
+    pub violation: String,
     pub trace: Trace,
 }
 
@@ -238,21 +240,22 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
             };
             let counterexample =
                 (verdict == Verdict::Counterexample && options.shortest).then(|| {
-                    match found.iter().position(|d| d.property == property.name) {
-                        Some(index) => {
-                            let d = found.swap_remove(index);
-                            trace_of(&model, d.init, &d.actions, true)
-                        }
-                        None => {
-                            let trace =
-                                Trace::from_path(&model, discoveries[property.name].clone());
-                            Counterexample {
-                                depth: trace.steps.len(),
-                                shortest: false,
-                                trace,
+                    let (init, actions, shortest) =
+                        match found.iter().position(|d| d.property == property.name) {
+                            Some(index) => {
+                                let d = found.swap_remove(index);
+                                (d.init, d.actions, true)
                             }
-                        }
-                    }
+                            // Not found breadth-first (cannot happen for a model without a
+                            // boundary): show the exhaustive run's path instead.
+                            None => {
+                                let path = discoveries[property.name].clone().into_vec();
+                                let init = path[0].0.clone();
+                                let actions = path.into_iter().filter_map(|(_, a)| a).collect();
+                                (init, actions, false)
+                            }
+                        };
+                    counterexample(&model, invariant, init, &actions, shortest)
                 });
             PropertyReport {
                 property: invariant,
@@ -320,19 +323,25 @@ fn search_shortest<M: Checkable>(
     found
 }
 
-fn trace_of<M: Describe>(
+fn counterexample<M: Checkable>(
     model: &M,
+    invariant: Invariant,
     init: M::State,
     actions: &[M::Action],
     shortest: bool,
-) -> Counterexample
-where
-    M::Action: Clone,
-{
+) -> Counterexample {
+    let last = actions.iter().try_fold(init.clone(), |state, action| {
+        model.next_state(&state, action.clone())
+    });
     let trace = Trace::replay(model, init, actions);
+    let depth = trace.steps.len();
+    let violation = last
+        .and_then(|state| model.explain(invariant, &state))
+        .unwrap_or_else(|| format!("step {depth} breaks it: {}", invariant.statement()));
     Counterexample {
-        depth: trace.steps.len(),
+        depth,
         shortest,
+        violation,
         trace,
     }
 }

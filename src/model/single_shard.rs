@@ -20,21 +20,24 @@
 //! the register's own value, so only writes can break it. A test replays whole paths through
 //! stateright's `LinearizabilityTester` and checks that both agree.
 
-use std::fmt;
+mod describe;
+mod symmetry;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 use stateright::semantics::SequentialSpec;
-use stateright::{Model, Property, Representative};
+use stateright::{Model, Property};
 
-use super::shortest::RepresentativeFn;
 use super::svg::sequence_diagram;
-use super::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange, Trace};
-use super::{Broken, Checkable, Invariant};
+use super::trace::{Describe, Trace};
+use super::{Broken, Invariant};
 use crate::protocol::checkpoint::next_seq_no;
 use crate::protocol::ids::{FIRST_PRIMARY_TERM, NO_OPS_PERFORMED};
 use crate::protocol::update::{may_retry, write_condition};
 use crate::protocol::{plan_as_primary, Condition, DocMeta, Guard, SeqNo, WriteKind};
 use crate::spec::{DocOp, DocRet, Document};
+use describe::doc_id;
 
 /// The most clients a configuration may have (client ids are small integers in the state).
 pub const MAX_CLIENTS: u8 = 16;
@@ -62,6 +65,9 @@ pub enum Fault {
     /// A client may drop what it read and read again without counting an attempt, which makes
     /// the model cyclic (caught by `rank_increases`; `update_terminates` becomes unproven).
     ReadsAbandoned,
+    /// The shard numbers a write after the change the client read instead of after the highest
+    /// `_seq_no` it assigned (caught by `change_id_unique` and `seq_no_monotonic`).
+    SeqNoFromRead,
 }
 
 /// The parameters of a single-shard configuration, as the catalogue spells them.
@@ -81,6 +87,10 @@ pub struct Params {
     /// Update: `retry_on_conflict`. Rmw: how many times a client re-reads and retries after a 409.
     #[serde(default)]
     pub retry_on_conflict: u8,
+    /// Every document starts indexed once (value `[]`, `_seq_no` 0, 1, ...) instead of missing,
+    /// so the first conditional writes carry `if_seq_no` rather than `op_type=create`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub initially_indexed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
 }
@@ -277,7 +287,10 @@ impl SingleShard {
 
         match plan {
             Ok(plan) => {
-                let seq_no = next_seq_no(state.max_seq_no);
+                let seq_no = next_seq_no(match self.params.fault {
+                    Some(Fault::SeqNoFromRead) => read.meta.map_or(NO_OPS_PERFORMED, |m| m.seq_no),
+                    _ => state.max_seq_no,
+                });
                 let meta = plan.applied(seq_no, FIRST_PRIMARY_TERM);
                 broken.check(Invariant::RmwSerializable, expected == current);
                 broken.check(Invariant::ChangeIdUnique, seq_no > state.max_seq_no);
@@ -289,7 +302,7 @@ impl SingleShard {
                     meta: Some(meta),
                     value,
                 };
-                state.max_seq_no = seq_no;
+                state.max_seq_no = state.max_seq_no.max(seq_no);
                 self.finish(&mut state.clients[client_index], true);
             }
             Err(_) => {
@@ -353,15 +366,24 @@ impl Model for SingleShard {
             stage: Stage::Reading,
             answers: Vec::new(),
         };
-        vec![State {
-            docs: vec![
+        let mut max_seq_no = NO_OPS_PERFORMED;
+        let docs = (0..self.params.docs)
+            .map(|_| {
+                let meta = self.params.initially_indexed.then(|| {
+                    max_seq_no = next_seq_no(max_seq_no);
+                    plan_as_primary(None, WriteKind::Index, &Condition::None)
+                        .ok()
+                        .map(|plan| plan.applied(max_seq_no, FIRST_PRIMARY_TERM))
+                });
                 Doc {
-                    meta: None,
+                    meta: meta.flatten(),
                     value: Vec::new(),
-                };
-                usize::from(self.params.docs)
-            ],
-            max_seq_no: NO_OPS_PERFORMED,
+                }
+            })
+            .collect();
+        vec![State {
+            docs,
+            max_seq_no,
             clients: vec![client; usize::from(self.params.clients)],
             broken: Broken::default(),
         }]
@@ -478,518 +500,4 @@ fn no_lost_acked_write(state: &State) -> bool {
             !answer.written || state.docs[usize::from(answer.doc)].value.contains(&id)
         })
     })
-}
-
-/// The `_id` of document `index`: documents are numbered from 1.
-fn doc_id(index: u8) -> String {
-    (u16::from(index) + 1).to_string()
-}
-
-impl fmt::Display for WriteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "c{}.{}", self.client, self.op)
-    }
-}
-
-impl fmt::Debug for WriteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// A write chain as text: `[c0.0 c1.0]`.
-fn chain_text(chain: &Chain) -> String {
-    let ids: Vec<String> = chain.iter().map(ToString::to_string).collect();
-    format!("[{}]", ids.join(" "))
-}
-
-/// `_seq_no=.. _primary_term=.. _version=.. [value]`, or `404` for a missing document.
-fn found_text(meta: Option<DocMeta>, value: &Chain) -> String {
-    match DocMeta::live(meta) {
-        None => "404 not found".into(),
-        Some(m) => format!(
-            "200 _seq_no={} _primary_term={} _version={} {}",
-            m.seq_no,
-            m.primary_term,
-            m.version,
-            chain_text(value)
-        ),
-    }
-}
-
-impl Describe for SingleShard {
-    fn copies(&self, state: &State) -> Vec<CopyState> {
-        let docs = state
-            .docs
-            .iter()
-            .enumerate()
-            .map(|(index, doc)| DocState {
-                id: doc_id(index as u8),
-                meta: doc.meta.map(|m| DocMetaView {
-                    seq_no: m.seq_no,
-                    primary_term: m.primary_term,
-                    version: m.version,
-                    deleted: m.deleted,
-                }),
-                value: chain_text(&doc.value),
-            })
-            .collect();
-        vec![CopyState {
-            copy: "n0".into(),
-            summary: String::new(),
-            docs,
-        }]
-    }
-
-    fn exchange(&self, before: &State, action: &Action, after: &State) -> Exchange {
-        match *action {
-            Action::Read { client, doc } => {
-                let shard_doc = &before.docs[usize::from(doc)];
-                let found = found_text(shard_doc.meta, &shard_doc.value);
-                let c = &before.clients[usize::from(client)];
-                let id = doc_id(doc);
-                match (self.params.path, c.attempts) {
-                    (Path::Rmw, _) => Exchange {
-                        from: format!("client {client}"),
-                        to: "n0".into(),
-                        request: format!("GET /idx/_doc/{id}"),
-                        response: Some(found),
-                    },
-                    (Path::Update, 0) => Exchange {
-                        from: format!("client {client}"),
-                        to: "n0".into(),
-                        request: format!(
-                            "POST /idx/_update/{id}?retry_on_conflict={} (append c{client}.{}, upsert)",
-                            self.params.retry_on_conflict,
-                            c.answers.len()
-                        ),
-                        response: Some(format!("get: {found}")),
-                    },
-                    (Path::Update, attempt) => Exchange {
-                        from: "n0".into(),
-                        to: "n0".into(),
-                        request: format!("retry {attempt} of client {client}'s update: get /idx/_doc/{id}"),
-                        response: Some(found),
-                    },
-                }
-            }
-            Action::Write { client } => self.describe_write(before, after, client),
-            Action::Abandon { client } => Exchange {
-                from: format!("client {client}"),
-                to: format!("client {client}"),
-                request: "abandons its read (fault reads_abandoned)".into(),
-                response: None,
-            },
-        }
-    }
-}
-
-impl SingleShard {
-    fn describe_write(&self, before: &State, after: &State, client: u8) -> Exchange {
-        let index = usize::from(client);
-        let (c, c_after) = (&before.clients[index], &after.clients[index]);
-        let (Stage::Writing(read), Some(doc)) = (&c.stage, c.doc) else {
-            return Exchange {
-                from: format!("client {client}"),
-                to: "n0".into(),
-                request: "write without a read".into(),
-                response: None,
-            };
-        };
-        let id = doc_id(doc);
-        let condition = self.condition(read).unwrap_or(Condition::None);
-        let mut value = read.value.clone();
-        value.push(WriteId {
-            client,
-            op: c.answers.len() as u8,
-        });
-        let target = format!("/idx/_doc/{id}{}", trace::write_query(&condition));
-        let response = match plan_as_primary(
-            before.docs[usize::from(doc)].meta,
-            WriteKind::Index,
-            &condition,
-        ) {
-            Ok(plan) => {
-                let meta = after.docs[usize::from(doc)]
-                    .meta
-                    .unwrap_or(plan.applied(after.max_seq_no, FIRST_PRIMARY_TERM));
-                format!(
-                    "{} {} _seq_no={} _primary_term={} _version={}",
-                    plan.result.status(),
-                    plan.result.as_str(),
-                    meta.seq_no,
-                    meta.primary_term,
-                    meta.version
-                )
-            }
-            Err(conflict) => {
-                let next = match c_after.stage {
-                    Stage::Reading if c_after.attempts > 0 => ", retry",
-                    Stage::Unanswered => ", never answered",
-                    _ => ", gives up",
-                };
-                format!(
-                    "409 {}: {}{next}",
-                    crate::protocol::VersionConflict::TYPE,
-                    conflict.reason(&id)
-                )
-            }
-        };
-        match self.params.path {
-            Path::Rmw => Exchange {
-                from: format!("client {client}"),
-                to: "n0".into(),
-                request: format!("PUT {target} {}", chain_text(&value)),
-                response: Some(response),
-            },
-            Path::Update => {
-                let answered = c_after.answers.len() > c.answers.len();
-                Exchange {
-                    from: "n0".into(),
-                    to: if answered {
-                        format!("client {client}")
-                    } else {
-                        "n0".into()
-                    },
-                    request: format!("index {target} {}", chain_text(&value)),
-                    response: Some(response),
-                }
-            }
-        }
-    }
-}
-
-impl Checkable for SingleShard {
-    /// Clients are interchangeable: same actions, same rules, and every property treats them alike.
-    fn symmetry(&self) -> Option<RepresentativeFn<State>> {
-        Some(State::representative)
-    }
-}
-
-impl Representative for State {
-    /// Clients are interchangeable: order them by what they did (id-free), then rename the client
-    /// ids inside every write chain accordingly.
-    fn representative(&self) -> Self {
-        let position = |client: usize| {
-            self.docs
-                .iter()
-                .enumerate()
-                .find_map(|(d, doc)| {
-                    doc.value
-                        .iter()
-                        .position(|w| usize::from(w.client) == client)
-                        .map(|p| (d, p))
-                })
-                .unwrap_or((usize::MAX, usize::MAX))
-        };
-        let mut order: Vec<usize> = (0..self.clients.len()).collect();
-        order.sort_by_cached_key(|&i| {
-            let c = &self.clients[i];
-            let read = match &c.stage {
-                Stage::Writing(read) => Some((read.meta, read.value.len())),
-                _ => None,
-            };
-            let answers: Vec<(u8, bool)> = c.answers.iter().map(|a| (a.doc, a.written)).collect();
-            (progress(c), c.doc, read, answers, position(i))
-        });
-        let mut renamed = vec![0u8; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            renamed[old] = new as u8;
-        }
-        let rename = |chain: &Chain| -> Chain {
-            chain
-                .iter()
-                .map(|w| WriteId {
-                    client: renamed[usize::from(w.client)],
-                    op: w.op,
-                })
-                .collect()
-        };
-        State {
-            docs: self
-                .docs
-                .iter()
-                .map(|d| Doc {
-                    meta: d.meta,
-                    value: rename(&d.value),
-                })
-                .collect(),
-            max_seq_no: self.max_seq_no,
-            clients: order
-                .iter()
-                .map(|&i| {
-                    let c = &self.clients[i];
-                    Client {
-                        stage: match &c.stage {
-                            Stage::Writing(read) => Stage::Writing(Read {
-                                meta: read.meta,
-                                value: rename(&read.value),
-                            }),
-                            other => other.clone(),
-                        },
-                        ..c.clone()
-                    }
-                })
-                .collect(),
-            broken: self.broken,
-        }
-    }
-}
-
-impl fmt::Debug for State {
-    /// The Explorer's view: the copy's documents, then each client's step and last read.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "n0 (max _seq_no {}):", self.max_seq_no)?;
-        for (index, doc) in self.docs.iter().enumerate() {
-            let id = doc_id(index as u8);
-            match doc.meta {
-                None => writeln!(f, "  doc {id}: missing")?,
-                Some(_) => writeln!(f, "  doc {id}: {}", found_text(doc.meta, &doc.value))?,
-            }
-        }
-        for (index, client) in self.clients.iter().enumerate() {
-            write!(f, "client {index}: op {}", client.answers.len())?;
-            if let Some(doc) = client.doc {
-                write!(f, " on doc {}", doc_id(doc))?;
-            }
-            match &client.stage {
-                Stage::Reading => write!(f, ", next: read")?,
-                Stage::Writing(read) => write!(
-                    f,
-                    ", next: write; read {}",
-                    found_text(read.meta, &read.value)
-                )?,
-                Stage::Unanswered => write!(f, ", waiting for an answer that never comes")?,
-                Stage::Done => write!(f, ", done")?,
-            }
-            if client.attempts > 0 {
-                write!(f, ", {} attempts", client.attempts)?;
-            }
-            let answers: Vec<String> = client
-                .answers
-                .iter()
-                .map(|a| {
-                    format!(
-                        "doc {}: {}",
-                        doc_id(a.doc),
-                        if a.written { "written" } else { "409" }
-                    )
-                })
-                .collect();
-            writeln!(f, "; answers [{}]", answers.join(", "))?;
-        }
-        let broken: Vec<&str> = self.broken.iter().map(Invariant::name).collect();
-        if !broken.is_empty() {
-            writeln!(f, "broken: {}", broken.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Doc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&found_text(self.meta, &self.value))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::catalogue;
-    use crate::model::check::{self, Options, Verdict};
-    use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
-
-    fn params(clients: u8, guard: Option<Guard>, path: Path, retry_on_conflict: u8) -> Params {
-        Params {
-            clients,
-            docs: 1,
-            ops_per_client: 1,
-            guard,
-            path,
-            retry_on_conflict,
-            fault: None,
-        }
-    }
-
-    fn report(params: &Params) -> check::Report {
-        let text = serde_json::json!({
-            "name": "t", "description": "", "model": "single_shard",
-            "parameters": params, "expect": {"no_lost_acked_write": "holds"}, "ci": false
-        });
-        let entry = catalogue::parse(std::path::Path::new("t.json"), &text.to_string()).unwrap();
-        check::run(&entry, &Options::default()).unwrap()
-    }
-
-    fn trace_text(report: &check::Report, invariant: Invariant) -> String {
-        let property = report
-            .properties
-            .iter()
-            .find(|p| p.property == invariant)
-            .unwrap();
-        assert_eq!(property.verdict, Verdict::Counterexample, "{invariant}");
-        property.counterexample.as_ref().unwrap().trace.to_string()
-    }
-
-    #[test]
-    fn blind_writes_lose_an_update_in_four_steps() {
-        let report = report(&params(2, Some(Guard::Blind), Path::Rmw, 0));
-        let text = trace_text(&report, Invariant::NoLostAckedWrite);
-        println!("{text}");
-        let expected = " 1. client 0 → n0: GET /idx/_doc/1 → 404 not found
- 2. client 1 → n0: GET /idx/_doc/1 → 404 not found
- 3. client 0 → n0: PUT /idx/_doc/1 [c0.0] → 201 created _seq_no=0 _primary_term=1 _version=1
-      n0: doc 1: _seq_no=0 _primary_term=1 _version=1 [c0.0]
- 4. client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated _seq_no=1 _primary_term=1 _version=2
-      n0: doc 1: _seq_no=1 _primary_term=1 _version=2 [c1.0]
-";
-        assert!(text.ends_with(expected), "{text}");
-    }
-
-    #[test]
-    fn seq_no_and_term_turns_the_overwrite_into_a_409() {
-        let report = report(&params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0));
-        let text = trace_text(&report, Invariant::RetrySizing);
-        println!("{text}");
-        assert!(text.contains("PUT /idx/_doc/1?op_type=create [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, document already exists (current version [1]), gives up"), "{text}");
-        assert!(report
-            .properties
-            .iter()
-            .filter(|p| p.property != Invariant::RetrySizing)
-            .all(|p| p.verdict == Verdict::Holds));
-    }
-
-    #[test]
-    fn update_retries_show_the_shards_own_steps() {
-        let report = report(&params(3, None, Path::Update, 1));
-        let text = trace_text(&report, Invariant::RetrySizing);
-        println!("{text}");
-        assert!(
-            text.contains("n0 → client 1: index /idx/_doc/1?if_seq_no=0&if_primary_term=1"),
-            "{text}"
-        );
-        assert!(text.contains("retry 1 of client"), "{text}");
-        assert!(text.contains("409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1], gives up"), "{text}");
-    }
-
-    /// Every path of the model, as (state, action, next state) steps.
-    fn all_paths(model: &SingleShard) -> Vec<Vec<(State, Action, State)>> {
-        fn walk(
-            model: &SingleShard,
-            state: &State,
-            path: &mut Vec<(State, Action, State)>,
-            out: &mut Vec<Vec<(State, Action, State)>>,
-        ) {
-            let mut actions = Vec::new();
-            model.actions(state, &mut actions);
-            if actions.is_empty() {
-                out.push(path.clone());
-            }
-            for action in actions {
-                let next = model.next_state(state, action).unwrap();
-                path.push((state.clone(), action, next.clone()));
-                walk(model, &next, path, out);
-                path.pop();
-            }
-        }
-        let mut out = Vec::new();
-        walk(model, &model.init_states()[0], &mut Vec::new(), &mut out);
-        out
-    }
-
-    /// The whole history of a path, fed to stateright's `LinearizabilityTester`: every GET and
-    /// every conditional write, each returning at once (operations are atomic).
-    fn tester_verdict(path: &[(State, Action, State)]) -> bool {
-        let mut tester = LinearizabilityTester::<u8, Document<Chain>>::new(Document(None));
-        for (before, action, after) in path {
-            match *action {
-                Action::Read { client, doc } => {
-                    let d = &before.docs[usize::from(doc)];
-                    tester
-                        .on_invret(
-                            client,
-                            DocOp::Read,
-                            DocRet::ReadOk(register(d.meta, &d.value)),
-                        )
-                        .unwrap();
-                }
-                Action::Write { client } => {
-                    let c = &before.clients[usize::from(client)];
-                    let Stage::Writing(read) = &c.stage else {
-                        unreachable!()
-                    };
-                    let mut new = read.value.clone();
-                    new.push(WriteId {
-                        client,
-                        op: c.answers.len() as u8,
-                    });
-                    let ret = if after.max_seq_no > before.max_seq_no {
-                        DocRet::CasOk
-                    } else {
-                        DocRet::CasFailed
-                    };
-                    let op = DocOp::Cas {
-                        expected: register(read.meta, &read.value),
-                        new: Some(new),
-                    };
-                    tester.on_invret(client, op, ret).unwrap();
-                }
-                Action::Abandon { .. } => {}
-            }
-        }
-        tester.is_consistent()
-    }
-
-    #[test]
-    fn stepwise_spec_check_agrees_with_the_linearizability_tester() {
-        let mut refuted = 0;
-        for guard in Guard::ALL {
-            let model = SingleShard::new(params(3, Some(guard), Path::Rmw, 1)).unwrap();
-            for path in all_paths(&model) {
-                let last = &path.last().unwrap().2;
-                let model_says = !last.broken.has(Invariant::ReadsLinearizable);
-                assert_eq!(model_says, tester_verdict(&path), "{guard:?}: {last:?}");
-                refuted += usize::from(!model_says);
-            }
-        }
-        assert!(
-            refuted > 0,
-            "the blind guard must produce non-linearizable paths"
-        );
-    }
-
-    #[test]
-    fn symmetry_representative_is_a_renaming() {
-        let model = SingleShard::new(params(3, Some(Guard::Blind), Path::Rmw, 0)).unwrap();
-        for path in all_paths(&model) {
-            for (_, _, state) in path {
-                let representative = state.representative();
-                assert_eq!(representative.representative(), representative);
-                assert_eq!(
-                    no_lost_acked_write(&representative),
-                    no_lost_acked_write(&state)
-                );
-                assert_eq!(representative.broken, state.broken);
-                let mut values: Vec<usize> = state.docs.iter().map(|d| d.value.len()).collect();
-                values.extend(representative.docs.iter().map(|d| d.value.len()));
-                assert_eq!(values[0], values[1]);
-            }
-        }
-    }
-
-    #[test]
-    fn invalid_parameters_are_explained() {
-        assert!(
-            SingleShard::new(params(0, Some(Guard::Blind), Path::Rmw, 0))
-                .unwrap_err()
-                .contains("clients")
-        );
-        assert!(SingleShard::new(params(2, None, Path::Rmw, 0))
-            .unwrap_err()
-            .contains("guard"));
-        assert!(
-            SingleShard::new(params(2, Some(Guard::Blind), Path::Update, 0))
-                .unwrap_err()
-                .contains("`rmw` only")
-        );
-    }
 }

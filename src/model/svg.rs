@@ -90,6 +90,8 @@ pub fn sequence_diagram(trace: &Trace) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">"#
     );
     svg.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#);
+    // Opaque, so the diagram stays readable on a dark page (the Explorer's is dark blue).
+    svg.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     for name in &names {
         let cx = x(name);
         let _ = write!(

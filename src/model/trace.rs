@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 use stateright::Model;
 
+use super::Invariant;
 use crate::protocol::{Condition, SeqNo, Term, Version, VersionType};
 
 /// One document as a copy holds it.
@@ -93,6 +94,12 @@ pub trait Describe: Model {
         action: &Self::Action,
         after: &Self::State,
     ) -> Exchange;
+
+    /// Why `state`, the last state of a counterexample, violates `invariant`, in the model's
+    /// terms; `None` leaves it at the invariant's statement.
+    fn explain(&self, _invariant: Invariant, _state: &Self::State) -> Option<String> {
+        None
+    }
 }
 
 impl Trace {
@@ -226,14 +233,11 @@ impl fmt::Display for Exchange {
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for copy in &self.initial {
-            write!(f, "   {}:", copy.copy)?;
+            let mut parts: Vec<String> = copy.docs.iter().map(ToString::to_string).collect();
             if !copy.summary.is_empty() {
-                write!(f, " {}", copy.summary)?;
+                parts.insert(0, copy.summary.clone());
             }
-            for doc in &copy.docs {
-                write!(f, " {doc};")?;
-            }
-            writeln!(f)?;
+            writeln!(f, "   {}: {}", copy.copy, parts.join("; "))?;
         }
         for step in &self.steps {
             writeln!(f, "{:>2}. {}", step.number, step.exchange)?;

@@ -7,6 +7,7 @@
 //!
 //! | module | decides |
 //! | --- | --- |
+//! | [`active_shards`] | `wait_for_active_shards`: enough active copies to start a write |
 //! | [`ids`] | identity of a change: `_seq_no`, `_primary_term`, `_version`, the sentinels |
 //! | [`condition`] | the write conditions a request carries, and the guards clients build from a read |
 //! | [`validate`] | request validation with Elasticsearch's 400 texts |
@@ -16,6 +17,7 @@
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
 //! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
 
+pub mod active_shards;
 pub mod checkpoint;
 pub mod condition;
 pub mod error;

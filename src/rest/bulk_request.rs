@@ -245,10 +245,10 @@ pub fn parse(data: &[u8]) -> Result<Vec<BulkItem>, RestError> {
                 break;
             };
             item.op = match action {
-                "update" => match parse_request_object(source)? {
-                    Value::Object(body) => BulkOp::Update(UpdateBody::parse(&body, source)?),
-                    _ => BulkOp::Update(UpdateBody::default()),
-                },
+                "update" => {
+                    let body = parse_request_object(source)?;
+                    BulkOp::Update(UpdateBody::defaults(false).parse(&body, source)?)
+                }
                 _ => BulkOp::Index(source.to_vec()),
             };
         }

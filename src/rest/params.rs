@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::error::RestError;
 use crate::engine::EsError;
+use crate::protocol::active_shards::{ActiveShardCount, ActiveShardCountError};
 
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];
@@ -20,13 +21,6 @@ pub enum Refresh {
     None,
     Immediate,
     WaitUntil,
-}
-
-/// `wait_for_active_shards`: `all` or a number of copies (default 1, the primary).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ActiveShards {
-    All,
-    Count(u32),
 }
 
 /// The decoded query parameters of one request and the keys its handler consumed.
@@ -146,7 +140,7 @@ pub fn parse_time(key: &str, value: &str) -> Result<Option<Duration>, RestError>
 }
 
 impl Params {
-    /// Parse the query string of a request to `path` (its decoded path, used in messages).
+    /// Parse the query string of a request to `path` (its raw path, decoded for messages).
     pub fn parse(path: &str, query: Option<&str>) -> Params {
         let mut values = BTreeMap::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -233,29 +227,23 @@ impl Params {
     }
 
     /// `wait_for_active_shards` (`ActiveShardCount.parseString`).
-    pub fn active_shards(&mut self) -> Result<Option<ActiveShards>, RestError> {
+    pub fn active_shards(&mut self) -> Result<Option<ActiveShardCount>, RestError> {
         let Some(value) = self.str("wait_for_active_shards") else {
             return Ok(None);
         };
-        if value == "all" {
-            return Ok(Some(ActiveShards::All));
-        }
-        let count: i32 = value.parse().map_err(|_| {
-            RestError::exception(
+        match ActiveShardCount::parse(&value) {
+            Ok(count) => Ok(Some(count)),
+            Err(error @ ActiveShardCountError::NotANumber(_)) => Err(RestError::exception(
                 400,
-                EsError::new(
-                    "illegal_argument_exception",
-                    format!("cannot parse ActiveShardCount[{value}]"),
-                )
-                .caused_by(EsError::new(
-                    "number_format_exception",
-                    format!("For input string: \"{value}\""),
-                )),
-            )
-        })?;
-        u32::try_from(count)
-            .map(|c| Some(ActiveShards::Count(c)))
-            .map_err(|_| RestError::illegal_argument("shard count cannot be a negative value"))
+                EsError::new("illegal_argument_exception", error.to_string()).caused_by(
+                    EsError::new(
+                        "number_format_exception",
+                        format!("For input string: \"{value}\""),
+                    ),
+                ),
+            )),
+            Err(error) => Err(RestError::illegal_argument(error.to_string())),
+        }
     }
 
     /// Reject every parameter no one consumed, with Elasticsearch's text and suggestions.
@@ -271,7 +259,7 @@ impl Params {
         let plural = if invalid.len() > 1 { "s" } else { "" };
         let mut message = format!(
             "request [{}] contains unrecognized parameter{plural}: ",
-            self.path
+            decode_component(&self.path, false)
         );
         for (i, name) in invalid.iter().enumerate() {
             if i > 0 {
@@ -326,6 +314,11 @@ mod tests {
         assert_eq!(
             reason(p.finish().unwrap_err()),
             "request [/idx/_doc/1] contains unrecognized parameter: [x]"
+        );
+        let p = Params::parse("/my%20idx/_doc/1", Some("x"));
+        assert_eq!(
+            reason(p.finish().unwrap_err()),
+            "request [/my idx/_doc/1] contains unrecognized parameter: [x]"
         );
     }
 

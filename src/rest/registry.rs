@@ -79,13 +79,10 @@ fn int_setting(key: &str, value: &Value, min: i64, max: i64) -> Result<u32, Rest
 impl IndexSettings {
     /// The settings of a `PUT /{index}` body (`settings`, `mappings` and `aliases`; anything else
     /// is `unknown key [x] for create index`).
-    pub fn from_create_body(body: Option<&Value>) -> Result<IndexSettings, RestError> {
+    pub fn from_create_body(body: Option<&Map<String, Value>>) -> Result<IndexSettings, RestError> {
         let mut settings = IndexSettings::default();
         let Some(body) = body else {
             return Ok(settings);
-        };
-        let Value::Object(body) = body else {
-            return Err(RestError::parse("Failed to derive xcontent"));
         };
         for (key, value) in body {
             match (key.as_str(), value) {
@@ -131,8 +128,6 @@ pub struct Index {
     pub name: String,
     pub uuid: String,
     pub settings: IndexSettings,
-    /// Replicas per shard placed on a node (the others stay unassigned).
-    pub assigned_replicas: u32,
     shards: Vec<Shard>,
 }
 
@@ -172,14 +167,13 @@ impl Registry {
         let shards = (0..settings.number_of_shards)
             .map(|number| {
                 let shard = ShardId::new(name, uuid.clone(), number);
-                Shard::new(shard, settings.number_of_replicas)
+                Shard::new(shard, settings.number_of_replicas, assigned_replicas)
             })
             .collect();
         Arc::new(Index {
             name: name.to_string(),
             uuid,
             settings,
-            assigned_replicas,
             shards,
         })
     }
@@ -248,7 +242,7 @@ mod tests {
     fn create_body_settings() {
         let body = json!({"settings": {"index": {"number_of_shards": "3"}, "number_of_replicas": 2}, "mappings": {}});
         assert_eq!(
-            IndexSettings::from_create_body(Some(&body)).unwrap(),
+            IndexSettings::from_create_body(body.as_object()).unwrap(),
             IndexSettings {
                 number_of_shards: 3,
                 number_of_replicas: 2
@@ -256,14 +250,14 @@ mod tests {
         );
         let zero = json!({"settings": {"number_of_shards": 0}});
         assert_eq!(
-            IndexSettings::from_create_body(Some(&zero)).unwrap_err(),
+            IndexSettings::from_create_body(zero.as_object()).unwrap_err(),
             RestError::illegal_argument(
                 "Failed to parse value [0] for setting [index.number_of_shards] must be >= 1"
             )
         );
         let unknown = json!({"setting": {}});
         assert_eq!(
-            IndexSettings::from_create_body(Some(&unknown)).unwrap_err(),
+            IndexSettings::from_create_body(unknown.as_object()).unwrap_err(),
             RestError::parse("unknown key [setting] for create index")
         );
     }

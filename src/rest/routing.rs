@@ -49,6 +49,9 @@ pub fn routing_num_shards(shards: u32) -> u32 {
 
 /// The shard of a document: `floorMod(hash(routing or _id), routingNumShards) / routingFactor`.
 pub fn shard_id(routing: &str, shards: u32) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
     let routing_shards = routing_num_shards(shards);
     let factor = routing_shards / shards.max(1);
     let slot = i64::from(hash(routing)).rem_euclid(i64::from(routing_shards));

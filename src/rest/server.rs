@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use super::args::ServeOptions;
 use super::autoid::{random_uuid, IdGenerator};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, indices, update};
+use super::handlers::{bulk, cluster, documents, faults, indices, update};
 use super::json;
 use super::registry::Registry;
 
@@ -207,6 +207,27 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route("/_esocc/{index}/{shard}", get(faults::state))
+        .route(
+            "/_esocc/{index}/{shard}/fail_primary",
+            post(faults::fail_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/isolate_primary",
+            post(faults::isolate_primary),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/fail_replica/{copy}",
+            post(faults::fail_replica),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/link/{copy}/{fault}",
+            post(faults::link),
+        )
+        .route(
+            "/_esocc/{index}/{shard}/release/{copy}",
+            post(faults::release),
+        )
         .route(
             "/{index}",
             put(indices::create)
@@ -254,11 +275,6 @@ pub struct Server {
 impl Server {
     /// Bind to `opts.addr`.
     pub async fn bind(opts: &ServeOptions) -> std::io::Result<Server> {
-        if opts.nodes > 1 {
-            return Err(std::io::Error::other(
-                "--nodes > 1 needs the engine's replicated shard group, which is not available yet",
-            ));
-        }
         let listener = TcpListener::bind(opts.addr).await?;
         Ok(Server {
             listener,
@@ -283,10 +299,13 @@ impl Server {
     }
 }
 
+/// How long a stopping [`RunningServer`] lets requests in flight finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A server running on its own threads, stopped when dropped: what tests and benchmarks use.
 pub struct RunningServer {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -299,11 +318,25 @@ impl RunningServer {
             .build()?;
         let server = runtime.block_on(Server::bind(&opts))?;
         let addr = server.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::spawn(move || {
-            runtime.block_on(server.run(async {
-                let _ = stopped.await;
-            }))
+            let mut graceful = stopped.clone();
+            let mut hard = stopped;
+            runtime.block_on(async move {
+                let serving = server.run(async move {
+                    let _ = graceful.wait_for(|stop| *stop).await;
+                });
+                // A request that can never finish (a write held on a delayed link) must not keep
+                // the server alive: after the grace period its connections are dropped.
+                let deadline = async move {
+                    let _ = hard.wait_for(|stop| *stop).await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                };
+                tokio::select! {
+                    served = serving => served,
+                    () = deadline => Ok(()),
+                }
+            })
         });
         Ok(RunningServer {
             addr,
@@ -325,7 +358,7 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

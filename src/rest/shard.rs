@@ -1,72 +1,71 @@
-//! A shard of an index as the handlers see it: the engine's copy that serves it, and the
-//! `_shards` header Elasticsearch reports for its writes.
+//! A shard of an index as the handlers see it: the engine's replicated [`ShardGroup`] (a primary
+//! and the replicas placed on other nodes), and which copy serves a request.
 //!
-//! With one node the index's replicas exist in its settings but are unassigned, so a write
-//! reaches one copy out of `1 + number_of_replicas`: `"_shards":{"total":2,"successful":1,
-//! "failed":0}` with the default one replica, as a single-node Elasticsearch answers.
+//! With one node the index's replicas exist in its settings but are unassigned: the group has
+//! the primary alone and reports `"_shards":{"total":2,"successful":1,"failed":0}` with the
+//! default one replica, as a single-node Elasticsearch does. With N nodes, copy `k` of every
+//! shard lives on node `k` (copy 0, the first primary, on node 0).
+//!
+//! A request is served by the copy its node believes is primary: normally the master's primary,
+//! but a request sent to the node of an isolated old primary (header `X-Esocc-Node`) reaches
+//! that copy, which keeps serving reads and accepting writes until it is fenced, as in
+//! Elasticsearch.
 
-use crate::engine::{
-    EngineError, GetResponse, ShardCopy, ShardId, ShardsInfo, Source, UpdateRequest, WriteResponse,
-};
-use crate::protocol::{Condition, WriteResult};
+use crate::engine::group::{CopyId, Role};
+use crate::engine::{EngineError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
 
-/// One shard: its primary copy and how many replica copies the settings ask for.
+/// One shard: its group of copies.
 pub struct Shard {
-    copy: ShardCopy,
-    replicas: u32,
+    group: ShardGroup,
 }
 
 impl Shard {
-    /// A shard with `replicas` replicas in its settings, none of them assigned.
-    pub fn new(id: ShardId, replicas: u32) -> Shard {
+    /// A shard with `replicas` replicas in its settings, `assigned` of them on a node.
+    pub fn new(id: ShardId, replicas: u32, assigned: u32) -> Shard {
         Shard {
-            copy: ShardCopy::new(id),
-            replicas,
+            group: ShardGroup::new(id, replicas, assigned),
         }
     }
 
-    pub fn id(&self) -> &ShardId {
-        self.copy.shard_id()
+    /// The group, for fault injection and state.
+    pub fn group(&self) -> &ShardGroup {
+        &self.group
     }
 
-    /// What a write reports: every copy counts in `total`, only assigned ones can succeed; a
-    /// noop update reached none.
-    fn reported(
-        &self,
-        result: Result<WriteResponse, EngineError>,
-    ) -> Result<WriteResponse, EngineError> {
-        result.map(|mut response| {
-            if response.result != WriteResult::Noop {
-                response.shards = ShardsInfo {
-                    total: 1 + self.replicas,
-                    successful: 1,
-                    failed: 0,
-                };
-            }
-            response
+    /// The copy on `node` when it believes it is primary; otherwise the request goes to the
+    /// master's primary (`None`).
+    fn primary_on(&self, node: Option<usize>) -> Option<CopyId> {
+        node.filter(|&n| {
+            self.group
+                .copy(n)
+                .is_some_and(|c| c.role() == Role::Primary)
         })
     }
 
-    /// Realtime get from the primary.
-    pub fn get(&self, id: &str) -> GetResponse {
-        self.copy.get(id)
+    /// Realtime get from the primary that serves `node`.
+    pub fn get(&self, node: Option<usize>, id: &str) -> Result<GetResponse, EngineError> {
+        match self.primary_on(node) {
+            Some(copy) => self.group.get_at(copy, id),
+            None => self.group.get(id),
+        }
     }
 
-    /// Index or create, under the condition validation produced.
-    pub fn index(
+    /// A write on the primary that serves `node`, answered once every in-sync replica has
+    /// answered (or was removed from the in-sync set).
+    pub async fn write(
         &self,
-        id: &str,
-        source: Source,
-        condition: &Condition,
+        node: Option<usize>,
+        write: Write,
     ) -> Result<WriteResponse, EngineError> {
-        self.reported(self.copy.index(id, source, condition).result)
+        let pending = match self.primary_on(node) {
+            Some(copy) => self.group.submit_at(copy, write),
+            None => self.group.submit(write),
+        };
+        pending.await.result
     }
 
-    pub fn delete(&self, id: &str, condition: &Condition) -> Result<WriteResponse, EngineError> {
-        self.reported(self.copy.delete(id, condition).result)
-    }
-
-    pub fn update(&self, id: &str, request: &UpdateRequest) -> Result<WriteResponse, EngineError> {
-        self.reported(self.copy.update(id, request).result)
+    /// Copies active for `wait_for_active_shards`: the master's in-sync set.
+    pub fn active_copies(&self) -> u32 {
+        self.group.in_sync().len() as u32
     }
 }

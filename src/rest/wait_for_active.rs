@@ -1,14 +1,16 @@
 //! `wait_for_active_shards`: a pre-check before a write (`ReplicationOperation
-//! .checkActiveShardCount`). When fewer copies of the shard are active than asked for,
-//! Elasticsearch retries until `timeout` and then answers 503 `unavailable_shards_exception`.
-//! Copies never become active while esocc serves, so it waits out the timeout once.
+//! .checkActiveShardCount`, decided by [`ActiveShardCount::shortfall`]). When fewer copies of
+//! the shard are in sync than asked for, Elasticsearch retries until `timeout` and then answers
+//! 503 `unavailable_shards_exception`. No copy joins the in-sync set while esocc serves (failed
+//! copies are not recovered), so it waits out the timeout once.
 
 use std::time::Duration;
 
 use super::error::RestError;
-use super::params::{ActiveShards, Refresh};
+use super::params::Refresh;
 use super::registry::Index;
 use crate::engine::EsError;
+use crate::protocol::active_shards::ActiveShardCount;
 
 /// `ReplicationRequest.DEFAULT_TIMEOUT`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -16,14 +18,14 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// A write's `wait_for_active_shards` and `timeout`, as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WaitForActive {
-    required: Option<ActiveShards>,
+    required: Option<ActiveShardCount>,
     timeout_text: Option<String>,
     timeout: Option<Duration>,
 }
 
 impl WaitForActive {
     pub fn new(
-        required: Option<ActiveShards>,
+        required: Option<ActiveShardCount>,
         timeout_text: Option<String>,
         timeout: Option<Duration>,
     ) -> Self {
@@ -43,15 +45,9 @@ impl WaitForActive {
         refresh: Refresh,
         request: impl FnOnce() -> String,
     ) -> Option<RestError> {
-        let total = 1 + index.settings.number_of_replicas;
-        let active = 1 + index.assigned_replicas;
-        let (needed, shown) = match self.required? {
-            ActiveShards::All => (total, "ALL".to_string()),
-            ActiveShards::Count(n) => (n, n.to_string()),
-        };
-        if needed <= active {
-            return None;
-        }
+        let copies = 1 + index.settings.number_of_replicas;
+        let active = index.shards().get(shard).map_or(0, |s| s.active_copies());
+        let shortfall = self.required?.shortfall(active, copies)?;
         let refresh = match refresh {
             Refresh::None => "",
             Refresh::Immediate => " and a refresh",
@@ -63,7 +59,7 @@ impl WaitForActive {
             EsError::new(
                 "unavailable_shards_exception",
                 format!(
-                    "[{name}][{shard}] Not enough active copies to meet shard count of [{shown}] (have {active}, needed {needed}). Timeout: [{timeout}], request: [BulkShardRequest [[{name}][{shard}]] containing [{}]{refresh}]",
+                    "[{name}][{shard}] {shortfall} Timeout: [{timeout}], request: [BulkShardRequest [[{name}][{shard}]] containing [{}]{refresh}]",
                     request(),
                     name = index.name,
                 ),

@@ -11,7 +11,7 @@
 //! permit at the same moment. Everything else (the term check, the applies, the checkpoint) is
 //! the engine's lock-free path.
 
-use crate::engine::sync::{backoff, collect_garbage, epoch, AtomicU64, Ordering};
+use crate::engine::sync::{backoff, epoch, flush_retired, AtomicU64, Ordering};
 use crate::engine::ShardCopy;
 
 /// The gate bit that closes a generation to new deliveries.
@@ -97,7 +97,7 @@ impl EngineCell {
         );
         // SAFETY: `old` is unlinked; guards that still hold it keep it alive.
         unsafe { guard.defer_destroy(old) };
-        collect_garbage(guard);
+        flush_retired(guard);
     }
 }
 

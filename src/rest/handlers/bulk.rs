@@ -14,8 +14,8 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::{parse_source, response_object};
-use super::{reply, EsBody, EsPath};
-use crate::engine::{UpdateRequest, WriteResponse};
+use super::{reply, EsBody, EsPath, Node};
+use crate::engine::{UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
 use crate::rest::bulk_request::{self, BulkItem, BulkOp};
@@ -132,6 +132,7 @@ fn item_result(
 /// Run one validated item against its shard.
 async fn execute(
     cluster: &Cluster,
+    node: Option<usize>,
     prepared: Prepared,
     default_routing: Option<&str>,
     wait: &WaitForActive,
@@ -166,9 +167,22 @@ async fn execute(
         match item.op {
             BulkOp::Index(source) => {
                 let source = Arc::new(parse_source(&source)?);
-                Ok(shard.index(&id, source, &condition)?)
+                let id = id.clone();
+                Ok(shard
+                    .write(
+                        node,
+                        Write::Index {
+                            id,
+                            source,
+                            condition,
+                        },
+                    )
+                    .await?)
             }
-            BulkOp::Delete => Ok(shard.delete(&id, &condition)?),
+            BulkOp::Delete => {
+                let id = id.clone();
+                Ok(shard.write(node, Write::Delete { id, condition }).await?)
+            }
             BulkOp::Update(body) => {
                 let request = UpdateRequest {
                     doc: body.doc.unwrap_or_default(),
@@ -178,7 +192,8 @@ async fn execute(
                     retry_on_conflict: item.retry_on_conflict,
                     if_seq_no,
                 };
-                Ok(shard.update(&id, &request)?)
+                let id = id.clone();
+                Ok(shard.write(node, Write::Update { id, request }).await?)
             }
         }
     }
@@ -188,6 +203,7 @@ async fn execute(
 
 async fn run_bulk(
     state: ClusterState,
+    Node(node): Node,
     default_index: Option<String>,
     params: Params,
     body: EsBody,
@@ -211,6 +227,7 @@ async fn run_bulk(
     for item in prepared {
         let (failed, result) = execute(
             cluster,
+            node,
             item,
             routing.as_deref(),
             &wait,
@@ -234,19 +251,21 @@ async fn run_bulk(
 /// `POST|PUT /_bulk`.
 pub async fn bulk(
     state: ClusterState,
+    Node(node): Node,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
-    run_bulk(state, None, params, body).await
+    run_bulk(state, Node(node), None, params, body).await
 }
 
 /// `POST|PUT /{index}/_bulk`: items without `_index` go to `{index}`.
 pub async fn bulk_index(
     state: ClusterState,
+    Node(node): Node,
     EsPath(index): EsPath<String>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
     let params = params.path_params(&["index"]);
-    run_bulk(state, Some(index), params, body).await
+    run_bulk(state, Node(node), Some(index), params, body).await
 }

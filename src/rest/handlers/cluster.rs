@@ -115,18 +115,22 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
     let deadline = Instant::now().checked_add(timeout);
     loop {
         let (mut primaries, mut active, mut unassigned) = (0u64, 0u64, 0u64);
+        let mut status = Health::Green;
         for index in cluster.indices.all() {
-            let shards = u64::from(index.settings.number_of_shards);
-            primaries += shards;
-            active += shards * (1 + u64::from(index.assigned_replicas));
-            unassigned +=
-                shards * u64::from(index.settings.number_of_replicas - index.assigned_replicas);
+            let copies = 1 + u64::from(index.settings.number_of_replicas);
+            for shard in index.shards() {
+                let has_primary = shard.group().primary().is_some();
+                let active_copies = u64::from(shard.active_copies());
+                primaries += u64::from(has_primary);
+                active += active_copies;
+                unassigned += copies.saturating_sub(active_copies);
+                status = status.max(match (has_primary, active_copies < copies) {
+                    (false, _) => Health::Red,
+                    (true, true) => Health::Yellow,
+                    (true, false) => Health::Green,
+                });
+            }
         }
-        let status = if unassigned > 0 {
-            Health::Yellow
-        } else {
-            Health::Green
-        };
         let reached = wait_for.is_none_or(|w| status <= w);
         let timed_out = !reached && deadline.is_some_and(|d| Instant::now() >= d);
         if reached || timed_out {

@@ -12,9 +12,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Response};
 use serde_json::{Map, Value};
 
-use super::{reply, EsBody, EsPath};
+use super::{reply, EsBody, EsPath, Node};
 use crate::engine::EsError;
-use crate::engine::{EngineError, WriteResponse};
+use crate::engine::{EngineError, Write, WriteResponse};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, validate_delete, validate_index, WriteParams,
 };
@@ -171,6 +171,7 @@ pub fn response_object(response: &WriteResponse, refresh: Refresh) -> Map<String
 
 async fn write_document(
     state: ClusterState,
+    Node(node): Node,
     index: String,
     id: Option<String>,
     mut params: Params,
@@ -198,7 +199,16 @@ async fn write_document(
         .wait
         .check(&index, number, write.refresh, describe)
         .await?;
-    let response = shard.index(&id, source, &condition)?;
+    let response = shard
+        .write(
+            node,
+            Write::Index {
+                id,
+                source,
+                condition,
+            },
+        )
+        .await?;
     Ok(write_reply(
         &response,
         write.refresh,
@@ -209,28 +219,40 @@ async fn write_document(
 /// `PUT|POST /{index}/_doc/{id}`.
 pub async fn index(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
     let params = params.path_params(&["index", "id"]);
-    write_document(state, index, Some(id), params, body, OpType::Index).await
+    write_document(
+        state,
+        Node(node),
+        index,
+        Some(id),
+        params,
+        body,
+        OpType::Index,
+    )
+    .await
 }
 
 /// `POST /{index}/_doc`: an auto-generated id, `op_type` defaulting to `create`.
 pub async fn index_auto_id(
     state: ClusterState,
+    Node(node): Node,
     EsPath(index): EsPath<String>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
     let params = params.path_params(&["index"]);
-    write_document(state, index, None, params, body, OpType::Create).await
+    write_document(state, Node(node), index, None, params, body, OpType::Create).await
 }
 
 /// `PUT|POST /{index}/_create/{id}`: `op_type` must be (and is) `create`.
 pub async fn create(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
@@ -243,13 +265,23 @@ pub async fn create(
             )));
         }
     }
-    write_document(state, index, Some(id), params, body, OpType::Create).await
+    write_document(
+        state,
+        Node(node),
+        index,
+        Some(id),
+        params,
+        body,
+        OpType::Create,
+    )
+    .await
 }
 
 /// `DELETE /{index}/_doc/{id}`. A missing index is `index_not_found_exception`; a missing
 /// document answers `not_found` (404) with a normal write response.
 pub async fn delete(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
@@ -264,7 +296,7 @@ pub async fn delete(
         .wait
         .check(&index, number, write.refresh, describe)
         .await?;
-    let response = shard.delete(&id, &condition)?;
+    let response = shard.write(node, Write::Delete { id, condition }).await?;
     Ok(write_reply(
         &response,
         write.refresh,
@@ -286,6 +318,7 @@ fn read_get_params(params: &mut Params) -> Result<(Option<String>, SourceFilter)
 /// `GET|HEAD /{index}/_doc/{id}`: 200 with the document, 404 `found: false`.
 pub async fn get(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
@@ -293,7 +326,7 @@ pub async fn get(
     let (routing, filter) = read_get_params(&mut params)?;
     let index = state.0.indices.get(&index)?;
     let (_, shard) = index.route(&id, routing.as_deref());
-    let mut response = shard.get(&id);
+    let mut response = shard.get(node, &id)?;
     response.source = filter.apply(response.source.take());
     Ok(reply(response.status(), &response))
 }
@@ -301,6 +334,7 @@ pub async fn get(
 /// `GET|HEAD /{index}/_source/{id}`: the source alone, or 404 `resource_not_found_exception`.
 pub async fn get_source(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
@@ -309,7 +343,7 @@ pub async fn get_source(
     let index_name = index;
     let index = state.0.indices.get(&index_name)?;
     let (_, shard) = index.route(&id, routing.as_deref());
-    let response = shard.get(&id);
+    let response = shard.get(node, &id)?;
     match filter.apply(response.source) {
         Some(source) if response.found => Ok(reply(200, &*source)),
         _ => Err(RestError::exception(

@@ -84,9 +84,13 @@ pub async fn refresh(
     params.accept(&["ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
     params.finish()?;
     let index = state.0.indices.get(&index)?;
-    let shards = u64::from(index.settings.number_of_shards);
-    let total = shards * (1 + u64::from(index.settings.number_of_replicas));
-    let successful = shards * (1 + u64::from(index.assigned_replicas));
+    let copies = 1 + u64::from(index.settings.number_of_replicas);
+    let total = u64::from(index.settings.number_of_shards) * copies;
+    let successful: u64 = index
+        .shards()
+        .iter()
+        .map(|s| u64::from(s.active_copies()))
+        .sum();
     Ok(reply(
         200,
         &json!({"_shards": {"total": total, "successful": successful, "failed": 0}}),

@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod cluster;
 pub mod documents;
+pub mod faults;
 pub mod indices;
 pub mod update;
 
@@ -12,18 +13,17 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::Response;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::RestError;
 use super::json;
-use super::params::{decode_component, Params};
+use super::params::Params;
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let path = decode_component(parts.uri.path(), false);
-        Ok(Params::parse(&path, parts.uri.query()))
+        Ok(Params::parse(parts.uri.path(), parts.uri.query()))
     }
 }
 
@@ -39,6 +39,26 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
             Ok(axum::extract::Path(value)) => Ok(EsPath(value)),
             Err(rejection) => Err(RestError::illegal_argument(rejection.body_text())),
         }
+    }
+}
+
+/// The node a request was sent to (header `X-Esocc-Node`, esocc's own): a request reaches the
+/// copy on that node when it believes it is primary, as a client connected to an isolated old
+/// primary's node would. Without it, requests go to the master's primary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Node(pub Option<usize>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Node {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("x-esocc-node") else {
+            return Ok(Node(None));
+        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        text.trim().parse().map(|n| Node(Some(n))).map_err(|_| {
+            RestError::illegal_argument(format!("X-Esocc-Node must be a node number, got [{text}]"))
+        })
     }
 }
 
@@ -68,7 +88,7 @@ impl EsBody {
     }
 
     /// The body parsed as a JSON request object (`None` when empty).
-    pub fn object(&self) -> Result<Option<Value>, RestError> {
+    pub fn object(&self) -> Result<Option<Map<String, Value>>, RestError> {
         if self.0.is_empty() {
             return Ok(None);
         }
@@ -78,9 +98,9 @@ impl EsBody {
 
 /// A request body parsed by an `ObjectParser`: malformed JSON is an `x_content_parse_exception`
 /// `[line:col] <message>`, a body that is not an object a `parse_exception`.
-pub fn parse_request_object(bytes: &[u8]) -> Result<Value, RestError> {
+pub fn parse_request_object(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(RestError::parse("request body must be a JSON object")),
         Err(e) => Err(RestError::x_content_parse(format!(
             "[{}:{}] {}",

@@ -7,8 +7,8 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::write_reply;
-use super::{parse_request_object, EsBody, EsPath};
-use crate::engine::UpdateRequest;
+use super::{EsBody, EsPath, Node};
+use crate::engine::{UpdateRequest, Write};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams,
 };
@@ -54,12 +54,18 @@ fn boolean_field(value: &Value) -> Option<bool> {
 }
 
 impl UpdateBody {
-    /// Parse an update body; `bytes` is the raw text, for error locations.
-    pub fn parse(object: &Map<String, Value>, bytes: &[u8]) -> Result<UpdateBody, RestError> {
-        let mut body = UpdateBody {
+    /// Elasticsearch's defaults (`detect_noop` on), with `doc_as_upsert` as the URL says.
+    pub fn defaults(doc_as_upsert: bool) -> UpdateBody {
+        UpdateBody {
+            doc_as_upsert,
             detect_noop: true,
             ..UpdateBody::default()
-        };
+        }
+    }
+
+    /// Apply an update body's fields; `bytes` is the raw text, for error locations.
+    pub fn parse(self, object: &Map<String, Value>, bytes: &[u8]) -> Result<UpdateBody, RestError> {
+        let mut body = self;
         let field_error = |key: &str| {
             RestError::x_content_parse(format!(
                 "{} [UpdateRequest] failed to parse field [{key}]",
@@ -99,6 +105,7 @@ pub struct UpdateUrl {
     pub routing: Option<String>,
     pub refresh: crate::rest::params::Refresh,
     pub wait: WaitForActive,
+    pub doc_as_upsert: bool,
     pub retry_on_conflict: u32,
     pub if_seq_no: Option<i64>,
     pub if_primary_term: Option<u64>,
@@ -110,6 +117,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     let timeout = p.time("timeout")?;
     let refresh = p.refresh()?;
     let active = p.active_shards()?;
+    let doc_as_upsert = p.boolean("doc_as_upsert")?.unwrap_or(false);
     let retry_on_conflict = match p.int("retry_on_conflict")? {
         None => 0,
         Some(n) => u32::try_from(n)
@@ -131,6 +139,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
         routing,
         refresh,
         wait: WaitForActive::new(active, timeout_text, timeout),
+        doc_as_upsert,
         retry_on_conflict,
         if_seq_no,
         if_primary_term,
@@ -140,21 +149,17 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
 /// `POST /{index}/_update/{id}`, `POST /{index}/_doc/{id}/_update`.
 pub async fn update(
     state: ClusterState,
+    Node(node): Node,
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index", "id"]);
     let url = read_update_params(&mut params)?;
-    let parsed = match body.0.is_empty() {
-        true => UpdateBody {
-            detect_noop: true,
-            ..UpdateBody::default()
-        },
-        false => match parse_request_object(&body.0)? {
-            Value::Object(object) => UpdateBody::parse(&object, &body.0)?,
-            _ => UpdateBody::default(),
-        },
+    let defaults = UpdateBody::defaults(url.doc_as_upsert);
+    let parsed = match body.object()? {
+        Some(object) => defaults.parse(&object, &body.0)?,
+        None => defaults,
     };
     params.finish()?;
     let validated = validate_update(
@@ -190,7 +195,7 @@ pub async fn update(
         retry_on_conflict: url.retry_on_conflict,
         if_seq_no: validated,
     };
-    let response = shard.update(&id, &request)?;
+    let response = shard.write(node, Write::Update { id, request }).await?;
     Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
 }
 

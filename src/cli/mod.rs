@@ -1,0 +1,142 @@
+//! The command line: argument parsing and exit codes. Each subcommand lives in its own module.
+//!
+//! Exit codes: 0 when everything checked matches its expectation, 1 when a verdict differs from
+//! the catalogue's expectation (or the generated report drifted), 2 on bad input: an unreadable
+//! path, invalid JSON, an unknown parameter, an address that cannot be bound.
+//! `serve` embeds the REST layer's own arguments ([`esocc::rest::ServeArgs`]).
+
+mod check;
+mod explore;
+mod report;
+mod table;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "esocc",
+    version,
+    about = "Elasticsearch's optimistic concurrency control, run, broken and proven",
+    long_about = "Elasticsearch's optimistic concurrency control (_seq_no, _primary_term, \
+                  if_seq_no/if_primary_term, external versions, retry_on_conflict) and the \
+                  primary/replica protocol under it, as stateright models checked exhaustively \
+                  against a catalogue of expected verdicts, and as an Elasticsearch-compatible API."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(CheckArgs),
+    Explore(ExploreArgs),
+    Report(ReportArgs),
+    /// Serve Elasticsearch's document API over the in-memory engine (loopback by default).
+    Serve(esocc::rest::ServeArgs),
+}
+
+/// Model-check catalogue entries and compare every verdict with the expected one.
+///
+/// Prints a table (entry, property, expected, verdict, unique states, depth, seconds), then every
+/// counterexample as numbered steps, shortest first. A progress bar runs on stderr when it is a
+/// terminal. Exit 0: every verdict is as expected; 1: at least one is not; 2: bad input.
+#[derive(Args)]
+struct CheckArgs {
+    /// Catalogue files or directories of them.
+    #[arg(default_value = "models")]
+    paths: Vec<PathBuf>,
+    /// Print the results as JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Checker threads (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Write each counterexample to DIR as `<entry>.<property>.json` and `.svg` (a sequence diagram).
+    #[arg(long, value_name = "DIR")]
+    trace_dir: Option<PathBuf>,
+}
+
+/// Browse one catalogue entry's model in stateright's Explorer.
+///
+/// Serves the Explorer web page on --addr (loopback by default) until interrupted. The command
+/// starts exhaustive checking at once (stateright 0.31 otherwise checks nothing until "Run to
+/// completion" is pressed), refuses an address it cannot bind instead of panicking, and ignores
+/// a ./ui/ folder in the working directory (which the Explorer would serve instead of its page).
+/// Known limits of the 0.31 Explorer: symmetry reduction is not applied, so its state counts are
+/// those of the full space and can exceed `esocc check`'s; responses carry no Content-Type header
+/// (browsers sniff them correctly); a client that resets a connection makes tiny_http print a
+/// panic message on stderr, and the server keeps answering.
+#[derive(Args)]
+struct ExploreArgs {
+    /// The catalogue entry (a models/*.json file).
+    path: PathBuf,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Do not start checking at once; wait for "Run to completion".
+    #[arg(long)]
+    no_check: bool,
+    /// Checker threads (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+}
+
+/// Write docs/invariants.md: each invariant, where it is defined, the entries that prove it and
+/// the shortest counterexample refuting each unsafe variant.
+///
+/// The report contains no timings and is checked on one thread (a multi-threaded depth-first run
+/// can reach its deepest state by a different path each time), so it is identical from run to
+/// run. With --check nothing is written: exit 1 when the file differs from a fresh report.
+#[derive(Args)]
+struct ReportArgs {
+    /// Catalogue files or directories of them.
+    #[arg(long = "models", value_name = "PATH", default_value = "models")]
+    paths: Vec<PathBuf>,
+    /// Where the report goes.
+    #[arg(long, value_name = "FILE", default_value = "docs/invariants.md")]
+    out: PathBuf,
+    /// Compare with the file instead of writing it; exit 1 when they differ.
+    #[arg(long)]
+    check: bool,
+}
+
+/// How a command ended, mapped to the exit code.
+pub enum Failure {
+    /// A verdict differed from its expectation, or the report drifted: exit 1.
+    Mismatch,
+    /// Bad input, with the message to print: exit 2.
+    BadInput(String),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Explore(args) => explore::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Serve(args) => {
+            let addr = args.addr;
+            esocc::rest::serve(args)
+                .map_err(|e| Failure::BadInput(format!("cannot serve on {addr}: {e}")))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Mismatch) => ExitCode::from(1),
+        Err(Failure::BadInput(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn threads(requested: Option<u16>) -> usize {
+    requested.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    })
+}

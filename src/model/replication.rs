@@ -1,0 +1,352 @@
+//! `model::replication`: clients, shard copies (one primary and its replicas), a master that may
+//! fail the primary, and a network that reorders (and optionally drops and duplicates)
+//! replication messages. A hand-written stateright [`Model`] mirroring Elasticsearch's
+//! replication (and elastic's `replication.tla`) with the optimistic concurrency control on top.
+//!
+//! * Clients run read-modify-writes: a realtime GET from any copy that believes it is primary,
+//!   then a write guarded by what they read ([`Guard::condition`]) to any copy that believes it is
+//!   primary. Values are write chains, so an overwrite that did not see a write drops it.
+//! * The primary plans with [`plan_as_primary`], assigns [`next_seq_no`], replicates
+//!   `(_seq_no, _primary_term, global checkpoint)` to its in-sync group and acknowledges when
+//!   [`can_acknowledge`] holds. A failed replica is removed from the in-sync set by the master
+//!   before the write proceeds; a primary that hears of a newer term fails itself and its pending
+//!   writes fail indefinitely (never acknowledged, never a 409).
+//! * Replicas fence old terms ([`check_operation_term`]), roll back to the global checkpoint on a
+//!   newer term, and apply operations with [`plan_as_replica`] (see [`copy`]).
+//! * The master fails the primary up to `failovers` times: it promotes an in-sync copy, which
+//!   fills gaps with no-ops, resyncs above its global checkpoint and trims ([`promote`]).
+//!
+//! The knobs of [`Config`] switch on one realistic bug each, for the catalogue's counterexamples.
+//!
+//! Modelling choices (each one keeps every behaviour that matters to the invariants):
+//! * A GET and a write's execution on the primary are atomic steps of the client; the client
+//!   sees the acknowledgement in the step that completes it. This narrows the real-time windows
+//!   of the history, so a linearizability violation found is one a real client can observe.
+//! * The promoted copy applies the master's decision at once; every other copy learns the new
+//!   term from the new primary's messages. The old primary is isolated: it learns of its
+//!   demotion only when a copy fences one of its requests and the master answers.
+//! * A resync is one message carrying every operation above the new primary's global checkpoint
+//!   and the trim (Elasticsearch's first resync request carries `trimAboveSeqNo`).
+//! * One document, seeded at `_seq_no` 0 on every copy; writes are index operations.
+//!
+//! [`plan_as_primary`]: crate::protocol::plan_as_primary
+//! [`next_seq_no`]: crate::protocol::checkpoint::next_seq_no
+//! [`can_acknowledge`]: crate::protocol::checkpoint::can_acknowledge
+//! [`check_operation_term`]: crate::protocol::check_operation_term
+//! [`plan_as_replica`]: crate::protocol::plan_as_replica
+//! [`promote`]: crate::protocol::checkpoint::promote
+
+mod copy;
+mod history;
+mod properties;
+pub mod state;
+mod step;
+mod symmetry;
+mod trace;
+
+use serde::{Deserialize, Serialize};
+use stateright::{Model, Property};
+
+use crate::model::shortest::RepresentativeFn;
+use crate::model::svg::sequence_diagram;
+use crate::model::trace::{Describe, Trace};
+use crate::model::{Broken, Checkable};
+use crate::protocol::ids::FIRST_PRIMARY_TERM;
+use crate::protocol::{DocMeta, Guard};
+
+use state::{
+    Chain, Client, ClientId, Copy, CopyId, Doc, Entry, Master, Msg, Op, Phase, Role, State,
+    Tracker, WriterId,
+};
+
+/// How a replica installs an operation on its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaOrder {
+    /// Elasticsearch: the operation with the higher `_seq_no` wins ([`crate::protocol::plan_as_replica`]).
+    SeqNo,
+    /// Bug: the last operation to arrive wins (replicas before sequence numbers).
+    Arrival,
+}
+
+/// Parameters of a replication model, as a catalogue entry states them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub clients: u8,
+    /// Read-modify-writes each client runs, one after the other.
+    pub ops_per_client: u8,
+    /// Shard copies: `n0` starts as primary, the others as in-sync replicas.
+    pub copies: u8,
+    /// How many times the master may fail the primary.
+    pub failovers: u8,
+    /// How many times the master may remove a replica from the in-sync set (it missed a write).
+    pub replica_failures: u8,
+    pub guard: Guard,
+    /// The network may lose replication requests and responses.
+    pub drops: bool,
+    /// The network may deliver a replication request twice.
+    pub duplicates: bool,
+    /// Replicas reject operations from an older primary term. `false` is a bug.
+    pub term_fencing: bool,
+    /// Bug: the primary acknowledges before the replicas applied the write.
+    pub ack_before_replication: bool,
+    /// Bug: the master may promote a copy that is not in the in-sync set.
+    pub promote_stale_copy: bool,
+    pub replica_order: ReplicaOrder,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            clients: 2,
+            ops_per_client: 1,
+            copies: 3,
+            failovers: 1,
+            replica_failures: 0,
+            guard: Guard::SeqNoAndTerm,
+            drops: false,
+            duplicates: false,
+            term_fencing: true,
+            ack_before_replication: false,
+            promote_stale_copy: false,
+            replica_order: ReplicaOrder::SeqNo,
+        }
+    }
+}
+
+impl Config {
+    /// Every writer must fit in a value chain and a copy set in its bitmask.
+    pub fn validate(&self) -> Result<(), String> {
+        let writers = usize::from(self.clients) * usize::from(self.ops_per_client);
+        if self.clients == 0 || self.ops_per_client == 0 {
+            return Err("clients and ops_per_client must be at least 1".into());
+        }
+        if writers > Chain::CAPACITY {
+            return Err(format!(
+                "clients × ops_per_client must be at most {} (got {writers})",
+                Chain::CAPACITY
+            ));
+        }
+        if !(1..=8).contains(&self.copies) {
+            return Err(format!(
+                "copies must be between 1 and 8 (got {})",
+                self.copies
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn into_model(self) -> Result<ReplicationModel, String> {
+        self.validate()?;
+        Ok(ReplicationModel { config: self })
+    }
+}
+
+/// The checked model; build it with [`Config::into_model`].
+#[derive(Clone, Debug)]
+pub struct ReplicationModel {
+    pub config: Config,
+}
+
+/// A step of the model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A client GETs the document from a copy that believes it is primary.
+    Get { client: ClientId, copy: CopyId },
+    /// A client sends its guarded write to a copy that believes it is primary.
+    Write { client: ClientId, copy: CopyId },
+    /// The network delivers a message.
+    Deliver(Msg),
+    /// The network delivers a request and keeps a duplicate of it.
+    Duplicate(Msg),
+    /// The network loses a message: the sender sees the request fail.
+    Drop(Msg),
+    /// The master fails the primary and promotes `promote`.
+    FailPrimary { promote: CopyId },
+    /// The master removes a replica from the in-sync set.
+    FailReplica { copy: CopyId },
+}
+
+/// The document every copy starts with: `_seq_no` 0 in term 1, `_version` 1, the empty chain.
+pub const SEED: Doc = Doc {
+    meta: DocMeta {
+        seq_no: 0,
+        primary_term: FIRST_PRIMARY_TERM,
+        version: 1,
+        deleted: false,
+    },
+    value: Chain::EMPTY,
+};
+
+impl ReplicationModel {
+    /// The writer id of a client's current operation.
+    pub fn writer(&self, client: ClientId, op: u8) -> WriterId {
+        1 + client * self.config.ops_per_client + op
+    }
+
+    /// The history thread of a client's current operation (one per operation, so an operation
+    /// that never returned does not block the client's next one).
+    pub fn thread(&self, client: ClientId, op: u8) -> u8 {
+        self.writer(client, op) - 1
+    }
+
+    /// The client and operation of a writer id.
+    pub fn writer_of(&self, writer: WriterId) -> (ClientId, u8) {
+        let index = writer - 1;
+        (
+            index / self.config.ops_per_client,
+            index % self.config.ops_per_client,
+        )
+    }
+
+    fn initial_copy(&self, id: CopyId) -> Copy {
+        let copies = self.config.copies;
+        let seed = Entry {
+            term: FIRST_PRIMARY_TERM,
+            op: Op::Write {
+                version: SEED.meta.version,
+                value: SEED.value,
+            },
+            pending: false,
+        };
+        let checkpoint = SEED.meta.seq_no;
+        Copy {
+            role: if id == 0 {
+                Role::Primary(Tracker {
+                    group: all_copies(copies),
+                    checkpoints: vec![Some(checkpoint); usize::from(copies)],
+                    pending: Vec::new(),
+                })
+            } else {
+                Role::Replica
+            },
+            term: FIRST_PRIMARY_TERM,
+            log: vec![Some(seed)],
+            doc: Some(SEED),
+            local_checkpoint: checkpoint,
+            global_checkpoint: checkpoint,
+        }
+    }
+}
+
+fn all_copies(copies: u8) -> u8 {
+    ((1u16 << copies) - 1) as u8
+}
+
+impl Model for ReplicationModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        let c = &self.config;
+        vec![State {
+            master: Master {
+                term: FIRST_PRIMARY_TERM,
+                primary: 0,
+                in_sync: all_copies(c.copies),
+                failovers_left: c.failovers,
+                replica_failures_left: c.replica_failures,
+            },
+            copies: (0..c.copies).map(|i| self.initial_copy(i)).collect(),
+            clients: vec![
+                Client {
+                    op: 0,
+                    phase: Phase::Idle,
+                };
+                usize::from(c.clients)
+            ],
+            network: Vec::new(),
+            history: Vec::new(),
+            changes: vec![None; usize::from(c.clients) * usize::from(c.ops_per_client)],
+            acked: 0,
+            broken: Broken::default(),
+        }]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let primaries = || {
+            state
+                .copies
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_primary())
+                .map(|(i, _)| i as CopyId)
+        };
+        for (client, c) in state.clients.iter().enumerate() {
+            let client = client as ClientId;
+            match c.phase {
+                Phase::Idle => actions.extend(primaries().map(|copy| Action::Get { client, copy })),
+                Phase::Read(_) => {
+                    actions.extend(primaries().map(|copy| Action::Write { client, copy }))
+                }
+                Phase::Waiting | Phase::Done => {}
+            }
+        }
+        for (i, msg) in state.network.iter().enumerate() {
+            if i > 0 && state.network[i - 1] == *msg {
+                continue; // identical copies are one choice
+            }
+            actions.push(Action::Deliver(msg.clone()));
+            let duplicable = matches!(
+                msg,
+                Msg::Replicate {
+                    duplicate: false,
+                    ..
+                } | Msg::Resync {
+                    duplicate: false,
+                    ..
+                }
+            );
+            if self.config.duplicates && duplicable {
+                actions.push(Action::Duplicate(msg.clone()));
+            }
+            if self.config.drops && !matches!(msg, Msg::Failed { .. }) {
+                actions.push(Action::Drop(msg.clone()));
+            }
+        }
+        let master = &state.master;
+        let others = (0..self.config.copies).filter(|c| *c != master.primary);
+        if master.failovers_left > 0 {
+            let promotable = others
+                .clone()
+                .filter(|c| self.config.promote_stale_copy || master.in_sync & state::bit(*c) != 0);
+            actions.extend(promotable.map(|promote| Action::FailPrimary { promote }));
+        }
+        if master.replica_failures_left > 0 {
+            let in_sync = others.filter(|c| master.in_sync & state::bit(*c) != 0);
+            actions.extend(in_sync.map(|copy| Action::FailReplica { copy }));
+        }
+    }
+
+    fn next_state(&self, state: &State, action: Action) -> Option<State> {
+        let mut next = state.clone();
+        self.step(&mut next, action)?;
+        Some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::all()
+    }
+
+    /// The Explorer's text for a step: the exchange in the protocol's terms.
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let next = self.next_state(last, action.clone())?;
+        Some(self.exchange(last, &action, &next).to_string())
+    }
+
+    /// The Explorer's picture: the path so far as a sequence diagram.
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(sequence_diagram(&Trace::from_path(self, path)))
+    }
+}
+
+impl Checkable for ReplicationModel {
+    /// Clients are interchangeable, and so are copies (see [`symmetry`]).
+    fn symmetry(&self) -> Option<RepresentativeFn<State>> {
+        Some(symmetry::representative)
+    }
+}
+
+#[cfg(test)]
+mod tests;

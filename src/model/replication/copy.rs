@@ -1,0 +1,158 @@
+//! What a shard copy does with its operation history: apply an operation as a non-primary, roll
+//! back on a newer term, trim after a resync, recompute its local checkpoint, and prepare a
+//! promotion. Every decision is a `protocol` call; this file only moves data.
+
+use crate::protocol::checkpoint::{
+    advance_local_checkpoint, promote, replica_global_checkpoint, survives_rollback, survives_trim,
+    Promotion, INITIAL_CHECKPOINT,
+};
+use crate::protocol::{plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term};
+
+use super::state::{Copy, Doc, Entry, Op};
+use super::ReplicaOrder;
+
+impl Copy {
+    /// The local checkpoint: every `_seq_no` up to it is processed (present and not rolled back).
+    pub fn recompute_local_checkpoint(&mut self) {
+        let log = &self.log;
+        self.local_checkpoint = advance_local_checkpoint(INITIAL_CHECKPOINT, |s| {
+            usize::try_from(s)
+                .ok()
+                .and_then(|i| log.get(i).copied().flatten())
+                .is_some_and(|e| !e.pending)
+        });
+    }
+
+    /// Install an operation's effect on the document as a non-primary. Returns false when the
+    /// document's `_seq_no` went down (which `ReplicaOrder::SeqNo` never does).
+    fn apply_to_doc(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) -> bool {
+        let Op::Write { version, value } = entry.op else {
+            return true; // a no-op changes no document
+        };
+        let install = match order {
+            ReplicaOrder::SeqNo => {
+                plan_as_replica(self.doc.map(|d| d.meta), seq_no) == ReplicaPlan::Apply
+            }
+            ReplicaOrder::Arrival => true,
+        };
+        if !install {
+            return true;
+        }
+        let before = self.doc.map(|d| d.meta.seq_no);
+        self.doc = Some(Doc {
+            meta: DocMeta {
+                seq_no,
+                primary_term: entry.term,
+                version,
+                deleted: false,
+            },
+            value,
+        });
+        before.is_none_or(|b| b <= seq_no)
+    }
+
+    /// Apply a replicated operation. An operation already processed is skipped (Elasticsearch's
+    /// `processButSkipLucene`); a rolled-back slot is overwritten. Returns false when the
+    /// document's `_seq_no` went down.
+    pub fn apply(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) -> bool {
+        let slot = usize::try_from(seq_no).expect("replicated operations carry assigned seq_nos");
+        if self.log.len() <= slot {
+            self.log.resize(slot + 1, None);
+        }
+        if self.log[slot].is_some_and(|e| !e.pending) {
+            return true;
+        }
+        let entry = Entry {
+            pending: false,
+            ..entry
+        };
+        self.log[slot] = Some(entry);
+        let monotonic = self.apply_to_doc(seq_no, entry, order);
+        self.recompute_local_checkpoint();
+        monotonic
+    }
+
+    /// Adopt the global checkpoint a primary piggybacked.
+    pub fn learn_global_checkpoint(&mut self, received: SeqNo) {
+        self.global_checkpoint = replica_global_checkpoint(self.global_checkpoint, received);
+    }
+
+    /// Rebuild the document from the processed operations, in `_seq_no` order.
+    fn replay(&mut self, order: ReplicaOrder) {
+        self.doc = None;
+        let log = self.log.clone();
+        for (seq_no, entry) in log.iter().enumerate() {
+            if let Some(entry) = entry.filter(|e| !e.pending) {
+                self.apply_to_doc(seq_no as SeqNo, entry, order);
+            }
+        }
+        self.recompute_local_checkpoint();
+    }
+
+    /// A newer primary term: roll the document back to the global checkpoint
+    /// (`resetEngineToGlobalCheckpoint`). Operations above it stay in the history, marked
+    /// pending, until the new primary's resync confirms or trims them.
+    pub fn roll_back(&mut self, new_term: Term, order: ReplicaOrder) {
+        let global_checkpoint = self.global_checkpoint;
+        for (seq_no, entry) in self.log.iter_mut().enumerate() {
+            if let Some(e) = entry {
+                if !survives_rollback(seq_no as SeqNo, global_checkpoint) {
+                    e.pending = true;
+                }
+            }
+        }
+        self.term = new_term;
+        self.replay(order);
+    }
+
+    /// After a resync: drop operations above the new primary's history from older terms
+    /// (`trimOperationsFromTranslog`). The document is not touched, as in Elasticsearch.
+    pub fn trim(&mut self, trim_above: SeqNo, new_term: Term) {
+        for (seq_no, entry) in self.log.iter_mut().enumerate() {
+            if entry.is_some_and(|e| !survives_trim(seq_no as SeqNo, e.term, trim_above, new_term))
+            {
+                *entry = None;
+            }
+        }
+        while self.log.last() == Some(&None) {
+            self.log.pop();
+        }
+        self.recompute_local_checkpoint();
+    }
+
+    /// Promotion by the master to `master_term + 1`: restore the local history (everything in
+    /// the translog counts as processed again), plan the promotion, fill the gaps with no-ops of
+    /// the new term. Returns the plan; the caller resyncs and switches the role.
+    pub fn promote(&mut self, master_term: Term, order: ReplicaOrder) -> Promotion {
+        for e in self.log.iter_mut().flatten() {
+            e.pending = false;
+        }
+        self.replay(order);
+        let plan = promote(
+            master_term,
+            self.local_checkpoint,
+            self.max_seq_no(),
+            self.global_checkpoint,
+        );
+        for seq_no in plan.fill_gaps.clone() {
+            let slot = &mut self.log[seq_no as usize];
+            if slot.is_none() {
+                *slot = Some(Entry {
+                    term: plan.new_term,
+                    op: Op::Noop,
+                    pending: false,
+                });
+            }
+        }
+        self.term = plan.new_term;
+        self.recompute_local_checkpoint();
+        plan
+    }
+
+    /// The operations a resync sends: every one from `from` up to `to`.
+    pub fn operations(&self, from: SeqNo, to: SeqNo) -> Vec<(SeqNo, Entry)> {
+        (from.max(0)..=to)
+            .filter_map(|s| self.entry(s).map(|e| (s, e)))
+            .collect()
+    }
+}

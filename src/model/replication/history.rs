@@ -1,0 +1,121 @@
+//! The client history and its linearizability verdicts, checked with stateright's
+//! `LinearizabilityTester` against the shared CAS-register spec ([`crate::spec::Document`]).
+//!
+//! A 409 is a definite failure (`CasFailed`); a write that failed any other way never returns.
+//! Two histories are judged: the whole one (`reads_linearizable`: GETs and 409s included), and
+//! the writes alone (`cas_linearizable`: writes that took effect or may have). A 409 is left out
+//! of the second like a GET: it changed nothing, and when a demoted primary answers it from its
+//! stale copy it is a dirty read, which the first history judges.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+
+use crate::spec::{DocOp, DocRet, Document};
+
+use super::state::{Chain, Event};
+
+type Tester = LinearizabilityTester<u8, Document<Chain>>;
+
+fn write_op(expected: Option<Option<Chain>>, new: Chain) -> DocOp<Chain> {
+    match expected {
+        None => DocOp::Write(Some(new)),
+        Some(expected) => DocOp::Cas {
+            expected,
+            new: Some(new),
+        },
+    }
+}
+
+/// The two verdicts of a history: (whole history linearizable, writes alone linearizable).
+///
+/// Many states share a history, and the tester's search allocates, so verdicts are memoized per
+/// thread (a pure function of the history).
+pub fn verdicts(history: &[Event]) -> (bool, bool) {
+    thread_local! {
+        static VERDICTS: RefCell<HashMap<Vec<Event>, (bool, bool)>> = RefCell::new(HashMap::new());
+    }
+    VERDICTS.with(|cache| {
+        if let Some(v) = cache.borrow().get(history) {
+            return *v;
+        }
+        let v = (linearizable(history, true), linearizable(history, false));
+        cache.borrow_mut().insert(history.to_vec(), v);
+        v
+    })
+}
+
+/// Is the history linearizable, starting from the seed document? `with_reads` includes GETs and
+/// 409s; without it only writes that took effect or may have are judged.
+fn linearizable(history: &[Event], with_reads: bool) -> bool {
+    let mut tester = Tester::new(Document(Some(Chain::EMPTY)));
+    for event in history {
+        // A malformed history invalidates the tester, which then reports "not linearizable".
+        let _ = match *event {
+            Event::Read { op, value } if with_reads => {
+                tester.on_invret(op, DocOp::Read, DocRet::ReadOk(value))
+            }
+            Event::Conflict { op, expected, new } if with_reads => {
+                tester.on_invret(op, write_op(Some(expected), new), DocRet::CasFailed)
+            }
+            Event::Read { .. } | Event::Conflict { .. } => continue,
+            Event::Invoke { op, expected, new } => tester.on_invoke(op, write_op(expected, new)),
+            Event::Acked { op } => {
+                let blind = history
+                    .iter()
+                    .any(|e| matches!(*e, Event::Invoke { op: o, expected: None, .. } if o == op));
+                tester.on_return(
+                    op,
+                    if blind {
+                        DocRet::WriteOk
+                    } else {
+                        DocRet::CasOk
+                    },
+                )
+            }
+        };
+    }
+    tester.is_consistent()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: Option<Chain> = Some(Chain::EMPTY);
+
+    #[test]
+    fn a_stale_read_after_an_acknowledged_write_is_not_linearizable() {
+        let w = Chain::EMPTY.append(1);
+        let history = [
+            Event::Invoke {
+                op: 0,
+                expected: Some(SEED),
+                new: w,
+            },
+            Event::Acked { op: 0 },
+            Event::Read { op: 1, value: SEED },
+        ];
+        assert!(!linearizable(&history, true));
+        assert!(linearizable(&history, false));
+    }
+
+    #[test]
+    fn two_writes_from_one_read_cannot_both_succeed_but_one_may_stay_pending() {
+        let invoke = |op, writer| Event::Invoke {
+            op,
+            expected: Some(SEED),
+            new: Chain::EMPTY.append(writer),
+        };
+        let both = [
+            invoke(0, 1),
+            Event::Acked { op: 0 },
+            invoke(1, 2),
+            Event::Acked { op: 1 },
+        ];
+        assert!(!linearizable(&both, false));
+        let one_pending = [invoke(0, 1), invoke(1, 2), Event::Acked { op: 1 }];
+        assert!(linearizable(&one_pending, false));
+    }
+}

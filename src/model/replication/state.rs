@@ -1,0 +1,284 @@
+//! The state of the replication model: the master, the shard copies, the clients, the network
+//! (a sorted multiset of messages), the recorded history and the violations observed on
+//! transitions. Everything is small integers and short sorted vectors so that hashing stays cheap.
+
+use crate::model::Broken;
+use crate::protocol::{DocMeta, SeqNo, Term, Version};
+
+/// Index of a shard copy (`n0`, `n1`, ...).
+pub type CopyId = u8;
+/// Index of a client.
+pub type ClientId = u8;
+/// A set of copies as a bitmask (bit `i` = copy `i`).
+pub type CopySet = u8;
+
+/// One write's identity in a value chain: `1 + client * ops_per_client + op`.
+pub type WriterId = u8;
+
+/// A document value: the chain of writers whose writes it contains, oldest first. Each write
+/// appends its own writer to the value it read, so an overwrite that did not see a write visibly
+/// drops it. Packed 4 bits per writer; the seed value is the empty chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Chain(u32);
+
+impl Chain {
+    /// The value of the seed document.
+    pub const EMPTY: Chain = Chain(0);
+    /// The most writers a chain holds.
+    pub const CAPACITY: usize = 8;
+
+    /// The value a write by `writer` produces from the value it read.
+    pub fn append(self, writer: WriterId) -> Chain {
+        debug_assert!(writer > 0 && writer < 16 && self.len() < Self::CAPACITY);
+        Chain(self.0 | (u32::from(writer) << (4 * self.len())))
+    }
+
+    /// The writers in order.
+    pub fn writers(self) -> impl Iterator<Item = WriterId> {
+        (0..Self::CAPACITY)
+            .map(move |i| ((self.0 >> (4 * i)) & 0xf) as WriterId)
+            .take_while(|w| *w != 0)
+    }
+
+    fn len(self) -> usize {
+        self.writers().count()
+    }
+
+    pub fn contains(self, writer: WriterId) -> bool {
+        self.writers().any(|w| w == writer)
+    }
+
+    /// The writer of the last write in the chain (`None` for the seed value).
+    pub fn last(self) -> Option<WriterId> {
+        self.writers().last()
+    }
+}
+
+/// What a logged operation does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    /// Index the document with the `_version` the primary decided and this value.
+    Write { version: Version, value: Chain },
+    /// A no-op: fills a `_seq_no` (gap filling on promotion).
+    Noop,
+}
+
+/// One slot of a copy's operation history (its translog), at index `_seq_no`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Entry {
+    /// The term the operation was assigned under (`sterm` in replication.tla).
+    pub term: Term,
+    pub op: Op,
+    /// Rolled back above the global checkpoint on a new term and not re-confirmed yet (the `pc`
+    /// mark of replication.tla): kept in the history, absent from the document.
+    pub pending: bool,
+}
+
+/// A document as a copy holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Doc {
+    pub meta: DocMeta,
+    pub value: Chain,
+}
+
+/// A write the primary executed and waits to acknowledge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PendingWrite {
+    pub seq_no: SeqNo,
+    pub client: ClientId,
+    /// Copies that applied it (the primary itself included).
+    pub applied: CopySet,
+}
+
+/// What a copy that believes it is primary tracks (`ReplicationTracker`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tracker {
+    /// The in-sync copies it replicates to, as of the cluster state it applied.
+    pub group: CopySet,
+    /// The local checkpoint each copy last reported (`None`: not known yet).
+    pub checkpoints: Vec<Option<SeqNo>>,
+    pub pending: Vec<PendingWrite>,
+}
+
+/// A copy's own belief about its role.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Believes it is primary: serves reads and accepts writes (even when the master has already
+    /// promoted another copy and it has not noticed yet).
+    Primary(Tracker),
+    Replica,
+    /// Learned from the master that it was demoted; it failed itself and serves nothing.
+    Demoted,
+}
+
+/// A shard copy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Copy {
+    pub role: Role,
+    /// The highest primary term it has seen.
+    pub term: Term,
+    /// Operation history indexed by `_seq_no`.
+    pub log: Vec<Option<Entry>>,
+    pub doc: Option<Doc>,
+    pub local_checkpoint: SeqNo,
+    pub global_checkpoint: SeqNo,
+}
+
+impl Copy {
+    pub fn is_primary(&self) -> bool {
+        matches!(self.role, Role::Primary(_))
+    }
+
+    /// The highest `_seq_no` it has assigned or seen.
+    pub fn max_seq_no(&self) -> SeqNo {
+        self.log.len() as SeqNo - 1
+    }
+
+    pub fn entry(&self, seq_no: SeqNo) -> Option<Entry> {
+        usize::try_from(seq_no)
+            .ok()
+            .and_then(|i| self.log.get(i).copied().flatten())
+    }
+}
+
+/// The master's cluster state for the shard.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Master {
+    pub term: Term,
+    pub primary: CopyId,
+    pub in_sync: CopySet,
+    pub failovers_left: u8,
+    pub replica_failures_left: u8,
+}
+
+/// Where a client is in its current read-modify-write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// About to GET.
+    Idle,
+    /// Read this document; about to write.
+    Read(Option<Doc>),
+    /// Its write was accepted by a primary and awaits acknowledgement.
+    Waiting,
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Client {
+    /// Index of the current operation.
+    pub op: u8,
+    pub phase: Phase,
+}
+
+/// A message in flight between copies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Msg {
+    /// A primary replicates one operation (`rterm` = `term`, `sterm` = `entry.term`).
+    Replicate {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        global_checkpoint: SeqNo,
+        seq_no: SeqNo,
+        entry: Entry,
+        duplicate: bool,
+    },
+    /// A new primary's resync: every operation above its global checkpoint, then the trim.
+    Resync {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        global_checkpoint: SeqNo,
+        ops: Vec<(SeqNo, Entry)>,
+        trim_above: SeqNo,
+        duplicate: bool,
+    },
+    /// A replica applied a replicated operation (`seq_no`) or a resync (`None`).
+    Applied {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        seq_no: Option<SeqNo>,
+        local_checkpoint: SeqNo,
+    },
+    /// A request failed: rejected by term fencing, or lost.
+    Failed {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+    },
+}
+
+impl Msg {
+    /// The same request, marked as the network's duplicate (which is not duplicated again).
+    pub fn duplicated(mut self) -> Msg {
+        if let Msg::Replicate { duplicate, .. } | Msg::Resync { duplicate, .. } = &mut self {
+            *duplicate = true;
+        }
+        self
+    }
+}
+
+/// One event of the client history, in real-time order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Event {
+    /// A GET and its answer (atomic on the copy that served it).
+    Read { op: u8, value: Option<Chain> },
+    /// A write was accepted by a primary: invoked, answer pending. `expected: None` = blind.
+    Invoke {
+        op: u8,
+        expected: Option<Option<Chain>>,
+        new: Chain,
+    },
+    /// A write was acknowledged.
+    Acked { op: u8 },
+    /// A conditional write was rejected with a 409 (invoked and answered at once).
+    Conflict {
+        op: u8,
+        expected: Option<Chain>,
+        new: Chain,
+    },
+}
+
+/// The whole model state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    pub master: Master,
+    pub copies: Vec<Copy>,
+    pub clients: Vec<Client>,
+    /// Messages in flight, sorted (a multiset).
+    pub network: Vec<Msg>,
+    pub history: Vec<Event>,
+    /// The change each write made, by writer id - 1 (`None`: not executed by a primary).
+    pub changes: Vec<Option<DocMeta>>,
+    /// Acknowledged writers, as a bitmask over writer ids.
+    pub acked: u16,
+    /// Properties about transitions that a step on the way here broke.
+    pub broken: Broken,
+}
+
+impl State {
+    pub fn send(&mut self, msg: Msg) {
+        let at = self.network.partition_point(|m| *m <= msg);
+        self.network.insert(at, msg);
+    }
+
+    /// Remove one copy of `msg` from the network; false when it is not there.
+    pub fn take(&mut self, msg: &Msg) -> bool {
+        match self.network.binary_search(msg) {
+            Ok(i) => {
+                self.network.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+pub fn copies_in(set: CopySet) -> impl Iterator<Item = CopyId> {
+    (0..8).filter(move |c| set & (1 << c) != 0)
+}
+
+pub fn bit(copy: CopyId) -> CopySet {
+    1 << copy
+}

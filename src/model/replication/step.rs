@@ -1,0 +1,403 @@
+//! The transitions of the replication model: client requests, message deliveries, losses and
+//! duplicates, and the master's failovers. Decisions are `protocol` calls; the code here routes
+//! messages and keeps the books (pending writes, acknowledgements, history).
+
+use crate::protocol::checkpoint::{can_acknowledge, global_checkpoint, next_seq_no};
+use crate::protocol::{
+    check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
+};
+
+use crate::model::Invariant;
+
+use super::history::verdicts;
+use super::state::{
+    bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
+    Tracker,
+};
+use super::{Action, ReplicationModel};
+
+impl ReplicationModel {
+    /// Apply `action` to `state`; `None` when the action is not enabled.
+    pub(super) fn step(&self, state: &mut State, action: Action) -> Option<()> {
+        match action {
+            Action::Get { client, copy } => self.get(state, client, copy),
+            Action::Write { client, copy } => self.write(state, client, copy),
+            Action::Deliver(msg) => {
+                state.take(&msg).then_some(())?;
+                self.deliver(state, msg);
+                Some(())
+            }
+            Action::Duplicate(msg) => {
+                state.take(&msg).then_some(())?;
+                state.send(msg.clone().duplicated());
+                self.deliver(state, msg);
+                Some(())
+            }
+            Action::Drop(msg) => {
+                state.take(&msg).then_some(())?;
+                state.send(failure_of(&msg)?);
+                Some(())
+            }
+            Action::FailPrimary { promote } => self.fail_primary(state, promote),
+            Action::FailReplica { copy } => {
+                let master = &mut state.master;
+                master.replica_failures_left = master.replica_failures_left.checked_sub(1)?;
+                self.remove_from_in_sync(state, copy);
+                Some(())
+            }
+        }
+    }
+
+    fn get(&self, state: &mut State, client: ClientId, copy: CopyId) -> Option<()> {
+        let c = state.clients[usize::from(client)];
+        let serving = &state.copies[usize::from(copy)];
+        if c.phase != Phase::Idle || !serving.is_primary() {
+            return None;
+        }
+        let doc = serving.doc;
+        state.history.push(Event::Read {
+            op: self.thread(client, c.op),
+            value: doc.map(|d| d.value),
+        });
+        state.clients[usize::from(client)].phase = Phase::Read(doc);
+        self.judge_history(state);
+        Some(())
+    }
+
+    fn write(&self, state: &mut State, client: ClientId, at: CopyId) -> Option<()> {
+        let c = state.clients[usize::from(client)];
+        let Phase::Read(read) = c.phase else {
+            return None;
+        };
+        let guard = self.config.guard;
+        let op = self.thread(client, c.op);
+        let writer = self.writer(client, c.op);
+        let read_value = read.map(|d| d.value);
+        let new = read_value.unwrap_or_default().append(writer);
+        let condition = guard.condition(read.map(|d| d.meta));
+        let copy = &mut state.copies[usize::from(at)];
+        if !copy.is_primary() {
+            return None;
+        }
+        let plan = match plan_as_primary(copy.doc.map(|d| d.meta), WriteKind::Index, &condition) {
+            Ok(plan) => plan,
+            Err(_) => {
+                state.history.push(Event::Conflict {
+                    op,
+                    expected: read_value,
+                    new,
+                });
+                self.finish_operation(state, client);
+                self.judge_history(state);
+                return Some(());
+            }
+        };
+        if copy.doc.map(|d| d.value) != read_value {
+            state.broken.set(Invariant::RmwSerializable);
+        }
+        let seq_no = next_seq_no(copy.max_seq_no());
+        let meta = plan.applied(seq_no, copy.term);
+        let entry = Entry {
+            term: copy.term,
+            op: Op::Write {
+                version: meta.version,
+                value: new,
+            },
+            pending: false,
+        };
+        copy.log.push(Some(entry));
+        copy.doc = Some(Doc { meta, value: new });
+        copy.recompute_local_checkpoint();
+        let (term, gcp) = (copy.term, copy.global_checkpoint);
+        let Role::Primary(tracker) = &mut copy.role else {
+            return None;
+        };
+        if !self.config.ack_before_replication {
+            tracker.pending.push(PendingWrite {
+                seq_no,
+                client,
+                applied: bit(at),
+            });
+        }
+        for to in copies_in(tracker.group).filter(|c| *c != at) {
+            state.send(Msg::Replicate {
+                from: at,
+                to,
+                term,
+                global_checkpoint: gcp,
+                seq_no,
+                entry,
+                duplicate: false,
+            });
+        }
+        state.changes[usize::from(writer - 1)] = Some(meta);
+        state.history.push(Event::Invoke {
+            op,
+            expected: (guard != Guard::Blind).then_some(read_value),
+            new,
+        });
+        if self.config.ack_before_replication {
+            self.acknowledge(state, client);
+        } else {
+            state.clients[usize::from(client)].phase = Phase::Waiting;
+        }
+        self.settle(state, at);
+        Some(())
+    }
+
+    fn deliver(&self, state: &mut State, msg: Msg) {
+        match msg {
+            Msg::Replicate {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                seq_no,
+                entry,
+                ..
+            } => {
+                if self.accept_request(state, from, to, term, global_checkpoint) {
+                    self.apply(state, to, seq_no, entry);
+                    self.reply_applied(state, to, from, term, Some(seq_no));
+                }
+            }
+            Msg::Resync {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops,
+                trim_above,
+                ..
+            } => {
+                if self.accept_request(state, from, to, term, global_checkpoint) {
+                    for (seq_no, entry) in ops {
+                        self.apply(state, to, seq_no, entry);
+                    }
+                    state.copies[usize::from(to)].trim(trim_above, term);
+                    self.reply_applied(state, to, from, term, None);
+                }
+            }
+            Msg::Applied {
+                from,
+                to,
+                seq_no,
+                local_checkpoint,
+                ..
+            } => {
+                let Role::Primary(tracker) = &mut state.copies[usize::from(to)].role else {
+                    return; // a demoted primary ignores late answers
+                };
+                let known = &mut tracker.checkpoints[usize::from(from)];
+                *known = Some(known.map_or(local_checkpoint, |k| k.max(local_checkpoint)));
+                if let Some(seq_no) = seq_no {
+                    for p in tracker.pending.iter_mut().filter(|p| p.seq_no == seq_no) {
+                        p.applied |= bit(from);
+                    }
+                }
+                self.settle(state, to);
+            }
+            Msg::Failed { from, to, term } => {
+                if !state.copies[usize::from(to)].is_primary() {
+                    return;
+                }
+                if term < state.master.term {
+                    // The master answers "no longer primary": the copy fails itself.
+                    self.demote(state, to);
+                } else {
+                    self.remove_from_in_sync(state, from);
+                }
+            }
+        }
+    }
+
+    /// Term fencing and the piggybacked global checkpoint, before a copy processes a request.
+    /// Returns false when the request was rejected (a failure answer is sent).
+    fn accept_request(
+        &self,
+        state: &mut State,
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        gcp: SeqNo,
+    ) -> bool {
+        let copy = &state.copies[usize::from(to)];
+        match check_operation_term(term, copy.term) {
+            Err(_) if self.config.term_fencing => {
+                state.send(Msg::Failed {
+                    from: to,
+                    to: from,
+                    term,
+                });
+                return false;
+            }
+            Err(_) => state.broken.set(Invariant::TermFencing),
+            Ok(TermCheck::Current) => {}
+            Ok(TermCheck::Newer) => {
+                if copy.is_primary() {
+                    self.demote(state, to);
+                }
+                let copy = &mut state.copies[usize::from(to)];
+                copy.role = Role::Replica;
+                copy.learn_global_checkpoint(gcp);
+                copy.roll_back(term, self.config.replica_order);
+                return true;
+            }
+        }
+        state.copies[usize::from(to)].learn_global_checkpoint(gcp);
+        true
+    }
+
+    fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry) {
+        let copy = &mut state.copies[usize::from(to)];
+        if !copy.apply(seq_no, entry, self.config.replica_order) {
+            state.broken.set(Invariant::SeqNoMonotonic);
+        }
+    }
+
+    fn reply_applied(
+        &self,
+        state: &mut State,
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        seq_no: Option<SeqNo>,
+    ) {
+        let local_checkpoint = state.copies[usize::from(from)].local_checkpoint;
+        state.send(Msg::Applied {
+            from,
+            to,
+            term,
+            seq_no,
+            local_checkpoint,
+        });
+    }
+
+    /// The master removes `copy` from the in-sync set; the current primary stops waiting for it.
+    fn remove_from_in_sync(&self, state: &mut State, copy: CopyId) {
+        state.master.in_sync &= !bit(copy);
+        let primary = state.master.primary;
+        if let Role::Primary(tracker) = &mut state.copies[usize::from(primary)].role {
+            tracker.group &= !bit(copy);
+        }
+        self.settle(state, primary);
+    }
+
+    /// Recompute the primary's global checkpoint and acknowledge every write that can be.
+    fn settle(&self, state: &mut State, primary: CopyId) {
+        let copy = &mut state.copies[usize::from(primary)];
+        let own = copy.local_checkpoint;
+        let previous = copy.global_checkpoint;
+        let Role::Primary(tracker) = &mut copy.role else {
+            return;
+        };
+        tracker.checkpoints[usize::from(primary)] = Some(own);
+        let in_sync = copies_in(tracker.group).map(|c| tracker.checkpoints[usize::from(c)]);
+        copy.global_checkpoint = global_checkpoint(previous, in_sync);
+        let group = tracker.group;
+        let (done, waiting): (Vec<_>, Vec<_>) = tracker
+            .pending
+            .iter()
+            .partition(|p| can_acknowledge(copies_in(group), |c| p.applied & bit(*c) != 0));
+        tracker.pending = waiting;
+        for p in done {
+            self.acknowledge(state, p.client);
+        }
+    }
+
+    fn acknowledge(&self, state: &mut State, client: ClientId) {
+        let c = state.clients[usize::from(client)];
+        state.acked |= 1 << self.writer(client, c.op);
+        state.history.push(Event::Acked {
+            op: self.thread(client, c.op),
+        });
+        self.finish_operation(state, client);
+        self.judge_history(state);
+    }
+
+    /// The copy learns it is no longer primary: its pending writes fail indefinitely.
+    fn demote(&self, state: &mut State, copy: CopyId) {
+        let role = std::mem::replace(&mut state.copies[usize::from(copy)].role, Role::Demoted);
+        if let Role::Primary(tracker) = role {
+            for p in tracker.pending {
+                self.finish_operation(state, p.client);
+            }
+        }
+    }
+
+    fn finish_operation(&self, state: &mut State, client: ClientId) {
+        let c = &mut state.clients[usize::from(client)];
+        c.op += 1;
+        c.phase = if c.op < self.config.ops_per_client {
+            Phase::Idle
+        } else {
+            Phase::Done
+        };
+    }
+
+    fn fail_primary(&self, state: &mut State, promote: CopyId) -> Option<()> {
+        let master = &mut state.master;
+        master.failovers_left = master.failovers_left.checked_sub(1)?;
+        let old = master.primary;
+        master.in_sync = (master.in_sync & !bit(old)) | bit(promote);
+        master.primary = promote;
+        let master_term = master.term;
+        let in_sync = master.in_sync;
+        if state.copies[usize::from(promote)].is_primary() {
+            self.demote(state, promote);
+        }
+        let copies = state.copies.len();
+        let copy = &mut state.copies[usize::from(promote)];
+        let plan = copy.promote(master_term, self.config.replica_order);
+        let mut checkpoints = vec![None; copies];
+        checkpoints[usize::from(promote)] = Some(copy.local_checkpoint);
+        copy.role = Role::Primary(Tracker {
+            group: in_sync,
+            checkpoints,
+            pending: Vec::new(),
+        });
+        let ops = copy.operations(plan.resync_from, plan.trim_above);
+        let gcp = copy.global_checkpoint;
+        state.master.term = plan.new_term;
+        for to in copies_in(in_sync).filter(|c| *c != promote) {
+            state.send(Msg::Resync {
+                from: promote,
+                to,
+                term: plan.new_term,
+                global_checkpoint: gcp,
+                ops: ops.clone(),
+                trim_above: plan.trim_above,
+                duplicate: false,
+            });
+        }
+        self.settle(state, promote);
+        Some(())
+    }
+
+    /// Re-judge the history's linearizability after it grew. Violations are final: a history
+    /// that is not linearizable stays so when it grows.
+    fn judge_history(&self, state: &mut State) {
+        let broken = &state.broken;
+        if broken.has(Invariant::ReadsLinearizable) && broken.has(Invariant::CasLinearizable) {
+            return;
+        }
+        let (reads, writes) = verdicts(&state.history);
+        state.broken.check(Invariant::ReadsLinearizable, reads);
+        state.broken.check(Invariant::CasLinearizable, writes);
+    }
+}
+
+/// What the sender of a lost message sees: its request failed (a lost answer fails it too).
+fn failure_of(msg: &Msg) -> Option<Msg> {
+    match *msg {
+        Msg::Replicate { from, to, term, .. } | Msg::Resync { from, to, term, .. } => {
+            Some(Msg::Failed {
+                from: to,
+                to: from,
+                term,
+            })
+        }
+        Msg::Applied { from, to, term, .. } => Some(Msg::Failed { from, to, term }),
+        Msg::Failed { .. } => None,
+    }
+}

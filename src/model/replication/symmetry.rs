@@ -1,0 +1,300 @@
+//! Symmetry reduction: clients are interchangeable, and so are shard copies (nothing but the
+//! initial state tells `n0` from `n1`). A state's representative renames clients, then copies,
+//! in an order computed from what they hold, and rewrites every place a name appears: write
+//! chains, history, acknowledgements, pending writes, copy sets, checkpoints, messages.
+//!
+//! Any renaming is sound (every property treats clients alike and copies alike); the sort keys
+//! only decide how many equivalent states meet in one representative.
+
+use super::state::{
+    Chain, Client, ClientId, Copy, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, State,
+    WriterId,
+};
+
+/// The representative of `state`'s class under renaming clients and copies.
+pub fn representative(state: &State) -> State {
+    let clients = client_order(state);
+    let renamed;
+    let by_clients = if is_identity(&clients) {
+        state
+    } else {
+        renamed = rename_clients(state, &clients);
+        &renamed
+    };
+    let copies = copy_order(by_clients);
+    if is_identity(&copies) {
+        by_clients.clone()
+    } else {
+        rename_copies(by_clients, &copies)
+    }
+}
+
+fn is_identity(order: &[usize]) -> bool {
+    order.iter().enumerate().all(|(i, &o)| i == o)
+}
+
+fn ops_per_client(s: &State) -> usize {
+    s.changes.len() / s.clients.len()
+}
+
+/// Clients sorted by what they did, ignoring their names.
+fn client_order(s: &State) -> Vec<usize> {
+    let ops = ops_per_client(s);
+    let key = |c: usize| {
+        let client = s.clients[c];
+        let read = match client.phase {
+            Phase::Read(doc) => Some(doc.map(|d| d.meta)),
+            _ => None,
+        };
+        let writes = (0..ops).map(move |k| {
+            let writer = 1 + c * ops + k;
+            (s.changes[writer - 1], s.acked & (1 << writer) != 0)
+        });
+        ((client.op, phase_rank(client.phase), read), writes)
+    };
+    let mut order: Vec<usize> = (0..s.clients.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (head_a, writes_a) = key(a);
+        let (head_b, writes_b) = key(b);
+        head_a.cmp(&head_b).then_with(|| writes_a.cmp(writes_b))
+    });
+    order
+}
+
+fn phase_rank(phase: Phase) -> u8 {
+    match phase {
+        Phase::Idle => 0,
+        Phase::Read(_) => 1,
+        Phase::Waiting => 2,
+        Phase::Done => 3,
+    }
+}
+
+/// Copies sorted by what they hold.
+fn copy_order(s: &State) -> Vec<usize> {
+    let key = |i: usize| {
+        let copy = &s.copies[i];
+        let role = match &copy.role {
+            Role::Primary(t) => (0, t.pending.len()),
+            Role::Replica => (1, 0),
+            Role::Demoted => (2, 0),
+        };
+        (
+            usize::from(s.master.primary) != i,
+            s.master.in_sync & (1 << i) == 0,
+            role,
+            copy.term,
+            copy.doc,
+            &copy.log[..],
+            copy.local_checkpoint,
+            copy.global_checkpoint,
+        )
+    };
+    let mut order: Vec<usize> = (0..s.copies.len()).collect();
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    order
+}
+
+/// Rename clients: the client at `order[n]` becomes client `n`.
+fn rename_clients(s: &State, order: &[usize]) -> State {
+    let ops = ops_per_client(s);
+    let mut client_name = vec![0 as ClientId; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        client_name[old] = new as ClientId;
+    }
+    let mut writer_name = vec![0 as WriterId; s.changes.len() + 1];
+    for (old, &new) in client_name.iter().enumerate() {
+        for k in 0..ops {
+            writer_name[1 + old * ops + k] = (1 + usize::from(new) * ops + k) as WriterId;
+        }
+    }
+    let chain = |c: Chain| {
+        c.writers().fold(Chain::EMPTY, |acc, w| {
+            acc.append(writer_name[usize::from(w)])
+        })
+    };
+    let thread = |op: u8| writer_name[usize::from(op) + 1] - 1;
+    let doc = |d: Doc| Doc {
+        meta: d.meta,
+        value: chain(d.value),
+    };
+    let entry = |e: Entry| Entry {
+        op: match e.op {
+            Op::Write { version, value } => Op::Write {
+                version,
+                value: chain(value),
+            },
+            Op::Noop => Op::Noop,
+        },
+        ..e
+    };
+    let mut changes = vec![None; s.changes.len()];
+    let mut acked = 0;
+    for (w, &new) in writer_name.iter().enumerate().skip(1) {
+        let new = usize::from(new);
+        changes[new - 1] = s.changes[w - 1];
+        if s.acked & (1 << w) != 0 {
+            acked |= 1 << new;
+        }
+    }
+    let mut network: Vec<Msg> = s
+        .network
+        .iter()
+        .map(|m| match m.clone() {
+            Msg::Replicate {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                seq_no,
+                entry: e,
+                duplicate,
+            } => Msg::Replicate {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                seq_no,
+                entry: entry(e),
+                duplicate,
+            },
+            Msg::Resync {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops,
+                trim_above,
+                duplicate,
+            } => Msg::Resync {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops: ops.into_iter().map(|(s, e)| (s, entry(e))).collect(),
+                trim_above,
+                duplicate,
+            },
+            other => other,
+        })
+        .collect();
+    network.sort();
+    State {
+        master: s.master.clone(),
+        copies: s
+            .copies
+            .iter()
+            .map(|c| {
+                let mut role = c.role.clone();
+                if let Role::Primary(t) = &mut role {
+                    for p in &mut t.pending {
+                        p.client = client_name[usize::from(p.client)];
+                    }
+                    t.pending.sort();
+                }
+                Copy {
+                    role,
+                    log: c.log.iter().map(|e| e.map(entry)).collect(),
+                    doc: c.doc.map(doc),
+                    ..c.clone()
+                }
+            })
+            .collect(),
+        clients: order
+            .iter()
+            .map(|&old| {
+                let c = s.clients[old];
+                Client {
+                    op: c.op,
+                    phase: match c.phase {
+                        Phase::Read(d) => Phase::Read(d.map(doc)),
+                        other => other,
+                    },
+                }
+            })
+            .collect(),
+        network,
+        history: s
+            .history
+            .iter()
+            .map(|e| match *e {
+                Event::Read { op, value } => Event::Read {
+                    op: thread(op),
+                    value: value.map(chain),
+                },
+                Event::Invoke { op, expected, new } => Event::Invoke {
+                    op: thread(op),
+                    expected: expected.map(|e| e.map(chain)),
+                    new: chain(new),
+                },
+                Event::Acked { op } => Event::Acked { op: thread(op) },
+                Event::Conflict { op, expected, new } => Event::Conflict {
+                    op: thread(op),
+                    expected: expected.map(chain),
+                    new: chain(new),
+                },
+            })
+            .collect(),
+        changes,
+        acked,
+        broken: s.broken,
+    }
+}
+
+/// Rename copies: the copy at `order[n]` becomes copy `n`.
+fn rename_copies(s: &State, order: &[usize]) -> State {
+    let mut name = vec![0u8; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        name[old] = new as u8;
+    }
+    let set = |set: CopySet| {
+        (0..order.len())
+            .filter(|c| set & (1 << c) != 0)
+            .fold(0, |acc, c| acc | (1 << name[c]))
+    };
+    let copy = |c: u8| name[usize::from(c)];
+    let mut network: Vec<Msg> = s
+        .network
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            match &mut m {
+                Msg::Replicate { from, to, .. }
+                | Msg::Resync { from, to, .. }
+                | Msg::Applied { from, to, .. }
+                | Msg::Failed { from, to, .. } => {
+                    *from = copy(*from);
+                    *to = copy(*to);
+                }
+            }
+            m
+        })
+        .collect();
+    network.sort();
+    let mut master = s.master.clone();
+    master.primary = copy(master.primary);
+    master.in_sync = set(master.in_sync);
+    State {
+        master,
+        copies: order
+            .iter()
+            .map(|&old| {
+                let mut c = s.copies[old].clone();
+                if let Role::Primary(t) = &mut c.role {
+                    t.group = set(t.group);
+                    let mut checkpoints = vec![None; order.len()];
+                    for (i, known) in t.checkpoints.iter().enumerate() {
+                        checkpoints[usize::from(name[i])] = *known;
+                    }
+                    t.checkpoints = checkpoints;
+                    for p in &mut t.pending {
+                        p.applied = set(p.applied);
+                    }
+                }
+                c
+            })
+            .collect(),
+        network,
+        ..s.clone()
+    }
+}

@@ -1,0 +1,354 @@
+//! Unit tests of the replication model: small configurations checked exhaustively.
+
+use std::collections::BTreeSet;
+
+use stateright::{Checker, Model};
+
+use super::*;
+use crate::model::trace::{Describe, Trace};
+use crate::model::Invariant;
+use state::Msg;
+
+/// Check exhaustively (DFS) and return the names of the properties with a counterexample.
+fn refuted(config: Config) -> BTreeSet<&'static str> {
+    let checker = config
+        .into_model()
+        .expect("valid config")
+        .checker()
+        .spawn_dfs()
+        .join();
+    assert!(checker.is_done());
+    checker.discoveries().into_keys().collect()
+}
+
+fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
+    names.iter().copied().collect()
+}
+
+#[test]
+fn without_failover_every_property_holds() {
+    let config = Config {
+        failovers: 0,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&[]));
+}
+
+#[test]
+fn with_one_failover_only_reads_are_not_linearizable() {
+    assert_eq!(refuted(Config::default()), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn lossy_network_keeps_every_safety_property() {
+    let config = Config {
+        drops: true,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&["reads_linearizable"]));
+}
+
+const STALE_GUARD: [&str; 5] = [
+    "cas_linearizable",
+    "change_id_unique",
+    "no_lost_acked_write",
+    "reads_linearizable",
+    "rmw_serializable",
+];
+
+#[test]
+fn seq_no_and_internal_version_guards_lose_updates_across_a_failover() {
+    for guard in [Guard::SeqNo, Guard::InternalVersion] {
+        let config = Config {
+            clients: 3,
+            copies: 2,
+            guard,
+            ..Config::default()
+        };
+        assert_eq!(refuted(config), set(&STALE_GUARD), "{guard:?}");
+    }
+    let real = Config {
+        clients: 3,
+        copies: 2,
+        ..Config::default()
+    };
+    assert_eq!(refuted(real), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn without_term_fencing_a_demoted_primary_gets_writes_acknowledged() {
+    let config = Config {
+        term_fencing: false,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "checkpoint_safety",
+            "converge_at_quiescence",
+            "no_lost_acked_write",
+            "reads_linearizable",
+            "term_fencing",
+        ])
+    );
+}
+
+#[test]
+fn acknowledging_before_replication_loses_acknowledged_writes() {
+    let config = Config {
+        ack_before_replication: true,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "no_lost_acked_write",
+            "reads_linearizable",
+        ])
+    );
+}
+
+#[test]
+fn promoting_a_stale_copy_loses_acknowledged_writes() {
+    let stale = Config {
+        replica_failures: 1,
+        promote_stale_copy: true,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(stale.clone()),
+        set(&[
+            "acked_on_in_sync",
+            "cas_linearizable",
+            "checkpoint_safety",
+            "converge_at_quiescence",
+            "no_lost_acked_write",
+            "reads_linearizable",
+        ])
+    );
+    let in_sync_only = Config {
+        promote_stale_copy: false,
+        ..stale
+    };
+    assert_eq!(refuted(in_sync_only), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn replicas_applying_in_arrival_order_diverge() {
+    let config = Config {
+        replica_order: ReplicaOrder::Arrival,
+        ..Config::default()
+    };
+    assert_eq!(
+        refuted(config),
+        set(&[
+            "converge_at_quiescence",
+            "reads_linearizable",
+            "seq_no_monotonic",
+        ])
+    );
+}
+
+#[test]
+fn duplicated_requests_change_nothing() {
+    let config = Config {
+        copies: 2,
+        duplicates: true,
+        ..Config::default()
+    };
+    assert_eq!(refuted(config), set(&["reads_linearizable"]));
+}
+
+#[test]
+fn invalid_configs_are_rejected_with_the_reason() {
+    let too_many = Config {
+        clients: 5,
+        ops_per_client: 2,
+        ..Config::default()
+    };
+    assert_eq!(
+        too_many.validate().unwrap_err(),
+        "clients × ops_per_client must be at most 8 (got 10)"
+    );
+    let no_copies = Config {
+        copies: 0,
+        ..Config::default()
+    };
+    assert!(no_copies.validate().is_err());
+}
+
+#[test]
+fn a_counterexample_reads_as_protocol_steps() {
+    let config = Config {
+        clients: 3,
+        copies: 2,
+        guard: Guard::SeqNo,
+        ..Config::default()
+    };
+    let (steps, why) = trace(config.clone(), "no_lost_acked_write");
+    assert!(steps.contains("1. client"), "{steps}");
+    assert!(
+        steps.contains("master → n1: fail primary n0, promote n1"),
+        "{steps}"
+    );
+    assert!(steps.contains("PUT /idx/_doc/1?if_seq_no=1 {"), "{steps}");
+    assert!(steps.contains("write is acknowledged → 200"), "{steps}");
+    let why = why.expect("an explanation");
+    assert!(
+        why.contains("was acknowledged, but the primary n1 now holds"),
+        "{why}"
+    );
+    let (_, why) = trace(config, "change_id_unique");
+    let why = why.expect("an explanation");
+    assert!(why.contains("a SeqNo guard cannot tell apart"), "{why}");
+}
+
+/// A discovery as numbered readable steps, and the model's explanation of its last state.
+fn trace(config: Config, property: &'static str) -> (String, Option<String>) {
+    let model = config.into_model().unwrap();
+    let checker = model.clone().checker().spawn_bfs().join();
+    let path = checker.discovery(property).expect("a counterexample");
+    let invariant = Invariant::from_name(property).unwrap();
+    let why = model.explain(invariant, path.last_state());
+    (Trace::from_path(&model, path).to_string(), why)
+}
+
+#[test]
+fn symmetry_is_a_renaming_that_keeps_every_verdict() {
+    let config = Config {
+        clients: 3,
+        copies: 3,
+        ..Config::default()
+    };
+    let model = config.into_model().unwrap();
+    let properties = model.properties();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = model.init_states();
+    while let Some(state) = stack.pop() {
+        if seen.len() >= 20_000 || !seen.insert(state.clone()) {
+            continue;
+        }
+        let representative = symmetry::representative(&state);
+        assert_eq!(symmetry::representative(&representative), representative);
+        for p in &properties {
+            assert_eq!(
+                (p.condition)(&model, &state),
+                (p.condition)(&model, &representative),
+                "{} on {state:?}",
+                p.name
+            );
+        }
+        stack.extend(model.next_states(&state));
+    }
+}
+
+#[test]
+fn symmetry_reduction_finds_the_same_verdicts_in_fewer_states() {
+    let configs = [
+        Config::default(),
+        Config {
+            clients: 3,
+            copies: 2,
+            guard: Guard::SeqNo,
+            ..Config::default()
+        },
+        Config {
+            term_fencing: false,
+            ..Config::default()
+        },
+    ];
+    for config in configs {
+        let model = config.clone().into_model().unwrap();
+        let reduced = model
+            .checker()
+            .symmetry_fn(symmetry::representative)
+            .spawn_dfs()
+            .join();
+        let found: BTreeSet<_> = reduced.discoveries().into_keys().collect();
+        let plain = config
+            .clone()
+            .into_model()
+            .unwrap()
+            .checker()
+            .spawn_dfs()
+            .join();
+        assert_eq!(found, refuted(config.clone()), "{config:?}");
+        assert!(reduced.unique_state_count() < plain.unique_state_count());
+    }
+}
+
+/// Take `action` from `state`, which must enable it.
+fn take(model: &ReplicationModel, state: State, action: Action) -> State {
+    model
+        .next_state(&state, action.clone())
+        .unwrap_or_else(|| panic!("{action:?} is not enabled"))
+}
+
+/// Deliver the one message in flight that `pick` selects.
+fn deliver(model: &ReplicationModel, state: State, pick: impl Fn(&Msg) -> bool) -> State {
+    let msg = state.network.iter().find(|m| pick(m)).cloned();
+    take(
+        model,
+        state,
+        Action::Deliver(msg.expect("a matching message")),
+    )
+}
+
+#[test]
+fn a_second_promotion_before_the_resync_restores_a_rolled_back_write_over_an_acked_one() {
+    let model = Config {
+        clients: 3,
+        failovers: 2,
+        ..Config::default()
+    }
+    .into_model()
+    .unwrap();
+    let mut s = model.init_states().remove(0);
+    for (client, copy) in [(0, 0), (1, 0)] {
+        s = take(&model, s, Action::Get { client, copy });
+        s = take(&model, s, Action::Write { client, copy });
+    }
+    // Only the old primary's second write (_seq_no 2, term 1) reaches n1.
+    s = deliver(&model, s, |m| {
+        matches!(
+            m,
+            Msg::Replicate {
+                to: 1,
+                seq_no: 2,
+                ..
+            }
+        )
+    });
+    s = take(&model, s, Action::FailPrimary { promote: 2 });
+    s = take(&model, s, Action::Get { client: 2, copy: 2 });
+    s = take(&model, s, Action::Write { client: 2, copy: 2 });
+    // n2's write (_seq_no 1, term 2) overtakes its resync: n1 rolls back, keeps _seq_no 2 pending.
+    s = deliver(&model, s, |m| {
+        matches!(m, Msg::Replicate { from: 2, to: 1, .. })
+    });
+    assert!(s.copies[1].entry(2).is_some_and(|e| e.pending));
+    s = deliver(&model, s, |m| {
+        matches!(m, Msg::Applied { from: 1, to: 2, .. })
+    });
+    let acked = model.writer(2, 0);
+    assert_ne!(
+        s.acked & (1 << acked),
+        0,
+        "client 2's write is acknowledged"
+    );
+    // The master fails n2 before its resync reached n1, and promotes n1.
+    s = take(&model, s, Action::FailPrimary { promote: 1 });
+    let doc = s.copies[1].doc.expect("a document");
+    assert_eq!(doc.meta.seq_no, 2);
+    assert!(!doc.value.contains(acked));
+    let no_lost = model
+        .properties()
+        .into_iter()
+        .find(|p| p.name == Invariant::NoLostAckedWrite.name())
+        .unwrap();
+    assert!(!(no_lost.condition)(&model, &s));
+}

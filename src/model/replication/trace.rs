@@ -1,0 +1,429 @@
+//! The replication model in the protocol's own terms ([`Describe`]): each copy's role, term,
+//! checkpoints and document, and each step as an exchange — REST requests from clients,
+//! replication messages between copies, the master's decisions — with its outcome.
+
+use std::fmt::Write as _;
+
+use crate::model::trace::{write_query, CopyState, Describe, DocMetaView, DocState, Exchange};
+use crate::model::Invariant;
+use crate::protocol::{check_operation_term, PrimaryDemoted, TermCheck};
+
+use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State, WriterId};
+use super::{Action, ReplicationModel, SEED};
+
+/// The shard as Elasticsearch names it in term-fencing errors.
+const SHARD: &str = "[idx][0]";
+
+impl Describe for ReplicationModel {
+    fn copies(&self, state: &State) -> Vec<CopyState> {
+        state
+            .copies
+            .iter()
+            .enumerate()
+            .map(|(i, copy)| {
+                let role = match copy.role {
+                    Role::Primary(_) => "believes it is primary",
+                    Role::Replica => "replica",
+                    Role::Demoted => "demoted (failed itself)",
+                };
+                let sync = if state.master.in_sync & bit(i as u8) != 0 {
+                    "in sync"
+                } else {
+                    "not in sync"
+                };
+                let pending = copy.log.iter().flatten().filter(|e| e.pending).count();
+                let mut summary = format!(
+                    "{role}, term {}, {sync}, max _seq_no {}, local checkpoint {}, global checkpoint {}",
+                    copy.term,
+                    copy.max_seq_no(),
+                    copy.local_checkpoint,
+                    copy.global_checkpoint
+                );
+                if pending > 0 {
+                    let _ = write!(summary, ", {pending} rolled-back op(s) awaiting resync");
+                }
+                CopyState {
+                    copy: format!("n{i}"),
+                    summary,
+                    docs: vec![DocState {
+                        id: "1".into(),
+                        meta: copy.doc.map(|d| DocMetaView {
+                            seq_no: d.meta.seq_no,
+                            primary_term: d.meta.primary_term,
+                            version: d.meta.version,
+                            deleted: d.meta.deleted,
+                        }),
+                        value: self.value(copy.doc.map_or(Chain::EMPTY, |d| d.value)),
+                    }],
+                }
+            })
+            .collect()
+    }
+
+    fn exchange(&self, before: &State, action: &Action, after: &State) -> Exchange {
+        let answers = self.answers(before, after);
+        let with_answers = |response: String| Some(format!("{response}{answers}"));
+        match action {
+            Action::Get { client, copy } => Exchange {
+                from: format!("client {client}"),
+                to: format!("n{copy}"),
+                request: "GET /idx/_doc/1".into(),
+                response: Some(self.found(before.copies[usize::from(*copy)].doc)),
+            },
+            Action::Write { client, copy } => {
+                let c = before.clients[usize::from(*client)];
+                let read = match c.phase {
+                    Phase::Read(read) => read,
+                    _ => None,
+                };
+                let condition = self.config.guard.condition(read.map(|d| d.meta));
+                let new = read
+                    .map_or(Chain::EMPTY, |d| d.value)
+                    .append(self.writer(*client, c.op));
+                let response = match after.history.last() {
+                    Some(Event::Conflict { .. }) => {
+                        "409 version_conflict_engine_exception".to_string()
+                    }
+                    _ => {
+                        let meta = after.changes[usize::from(self.writer(*client, c.op) - 1)];
+                        let targets = after.network.len() - before.network.len();
+                        format!(
+                            "executed as _seq_no={} _primary_term={} _version={}, replicated to {targets} cop{}",
+                            meta.map_or(-1, |m| m.seq_no),
+                            meta.map_or(0, |m| m.primary_term),
+                            meta.map_or(0, |m| m.version),
+                            if targets == 1 { "y" } else { "ies" }
+                        )
+                    }
+                };
+                Exchange {
+                    from: format!("client {client}"),
+                    to: format!("n{copy}"),
+                    request: format!(
+                        "PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
+                        write_query(&condition),
+                        self.value(new)
+                    ),
+                    response: with_answers(response),
+                }
+            }
+            Action::Deliver(msg) | Action::Duplicate(msg) => {
+                let (from, to) = ends(msg);
+                let mut request = self.message(msg);
+                if matches!(action, Action::Duplicate(_)) {
+                    request.push_str(" (the network keeps a duplicate)");
+                }
+                Exchange {
+                    from,
+                    to,
+                    request,
+                    response: with_answers(self.delivery(before, msg, after)),
+                }
+            }
+            Action::Drop(msg) => {
+                let (from, to) = ends(msg);
+                Exchange {
+                    from,
+                    to,
+                    request: format!("{} — lost by the network", self.message(msg)),
+                    response: None,
+                }
+            }
+            Action::FailPrimary { promote } => {
+                let copy = &after.copies[usize::from(*promote)];
+                Exchange {
+                    from: "master".into(),
+                    to: format!("n{promote}"),
+                    request: format!(
+                        "fail primary n{}, promote n{promote}",
+                        before.master.primary
+                    ),
+                    response: with_answers(format!(
+                        "primary term {}, no-ops fill gaps up to _seq_no {}, resync to {}",
+                        after.master.term,
+                        copy.max_seq_no(),
+                        copy_list(after.master.in_sync & !bit(*promote))
+                    )),
+                }
+            }
+            Action::FailReplica { copy } => Exchange {
+                from: "master".into(),
+                to: format!("n{}", before.master.primary),
+                request: format!("remove n{copy} from the in-sync copies (it missed a write)"),
+                response: with_answers(format!(
+                    "in-sync copies: {}",
+                    copy_list(after.master.in_sync)
+                )),
+            },
+        }
+    }
+
+    fn explain(&self, invariant: Invariant, s: &State) -> Option<String> {
+        let acked = || (1..=s.changes.len() as WriterId).filter(|w| s.acked & (1 << w) != 0);
+        let in_sync = || copies_in(s.master.in_sync).map(|c| (c, &s.copies[usize::from(c)]));
+        match invariant {
+            Invariant::NoLostAckedWrite => {
+                let primary = s.master.primary;
+                let doc = s.copies[usize::from(primary)].doc;
+                let value = doc.map_or(Chain::EMPTY, |d| d.value);
+                acked().find(|w| !value.contains(*w)).map(|w| {
+                    format!(
+                        "{} was acknowledged, but the primary n{primary} now holds {}: the write is lost",
+                        self.writer_text(w),
+                        self.value(value)
+                    )
+                })
+            }
+            Invariant::AckedOnInSync => acked().find_map(|w| {
+                let change = s.changes[usize::from(w) - 1]?;
+                in_sync()
+                    .find(|(_, c)| {
+                        !c.entry(change.seq_no).is_some_and(|e| {
+                            e.term == change.primary_term
+                                && matches!(e.op, Op::Write { value, .. } if value.last() == Some(w))
+                        })
+                    })
+                    .map(|(c, _)| {
+                        format!(
+                            "{} was acknowledged as _seq_no={} _primary_term={}, but the in-sync copy n{c} does not hold it",
+                            self.writer_text(w),
+                            change.seq_no,
+                            change.primary_term
+                        )
+                    })
+            }),
+            Invariant::ChangeIdUnique => {
+                let changes: Vec<_> = (1..=s.changes.len() as WriterId)
+                    .filter_map(|w| s.changes[usize::from(w) - 1].map(|m| (self.writer_text(w), m)))
+                    .chain([("the seed document".to_string(), SEED.meta)])
+                    .collect();
+                let guard = self.config.guard;
+                changes.iter().enumerate().find_map(|(i, (a, ma))| {
+                    changes[i + 1..]
+                        .iter()
+                        .find(|(_, mb)| guard.condition(Some(*ma)) == guard.condition(Some(*mb)))
+                        .map(|(b, mb)| {
+                            format!(
+                                "{a} (_seq_no={} _primary_term={} _version={}) and {b} (_seq_no={} _primary_term={} _version={}) are different changes that a {guard:?} guard cannot tell apart: {}",
+                                ma.seq_no, ma.primary_term, ma.version, mb.seq_no, mb.primary_term, mb.version,
+                                write_query(&guard.condition(Some(*ma)))
+                            )
+                        })
+                })
+            }
+            Invariant::CheckpointSafety => in_sync().find_map(|(c, copy)| {
+                in_sync()
+                    .find(|(_, d)| copy.global_checkpoint > d.local_checkpoint)
+                    .map(|(d, other)| {
+                        format!(
+                            "n{c}'s global checkpoint {} is above the in-sync copy n{d}'s local checkpoint {}",
+                            copy.global_checkpoint, other.local_checkpoint
+                        )
+                    })
+            }),
+            Invariant::ConvergeAtQuiescence => {
+                let docs: Vec<String> = in_sync()
+                    .map(|(c, copy)| format!("n{c} holds {}", self.found(copy.doc)))
+                    .collect();
+                Some(format!(
+                    "no message is in flight, yet the in-sync copies differ: {}",
+                    docs.join("; ")
+                ))
+            }
+            Invariant::ReadsLinearizable | Invariant::CasLinearizable => Some(format!(
+                "no order of these operations is valid for one compare-and-set register: {}",
+                self.history(s, invariant == Invariant::ReadsLinearizable)
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Sender and receiver of a message.
+fn ends(msg: &Msg) -> (String, String) {
+    let (from, to) = match *msg {
+        Msg::Replicate { from, to, .. }
+        | Msg::Resync { from, to, .. }
+        | Msg::Applied { from, to, .. }
+        | Msg::Failed { from, to, .. } => (from, to),
+    };
+    (format!("n{from}"), format!("n{to}"))
+}
+
+impl ReplicationModel {
+    fn message(&self, msg: &Msg) -> String {
+        match msg {
+            Msg::Replicate {
+                term,
+                global_checkpoint,
+                seq_no,
+                entry,
+                ..
+            } => format!(
+                "replicate _seq_no={seq_no} _primary_term={} {} (request term {term}, global checkpoint {global_checkpoint})",
+                entry.term,
+                self.op(entry.op)
+            ),
+            Msg::Resync {
+                term,
+                global_checkpoint,
+                ops,
+                trim_above,
+                ..
+            } => {
+                let ops: Vec<String> = ops
+                    .iter()
+                    .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
+                    .collect();
+                format!(
+                    "resync [{}], trim above _seq_no {trim_above} (request term {term}, global checkpoint {global_checkpoint})",
+                    ops.join("; ")
+                )
+            }
+            Msg::Applied {
+                seq_no,
+                local_checkpoint,
+                ..
+            } => match seq_no {
+                Some(s) => format!("applied _seq_no={s}, local checkpoint {local_checkpoint}"),
+                None => format!("resynced, local checkpoint {local_checkpoint}"),
+            },
+            Msg::Failed { term, .. } => format!("request of term {term} failed"),
+        }
+    }
+
+    /// What the receiver did with a delivered message.
+    fn delivery(&self, before: &State, msg: &Msg, after: &State) -> String {
+        match *msg {
+            Msg::Replicate { to, term, .. } | Msg::Resync { to, term, .. } => {
+                let copy = &before.copies[usize::from(to)];
+                match check_operation_term(term, copy.term) {
+                    Err(e) if self.config.term_fencing => format!("rejected: {}", e.reason(SHARD)),
+                    Err(_) => "applied from an older term (no term fencing)".into(),
+                    Ok(TermCheck::Newer) => format!(
+                        "adopts term {term}, rolls back to global checkpoint {}, applied",
+                        after.copies[usize::from(to)].global_checkpoint
+                    ),
+                    Ok(TermCheck::Current) => "applied".into(),
+                }
+            }
+            Msg::Applied { to, .. } => {
+                if before.copies[usize::from(to)].is_primary() {
+                    format!(
+                        "global checkpoint {}",
+                        after.copies[usize::from(to)].global_checkpoint
+                    )
+                } else {
+                    "ignored (no longer primary)".into()
+                }
+            }
+            Msg::Failed { from, to, .. } => {
+                let was_primary = before.copies[usize::from(to)].is_primary();
+                if !was_primary {
+                    "ignored".into()
+                } else if !after.copies[usize::from(to)].is_primary() {
+                    format!("the master answers: n{to} is no longer primary; it fails itself")
+                } else {
+                    format!("the master removes n{from} from the in-sync copies")
+                }
+            }
+        }
+    }
+
+    /// Writes that got their final answer in this step: acknowledged, or failed indefinitely.
+    fn answers(&self, before: &State, after: &State) -> String {
+        let mut out = String::new();
+        let new_events = &after.history[before.history.len()..];
+        for (client, (was, is)) in before.clients.iter().zip(&after.clients).enumerate() {
+            let op = self.thread(client as u8, was.op);
+            if new_events.contains(&Event::Acked { op }) {
+                let _ = write!(out, "; client {client}'s write is acknowledged → 200");
+            } else if was.phase == Phase::Waiting && is.op > was.op {
+                let _ = write!(
+                    out,
+                    "; client {client}'s write fails with {} {} {} (indefinite: never acknowledged, not a 409)",
+                    PrimaryDemoted::STATUS,
+                    PrimaryDemoted::TYPE,
+                    PrimaryDemoted.reason(SHARD)
+                );
+            }
+        }
+        out
+    }
+
+    /// The client and operation of a writer, `c1.0`.
+    fn writer_text(&self, writer: WriterId) -> String {
+        let (client, op) = self.writer_of(writer);
+        format!("c{client}.{op}")
+    }
+
+    /// The history as a linearizability checker sees it, in real-time order.
+    fn history(&self, s: &State, with_reads: bool) -> String {
+        let text = |v: Option<Chain>| v.map_or("missing".to_string(), |v| self.value(v));
+        let events: Vec<String> = s
+            .history
+            .iter()
+            .filter_map(|e| match *e {
+                Event::Read { op, value } => {
+                    with_reads.then(|| format!("{} read {}", self.writer_text(op + 1), text(value)))
+                }
+                Event::Invoke { op, expected, new } => Some(match expected {
+                    None => format!("{} writes {}", self.writer_text(op + 1), self.value(new)),
+                    Some(e) => format!(
+                        "{} writes {} if {}",
+                        self.writer_text(op + 1),
+                        self.value(new),
+                        text(e)
+                    ),
+                }),
+                Event::Acked { op } => Some(format!("{} acknowledged", self.writer_text(op + 1))),
+                Event::Conflict { op, expected, .. } => with_reads.then(|| {
+                    format!(
+                        "{} 409 (expected {})",
+                        self.writer_text(op + 1),
+                        text(expected)
+                    )
+                }),
+            })
+            .collect();
+        events.join(", ")
+    }
+
+    /// A GET's answer.
+    fn found(&self, doc: Option<Doc>) -> String {
+        match doc {
+            None => "404 not found".into(),
+            Some(d) => format!(
+                "200 _seq_no={} _primary_term={} _version={} {}",
+                d.meta.seq_no,
+                d.meta.primary_term,
+                d.meta.version,
+                self.value(d.value)
+            ),
+        }
+    }
+
+    fn op(&self, op: Op) -> String {
+        match op {
+            Op::Write { version, value } => {
+                format!("index _version={version} {}", self.value(value))
+            }
+            Op::Noop => "no-op".into(),
+        }
+    }
+
+    /// A value chain in clients' names, `[c0.0 c1.0]` (client and its operation).
+    fn value(&self, chain: Chain) -> String {
+        let writers: Vec<String> = chain.writers().map(|w| self.writer_text(w)).collect();
+        format!("[{}]", writers.join(" "))
+    }
+}
+
+fn copy_list(set: u8) -> String {
+    let names: Vec<String> = copies_in(set).map(|c| format!("n{c}")).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}

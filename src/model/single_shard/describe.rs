@@ -1,0 +1,292 @@
+//! How the single-shard model tells its states and steps: the protocol's own requests and
+//! responses for traces, and the Explorer's views of states and actions.
+
+use std::fmt;
+
+use super::{Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
+use crate::model::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange};
+use crate::model::Invariant;
+use crate::protocol::ids::FIRST_PRIMARY_TERM;
+use crate::protocol::{plan_as_primary, Condition, DocMeta, VersionConflict, WriteKind};
+
+/// The `_id` of document `index`: documents are numbered from 1.
+pub(super) fn doc_id(index: u8) -> String {
+    (u16::from(index) + 1).to_string()
+}
+
+impl fmt::Display for WriteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}.{}", self.client, self.op)
+    }
+}
+
+impl fmt::Debug for WriteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A write chain as text: `[c0.0 c1.0]`.
+fn chain_text(chain: &Chain) -> String {
+    let ids: Vec<String> = chain.iter().map(ToString::to_string).collect();
+    format!("[{}]", ids.join(" "))
+}
+
+/// `_seq_no=.. _primary_term=.. _version=.. [value]`, or `404` for a missing document.
+fn found_text(meta: Option<DocMeta>, value: &Chain) -> String {
+    match DocMeta::live(meta) {
+        None => "404 not found".into(),
+        Some(m) => format!(
+            "200 _seq_no={} _primary_term={} _version={} {}",
+            m.seq_no,
+            m.primary_term,
+            m.version,
+            chain_text(value)
+        ),
+    }
+}
+
+impl Describe for SingleShard {
+    fn copies(&self, state: &State) -> Vec<CopyState> {
+        let docs = state
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(index, doc)| DocState {
+                id: doc_id(index as u8),
+                meta: doc.meta.map(|m| DocMetaView {
+                    seq_no: m.seq_no,
+                    primary_term: m.primary_term,
+                    version: m.version,
+                    deleted: m.deleted,
+                }),
+                value: chain_text(&doc.value),
+            })
+            .collect();
+        vec![CopyState {
+            copy: "n0".into(),
+            summary: String::new(),
+            docs,
+        }]
+    }
+
+    fn exchange(&self, before: &State, action: &Action, after: &State) -> Exchange {
+        match *action {
+            Action::Read { client, doc } => {
+                let shard_doc = &before.docs[usize::from(doc)];
+                let found = found_text(shard_doc.meta, &shard_doc.value);
+                let c = &before.clients[usize::from(client)];
+                let id = doc_id(doc);
+                match (self.params.path, c.attempts) {
+                    (Path::Rmw, _) => Exchange {
+                        from: format!("client {client}"),
+                        to: "n0".into(),
+                        request: format!("GET /idx/_doc/{id}"),
+                        response: Some(found),
+                    },
+                    (Path::Update, 0) => Exchange {
+                        from: format!("client {client}"),
+                        to: "n0".into(),
+                        request: format!(
+                            "POST /idx/_update/{id}?retry_on_conflict={} (append c{client}.{}, upsert)",
+                            self.params.retry_on_conflict,
+                            c.answers.len()
+                        ),
+                        response: Some(format!("get: {found}")),
+                    },
+                    (Path::Update, attempt) => Exchange {
+                        from: "n0".into(),
+                        to: "n0".into(),
+                        request: format!("retry {attempt} of client {client}'s update: get /idx/_doc/{id}"),
+                        response: Some(found),
+                    },
+                }
+            }
+            Action::Write { client } => self.describe_write(before, after, client),
+            Action::Abandon { client } => Exchange {
+                from: format!("client {client}"),
+                to: format!("client {client}"),
+                request: "abandons its read (fault reads_abandoned)".into(),
+                response: None,
+            },
+        }
+    }
+
+    fn explain(&self, invariant: Invariant, state: &State) -> Option<String> {
+        let answered = || {
+            state.clients.iter().enumerate().flat_map(|(client, c)| {
+                c.answers
+                    .iter()
+                    .enumerate()
+                    .map(move |(op, answer)| (client, op, *answer))
+            })
+        };
+        match invariant {
+            Invariant::NoLostAckedWrite => answered().find_map(|(client, op, answer)| {
+                let id = WriteId {
+                    client: client as u8,
+                    op: op as u8,
+                };
+                let doc = &state.docs[usize::from(answer.doc)];
+                (answer.written && !doc.value.contains(&id)).then(|| {
+                    format!(
+                        "{id} was acknowledged, but doc {} now holds {}: a write that never saw it replaced it",
+                        doc_id(answer.doc),
+                        chain_text(&doc.value)
+                    )
+                })
+            }),
+            Invariant::RetrySizing => answered().find_map(|(client, _, answer)| {
+                (!answer.written).then(|| {
+                    format!(
+                        "client {client} got a 409 with retry_on_conflict {} (the sizing bound (clients - 1) * ops_per_client is {})",
+                        self.params.retry_on_conflict,
+                        (usize::from(self.params.clients) - 1) * self.ops()
+                    )
+                })
+            }),
+            Invariant::UpdateTerminates => {
+                let waiting: Vec<String> = (0..state.clients.len())
+                    .filter(|&c| state.clients[c].stage != Stage::Done)
+                    .map(|c| format!("client {c}"))
+                    .collect();
+                Some(format!(
+                    "no step is left, and {} still waits for an answer",
+                    waiting.join(", ")
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl SingleShard {
+    fn describe_write(&self, before: &State, after: &State, client: u8) -> Exchange {
+        let index = usize::from(client);
+        let (c, c_after) = (&before.clients[index], &after.clients[index]);
+        let (Stage::Writing(read), Some(doc)) = (&c.stage, c.doc) else {
+            return Exchange {
+                from: format!("client {client}"),
+                to: "n0".into(),
+                request: "write without a read".into(),
+                response: None,
+            };
+        };
+        let id = doc_id(doc);
+        let condition = self.condition(read).unwrap_or(Condition::None);
+        let mut value = read.value.clone();
+        value.push(WriteId {
+            client,
+            op: c.answers.len() as u8,
+        });
+        let target = format!("/idx/_doc/{id}{}", trace::write_query(&condition));
+        let response = match plan_as_primary(
+            before.docs[usize::from(doc)].meta,
+            WriteKind::Index,
+            &condition,
+        ) {
+            Ok(plan) => {
+                let meta = after.docs[usize::from(doc)]
+                    .meta
+                    .unwrap_or(plan.applied(after.max_seq_no, FIRST_PRIMARY_TERM));
+                format!(
+                    "{} {} _seq_no={} _primary_term={} _version={}",
+                    plan.result.status(),
+                    plan.result.as_str(),
+                    meta.seq_no,
+                    meta.primary_term,
+                    meta.version
+                )
+            }
+            Err(conflict) => {
+                let next = match c_after.stage {
+                    Stage::Reading if c_after.attempts > 0 => ", retry",
+                    Stage::Unanswered => ", never answered",
+                    _ => ", gives up",
+                };
+                format!(
+                    "409 {}: {}{next}",
+                    VersionConflict::TYPE,
+                    conflict.reason(&id)
+                )
+            }
+        };
+        match self.params.path {
+            Path::Rmw => Exchange {
+                from: format!("client {client}"),
+                to: "n0".into(),
+                request: format!("PUT {target} {}", chain_text(&value)),
+                response: Some(response),
+            },
+            Path::Update => {
+                let answered = c_after.answers.len() > c.answers.len();
+                Exchange {
+                    from: "n0".into(),
+                    to: if answered {
+                        format!("client {client}")
+                    } else {
+                        "n0".into()
+                    },
+                    request: format!("index {target} {}", chain_text(&value)),
+                    response: Some(response),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for State {
+    /// The Explorer's view: the copy's documents, then each client's step and last read.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "n0 (max _seq_no {}):", self.max_seq_no)?;
+        for (index, doc) in self.docs.iter().enumerate() {
+            let id = doc_id(index as u8);
+            match doc.meta {
+                None => writeln!(f, "  doc {id}: missing")?,
+                Some(_) => writeln!(f, "  doc {id}: {}", found_text(doc.meta, &doc.value))?,
+            }
+        }
+        for (index, client) in self.clients.iter().enumerate() {
+            write!(f, "client {index}: op {}", client.answers.len())?;
+            if let Some(doc) = client.doc {
+                write!(f, " on doc {}", doc_id(doc))?;
+            }
+            match &client.stage {
+                Stage::Reading => write!(f, ", next: read")?,
+                Stage::Writing(read) => write!(
+                    f,
+                    ", next: write; read {}",
+                    found_text(read.meta, &read.value)
+                )?,
+                Stage::Unanswered => write!(f, ", waiting for an answer that never comes")?,
+                Stage::Done => write!(f, ", done")?,
+            }
+            if client.attempts > 0 {
+                write!(f, ", {} attempts", client.attempts)?;
+            }
+            let answers: Vec<String> = client
+                .answers
+                .iter()
+                .map(|a| {
+                    format!(
+                        "doc {}: {}",
+                        doc_id(a.doc),
+                        if a.written { "written" } else { "409" }
+                    )
+                })
+                .collect();
+            writeln!(f, "; answers [{}]", answers.join(", "))?;
+        }
+        let broken: Vec<&str> = self.broken.iter().map(Invariant::name).collect();
+        if !broken.is_empty() {
+            writeln!(f, "broken: {}", broken.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Doc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&found_text(self.meta, &self.value))
+    }
+}

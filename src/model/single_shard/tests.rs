@@ -1,0 +1,226 @@
+use super::*;
+use crate::model::catalogue;
+use crate::model::check::{self, Options, Verdict};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use stateright::Representative;
+
+fn params(clients: u8, guard: Option<Guard>, path: Path, retry_on_conflict: u8) -> Params {
+    Params {
+        clients,
+        docs: 1,
+        ops_per_client: 1,
+        guard,
+        path,
+        retry_on_conflict,
+        initially_indexed: false,
+        fault: None,
+    }
+}
+
+fn report_of(params: &Params) -> check::Report {
+    let text = serde_json::json!({
+        "name": "t", "description": "", "model": "single_shard",
+        "parameters": params, "expect": {"no_lost_acked_write": "holds"}, "ci": false
+    });
+    let entry = catalogue::parse(std::path::Path::new("t.json"), &text.to_string()).unwrap();
+    check::run(&entry, &Options::default()).unwrap()
+}
+
+fn counterexample(report: &check::Report, invariant: Invariant) -> check::Counterexample {
+    let property = report
+        .properties
+        .iter()
+        .find(|p| p.property == invariant)
+        .unwrap();
+    assert_eq!(property.verdict, Verdict::Counterexample, "{invariant}");
+    property.counterexample.clone().unwrap()
+}
+
+fn trace_text(report: &check::Report, invariant: Invariant) -> String {
+    counterexample(report, invariant).trace.to_string()
+}
+
+#[test]
+fn blind_writes_lose_an_update_in_four_steps() {
+    let report = report_of(&params(2, Some(Guard::Blind), Path::Rmw, 0));
+    let text = trace_text(&report, Invariant::NoLostAckedWrite);
+    println!("{text}");
+    let expected = " 1. client 0 → n0: GET /idx/_doc/1 → 404 not found
+ 2. client 1 → n0: GET /idx/_doc/1 → 404 not found
+ 3. client 0 → n0: PUT /idx/_doc/1 [c0.0] → 201 created _seq_no=0 _primary_term=1 _version=1
+      n0: doc 1: _seq_no=0 _primary_term=1 _version=1 [c0.0]
+ 4. client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated _seq_no=1 _primary_term=1 _version=2
+      n0: doc 1: _seq_no=1 _primary_term=1 _version=2 [c1.0]
+";
+    assert!(text.ends_with(expected), "{text}");
+    assert_eq!(
+        counterexample(&report, Invariant::NoLostAckedWrite).violation,
+        "c0.0 was acknowledged, but doc 1 now holds [c1.0]: a write that never saw it replaced it"
+    );
+    assert_eq!(
+        counterexample(&report, Invariant::RmwSerializable).violation,
+        format!(
+            "step 4 breaks it: {}",
+            Invariant::RmwSerializable.statement()
+        )
+    );
+}
+
+#[test]
+fn seq_no_and_term_turns_the_overwrite_into_a_409() {
+    let report = report_of(&params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0));
+    let text = trace_text(&report, Invariant::RetrySizing);
+    println!("{text}");
+    assert!(text.contains("PUT /idx/_doc/1?op_type=create [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, document already exists (current version [1]), gives up"), "{text}");
+    assert!(report
+        .properties
+        .iter()
+        .filter(|p| p.property != Invariant::RetrySizing)
+        .all(|p| p.verdict == Verdict::Holds));
+
+    let indexed = Params {
+        initially_indexed: true,
+        ..params(2, Some(Guard::SeqNoAndTerm), Path::Rmw, 0)
+    };
+    let text = trace_text(&report_of(&indexed), Invariant::RetrySizing);
+    assert!(
+        text.starts_with("   n0: doc 1: _seq_no=0 _primary_term=1 _version=1 []\n"),
+        "{text}"
+    );
+    assert!(text.contains(" 4. client 1 → n0: PUT /idx/_doc/1?if_seq_no=0&if_primary_term=1 [c1.0] → 409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1], gives up"), "{text}");
+}
+
+#[test]
+fn update_retries_show_the_shards_own_steps() {
+    let report = report_of(&params(3, None, Path::Update, 1));
+    let text = trace_text(&report, Invariant::RetrySizing);
+    println!("{text}");
+    assert!(
+        text.contains("n0 → client 1: index /idx/_doc/1?if_seq_no=0&if_primary_term=1"),
+        "{text}"
+    );
+    assert!(text.contains("retry 1 of client"), "{text}");
+    assert!(text.contains("409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1], gives up"), "{text}");
+}
+
+/// Every path of the model, as (state, action, next state) steps.
+fn all_paths(model: &SingleShard) -> Vec<Vec<(State, Action, State)>> {
+    fn walk(
+        model: &SingleShard,
+        state: &State,
+        path: &mut Vec<(State, Action, State)>,
+        out: &mut Vec<Vec<(State, Action, State)>>,
+    ) {
+        let mut actions = Vec::new();
+        model.actions(state, &mut actions);
+        if actions.is_empty() {
+            out.push(path.clone());
+        }
+        for action in actions {
+            let next = model.next_state(state, action).unwrap();
+            path.push((state.clone(), action, next.clone()));
+            walk(model, &next, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(model, &model.init_states()[0], &mut Vec::new(), &mut out);
+    out
+}
+
+/// The whole history of a path, fed to stateright's `LinearizabilityTester`: every GET and
+/// every conditional write, each returning at once (operations are atomic).
+fn tester_verdict(path: &[(State, Action, State)]) -> bool {
+    let mut tester = LinearizabilityTester::<u8, Document<Chain>>::new(Document(None));
+    for (before, action, after) in path {
+        match *action {
+            Action::Read { client, doc } => {
+                let d = &before.docs[usize::from(doc)];
+                tester
+                    .on_invret(
+                        client,
+                        DocOp::Read,
+                        DocRet::ReadOk(register(d.meta, &d.value)),
+                    )
+                    .unwrap();
+            }
+            Action::Write { client } => {
+                let c = &before.clients[usize::from(client)];
+                let Stage::Writing(read) = &c.stage else {
+                    unreachable!()
+                };
+                let mut new = read.value.clone();
+                new.push(WriteId {
+                    client,
+                    op: c.answers.len() as u8,
+                });
+                let ret = if after.max_seq_no > before.max_seq_no {
+                    DocRet::CasOk
+                } else {
+                    DocRet::CasFailed
+                };
+                let op = DocOp::Cas {
+                    expected: register(read.meta, &read.value),
+                    new: Some(new),
+                };
+                tester.on_invret(client, op, ret).unwrap();
+            }
+            Action::Abandon { .. } => {}
+        }
+    }
+    tester.is_consistent()
+}
+
+#[test]
+fn stepwise_spec_check_agrees_with_the_linearizability_tester() {
+    let mut refuted = 0;
+    for guard in Guard::ALL {
+        let model = SingleShard::new(params(3, Some(guard), Path::Rmw, 1)).unwrap();
+        for path in all_paths(&model) {
+            let last = &path.last().unwrap().2;
+            let model_says = !last.broken.has(Invariant::ReadsLinearizable);
+            assert_eq!(model_says, tester_verdict(&path), "{guard:?}: {last:?}");
+            refuted += usize::from(!model_says);
+        }
+    }
+    assert!(
+        refuted > 0,
+        "the blind guard must produce non-linearizable paths"
+    );
+}
+
+#[test]
+fn symmetry_representative_is_a_renaming() {
+    let model = SingleShard::new(params(3, Some(Guard::Blind), Path::Rmw, 0)).unwrap();
+    for path in all_paths(&model) {
+        for (_, _, state) in path {
+            let representative = state.representative();
+            assert_eq!(representative.representative(), representative);
+            assert_eq!(
+                no_lost_acked_write(&representative),
+                no_lost_acked_write(&state)
+            );
+            assert_eq!(representative.broken, state.broken);
+            let mut values: Vec<usize> = state.docs.iter().map(|d| d.value.len()).collect();
+            values.extend(representative.docs.iter().map(|d| d.value.len()));
+            assert_eq!(values[0], values[1]);
+        }
+    }
+}
+
+#[test]
+fn invalid_parameters_are_explained() {
+    assert!(
+        SingleShard::new(params(0, Some(Guard::Blind), Path::Rmw, 0))
+            .unwrap_err()
+            .contains("clients")
+    );
+    assert!(SingleShard::new(params(2, None, Path::Rmw, 0))
+        .unwrap_err()
+        .contains("guard"));
+    assert!(
+        SingleShard::new(params(2, Some(Guard::Blind), Path::Update, 0))
+            .unwrap_err()
+            .contains("`rmw` only")
+    );
+}
