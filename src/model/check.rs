@@ -280,10 +280,11 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
 /// Poll the running checker, reporting progress, until it is done.
 fn wait<M: Model, C: Checker<M>>(checker: &C, start: Instant, options: &Options) {
     // Small models finish in milliseconds: poll fast at first, then at the progress interval.
+    // Progress is reported at least once, with the final counts, even when the run is done
+    // before the first poll.
     let mut pause = Duration::from_micros(200);
-    while !checker.is_done() {
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(options.progress_interval);
+    loop {
+        let done = checker.is_done();
         if let Some(progress) = options.progress {
             progress(&Progress {
                 phase: Phase::Exhaustive,
@@ -293,6 +294,11 @@ fn wait<M: Model, C: Checker<M>>(checker: &C, start: Instant, options: &Options)
                 elapsed: start.elapsed(),
             });
         }
+        if done {
+            return;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(options.progress_interval);
     }
 }
 
