@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use crate::engine::history::{OpLog, OpRecord};
 use crate::protocol::checkpoint::survives_trim;
+use crate::protocol::ids::UNASSIGNED_SEQ_NO;
 use crate::protocol::{SeqNo, Term};
 
 /// `trimAboveSeqNo` of a resync and the primary term it came with.
@@ -58,7 +59,7 @@ impl Translog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
         self.ops
-            .above(crate::protocol::ids::UNASSIGNED_SEQ_NO)
+            .above(UNASSIGNED_SEQ_NO)
             .into_iter()
             .filter(|op| {
                 trims
