@@ -4,20 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The seed scenario: two clients read-modify-write one document.
-fn entry(name: &str, guard: &str, expected: &str) -> String {
-    format!(
-        r#"{{
-  "name": "{name}",
-  "description": "two clients, {guard} read-modify-writes",
-  "model": "single_shard",
-  "parameters": {{ "clients": 2, "guard": "{guard}", "path": "rmw" }},
-  "expect": {{ "no_lost_acked_write": "{expected}" }},
-  "ci": true
-}}
-"#
-    )
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{entry, text};
 
 /// A fresh directory holding the given catalogue files.
 fn catalogue(test: &str, files: &[(&str, String)]) -> PathBuf {
@@ -35,10 +24,6 @@ fn esocc(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("esocc runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 fn path(p: &Path) -> &str {

@@ -5,19 +5,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn entry(name: &str, guard: &str, expected: &str) -> String {
-    format!(
-        r#"{{
-  "name": "{name}",
-  "description": "two clients, {guard} read-modify-writes",
-  "model": "single_shard",
-  "parameters": {{ "clients": 2, "guard": "{guard}", "path": "rmw" }},
-  "expect": {{ "no_lost_acked_write": "{expected}" }},
-  "ci": true
-}}
-"#
-    )
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{entry, text};
 
 fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("esocc-report-{test}-{}", std::process::id()));
@@ -42,10 +32,6 @@ fn esocc_in(dir: &PathBuf, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("esocc runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 #[test]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use super::error::RestError;
 use crate::engine::EsError;
 use crate::protocol::active_shards::{ActiveShardCount, ActiveShardCountError};
+use crate::protocol::validate::{check_if_primary_term, check_if_seq_no};
+use crate::protocol::{SeqNo, Term};
 
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];
@@ -190,6 +192,21 @@ impl Params {
     pub fn int(&mut self, key: &'static str) -> Result<Option<i32>, RestError> {
         self.str(key)
             .map(|v| v.parse().map_err(|_| number_error("int", key, &v)))
+            .transpose()
+    }
+
+    /// `if_seq_no`, checked by `setIfSeqNo` (`-2` means unset).
+    pub fn if_seq_no(&mut self) -> Result<Option<SeqNo>, RestError> {
+        match self.long("if_seq_no")? {
+            Some(raw) => check_if_seq_no(raw).map_err(RestError::illegal_argument),
+            None => Ok(None),
+        }
+    }
+
+    /// `if_primary_term`, checked by `setIfPrimaryTerm`.
+    pub fn if_primary_term(&mut self) -> Result<Option<Term>, RestError> {
+        self.long("if_primary_term")?
+            .map(|raw| check_if_primary_term(raw).map_err(RestError::illegal_argument))
             .transpose()
     }
 

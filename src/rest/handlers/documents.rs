@@ -15,9 +15,7 @@ use serde_json::{Map, Value};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::EsError;
 use crate::engine::{EngineError, Write, WriteResponse};
-use crate::protocol::validate::{
-    check_if_primary_term, check_if_seq_no, validate_delete, validate_index, WriteParams,
-};
+use crate::protocol::validate::{validate_delete, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::error::RestError;
 use crate::rest::params::{Params, Refresh};
@@ -54,14 +52,8 @@ pub fn read_write_params(
         .str("version_type")
         .map(|v| VersionType::parse(&v).map_err(RestError::illegal_argument))
         .transpose()?;
-    let if_seq_no = match p.long("if_seq_no")? {
-        Some(raw) => check_if_seq_no(raw).map_err(RestError::illegal_argument)?,
-        None => None,
-    };
-    let if_primary_term = p
-        .long("if_primary_term")?
-        .map(|raw| check_if_primary_term(raw).map_err(RestError::illegal_argument))
-        .transpose()?;
+    let if_seq_no = p.if_seq_no()?;
+    let if_primary_term = p.if_primary_term()?;
     if default_op_type.is_some() {
         p.boolean("require_alias")?;
     }

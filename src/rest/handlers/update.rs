@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 use super::documents::write_reply;
 use super::{EsBody, EsPath, Node};
 use crate::engine::{UpdateRequest, Write};
-use crate::protocol::validate::{
-    check_if_primary_term, check_if_seq_no, reject_update_versioning, validate_update, UpdateParams,
-};
+use crate::protocol::validate::{reject_update_versioning, validate_update, UpdateParams};
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::server::ClusterState;
@@ -126,14 +124,8 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     if p.str("version").is_some() || p.str("version_type").is_some() {
         return Err(RestError::validation(&reject_update_versioning()));
     }
-    let if_seq_no = match p.long("if_seq_no")? {
-        Some(raw) => check_if_seq_no(raw).map_err(RestError::illegal_argument)?,
-        None => None,
-    };
-    let if_primary_term = p
-        .long("if_primary_term")?
-        .map(|raw| check_if_primary_term(raw).map_err(RestError::illegal_argument))
-        .transpose()?;
+    let if_seq_no = p.if_seq_no()?;
+    let if_primary_term = p.if_primary_term()?;
     p.boolean("require_alias")?;
     Ok(UpdateUrl {
         routing,
