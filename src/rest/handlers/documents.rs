@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::EsError;
-use crate::engine::{EngineError, Write, WriteResponse};
+use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::error::RestError;
@@ -296,15 +296,27 @@ pub async fn delete(
     ))
 }
 
-/// The parameters of a realtime get (`RestGetAction`, `RestGetSourceAction`).
-fn read_get_params(params: &mut Params) -> Result<(Option<String>, SourceFilter), RestError> {
+/// A realtime get with its parameters (`RestGetAction`, `RestGetSourceAction`), the source
+/// filtered as `_source`, `_source_includes` and `_source_excludes` ask.
+fn realtime_get(
+    state: &ClusterState,
+    node: Option<usize>,
+    index: &str,
+    id: &str,
+    params: Params,
+) -> Result<GetResponse, RestError> {
+    let mut params = params.path_params(&["index", "id"]);
     params.boolean("refresh")?;
     let routing = params.str("routing");
     params.str("preference");
     params.boolean("realtime")?;
-    let filter = SourceFilter::from_params(params)?;
+    let filter = SourceFilter::from_params(&mut params)?;
     params.finish()?;
-    Ok((routing, filter))
+    let index = state.0.indices.get(index)?;
+    let (_, shard) = index.route(id, routing.as_deref());
+    let mut response = shard.get(node, id)?;
+    response.source = filter.apply(response.source.take());
+    Ok(response)
 }
 
 /// `GET|HEAD /{index}/_doc/{id}`: 200 with the document, 404 `found: false`.
@@ -314,12 +326,7 @@ pub async fn get(
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
-    let mut params = params.path_params(&["index", "id"]);
-    let (routing, filter) = read_get_params(&mut params)?;
-    let index = state.0.indices.get(&index)?;
-    let (_, shard) = index.route(&id, routing.as_deref());
-    let mut response = shard.get(node, &id)?;
-    response.source = filter.apply(response.source.take());
+    let response = realtime_get(&state, node, &index, &id, params)?;
     Ok(reply(response.status(), &response))
 }
 
@@ -330,19 +337,14 @@ pub async fn get_source(
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
-    let mut params = params.path_params(&["index", "id"]);
-    let (routing, filter) = read_get_params(&mut params)?;
-    let index_name = index;
-    let index = state.0.indices.get(&index_name)?;
-    let (_, shard) = index.route(&id, routing.as_deref());
-    let response = shard.get(node, &id)?;
-    match filter.apply(response.source) {
+    let response = realtime_get(&state, node, &index, &id, params)?;
+    match response.source {
         Some(source) if response.found => Ok(reply(200, &*source)),
         _ => Err(RestError::exception(
             404,
             EsError::new(
                 "resource_not_found_exception",
-                format!("Document not found [{index_name}]/[{id}]"),
+                format!("Document not found [{index}]/[{id}]"),
             ),
         )),
     }
