@@ -465,6 +465,22 @@ impl Model for SingleShard {
                     .all(|c| c.answers.iter().all(|a| a.written))
             }),
             unbroken!(Invariant::RankIncreases),
+            Property::<Self>::sometimes(Invariant::ReachAckedWrite.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.answers.iter().any(|a| a.written))
+            }),
+            Property::<Self>::sometimes(Invariant::ReachConflict.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.attempts > 0 || c.answers.iter().any(|a| !a.written))
+            }),
+            // A client that met a 409 and reads again to retry.
+            Property::<Self>::sometimes(Invariant::ReachUpdateRetry.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.attempts > 0 && c.stage == Stage::Reading)
+            }),
         ]
     }
 

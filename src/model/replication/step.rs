@@ -7,9 +7,6 @@ use crate::protocol::{
     check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
 
-use crate::model::Invariant;
-
-use super::history::verdicts;
 use super::state::{
     bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
     Tracker,
@@ -60,7 +57,6 @@ impl ReplicationModel {
             value: doc.map(|d| d.value),
         });
         state.clients[usize::from(client)].phase = Phase::Read(doc);
-        self.judge_history(state);
         Some(())
     }
 
@@ -88,13 +84,9 @@ impl ReplicationModel {
                     new,
                 });
                 self.finish_operation(state, client);
-                self.judge_history(state);
                 return Some(());
             }
         };
-        if copy.doc.map(|d| d.value) != read_value {
-            state.broken.set(Invariant::RmwSerializable);
-        }
         let seq_no = next_seq_no(copy.max_seq_no());
         let meta = plan.applied(seq_no, copy.term);
         let entry = Entry {
@@ -104,6 +96,7 @@ impl ReplicationModel {
                 value: new,
             },
             pending: false,
+            receipt: None,
         };
         copy.log.push(Some(entry));
         copy.doc = Some(Doc { meta, value: new });
@@ -157,7 +150,7 @@ impl ReplicationModel {
                 ..
             } => {
                 if self.accept_request(state, from, to, term, global_checkpoint) {
-                    self.apply(state, to, seq_no, entry);
+                    self.apply(state, to, seq_no, entry, term);
                     self.reply_applied(state, to, from, term, Some(seq_no));
                 }
             }
@@ -172,9 +165,11 @@ impl ReplicationModel {
             } => {
                 if self.accept_request(state, from, to, term, global_checkpoint) {
                     for (seq_no, entry) in ops {
-                        self.apply(state, to, seq_no, entry);
+                        self.apply(state, to, seq_no, entry, term);
                     }
-                    state.copies[usize::from(to)].trim(trim_above, term);
+                    let copy = &mut state.copies[usize::from(to)];
+                    copy.trim(trim_above, term);
+                    copy.resynced = true;
                     self.reply_applied(state, to, from, term, None);
                 }
             }
@@ -231,8 +226,7 @@ impl ReplicationModel {
                 });
                 return false;
             }
-            Err(_) => state.broken.set(Invariant::TermFencing),
-            Ok(TermCheck::Current) => {}
+            Err(_) | Ok(TermCheck::Current) => {}
             Ok(TermCheck::Newer) => {
                 if copy.is_primary() {
                     self.demote(state, to);
@@ -248,11 +242,9 @@ impl ReplicationModel {
         true
     }
 
-    fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry) {
-        let copy = &mut state.copies[usize::from(to)];
-        if !copy.apply(seq_no, entry, self.config.replica_order) {
-            state.broken.set(Invariant::SeqNoMonotonic);
-        }
+    fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry, term: Term) {
+        let order = self.config.replica_order;
+        state.copies[usize::from(to)].apply(seq_no, entry, term, order);
     }
 
     fn reply_applied(
@@ -312,7 +304,6 @@ impl ReplicationModel {
             op: self.thread(client, c.op),
         });
         self.finish_operation(state, client);
-        self.judge_history(state);
     }
 
     /// The copy learns it is no longer primary: its pending writes fail indefinitely.
@@ -372,18 +363,6 @@ impl ReplicationModel {
         }
         self.settle(state, promote);
         Some(())
-    }
-
-    /// Re-judge the history's linearizability after it grew. Violations are final: a history
-    /// that is not linearizable stays so when it grows.
-    fn judge_history(&self, state: &mut State) {
-        let broken = &state.broken;
-        if broken.has(Invariant::ReadsLinearizable) && broken.has(Invariant::CasLinearizable) {
-            return;
-        }
-        let (reads, writes) = verdicts(&state.history);
-        state.broken.check(Invariant::ReadsLinearizable, reads);
-        state.broken.check(Invariant::CasLinearizable, writes);
     }
 }
 

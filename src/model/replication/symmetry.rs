@@ -7,7 +7,7 @@
 //! only decide how many equivalent states meet in one representative.
 
 use super::state::{
-    Chain, Client, ClientId, Copy, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, State,
+    Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy, State,
     WriterId,
 };
 
@@ -192,7 +192,7 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     }
                     t.pending.sort();
                 }
-                Copy {
+                ShardCopy {
                     role,
                     log: c.log.iter().map(|e| e.map(entry)).collect(),
                     doc: c.doc.map(doc),
@@ -237,7 +237,6 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
             .collect(),
         changes,
         acked,
-        broken: s.broken,
     }
 }
 
