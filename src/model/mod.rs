@@ -189,36 +189,6 @@ impl fmt::Display for Invariant {
     }
 }
 
-/// A set of invariants that a transition broke, carried in a model's state so that a
-/// property (a function of one state) can see what happened on the way to it. Once set, a bit
-/// stays set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Broken(u16);
-
-impl Broken {
-    /// Record that a transition broke `invariant`.
-    pub fn set(&mut self, invariant: Invariant) {
-        self.0 |= 1 << invariant as u16;
-    }
-
-    /// Record `invariant` as broken unless `held`.
-    pub fn check(&mut self, invariant: Invariant, held: bool) {
-        if !held {
-            self.set(invariant);
-        }
-    }
-
-    /// Has a transition on the way here broken `invariant`?
-    pub fn has(self, invariant: Invariant) -> bool {
-        self.0 & (1 << invariant as u16) != 0
-    }
-
-    /// The broken invariants, in listing order.
-    pub fn iter(self) -> impl Iterator<Item = Invariant> {
-        Invariant::ALL.into_iter().filter(move |i| self.has(*i))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,19 +203,5 @@ mod tests {
             );
         }
         assert_eq!(Invariant::from_name("no_such"), None);
-    }
-
-    #[test]
-    fn broken_bits_stick_per_invariant() {
-        let mut broken = Broken::default();
-        broken.check(Invariant::RetryBound, true);
-        assert!(!broken.has(Invariant::RetryBound));
-        broken.check(Invariant::RetryBound, false);
-        broken.check(Invariant::RankIncreases, false);
-        broken.check(Invariant::RetryBound, true);
-        assert_eq!(
-            broken.iter().collect::<Vec<_>>(),
-            vec![Invariant::RetryBound, Invariant::RankIncreases]
-        );
     }
 }
