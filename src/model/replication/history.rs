@@ -84,11 +84,15 @@ fn linearizable(history: &[Event], with_reads: bool, final_read: Option<Option<C
             Event::Read { op, value } if with_reads => {
                 tester.on_invret(op, DocOp::Read, DocRet::ReadOk(value))
             }
-            Event::Conflict { op, expected, new } if with_reads => {
+            Event::Conflict {
+                op, expected, new, ..
+            } if with_reads => {
                 tester.on_invret(op, write_op(Some(expected), new), DocRet::CasFailed)
             }
             Event::Read { .. } | Event::Conflict { .. } => continue,
-            Event::Invoke { op, expected, new } => tester.on_invoke(op, write_op(expected, new)),
+            Event::Invoke {
+                op, expected, new, ..
+            } => tester.on_invoke(op, write_op(expected, new)),
             Event::Acked { op } => {
                 let blind = history
                     .iter()
@@ -113,6 +117,7 @@ fn linearizable(history: &[Event], with_reads: bool, final_read: Option<Option<C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Condition;
 
     const SEED: Option<Chain> = Some(Chain::EMPTY);
 
@@ -124,6 +129,7 @@ mod tests {
                 op: 0,
                 expected: Some(SEED),
                 new: w,
+                condition: Condition::None,
             },
             Event::Acked { op: 0 },
             Event::Read { op: 1, value: SEED },
@@ -140,6 +146,7 @@ mod tests {
                 op: 0,
                 expected: Some(SEED),
                 new: w,
+                condition: Condition::None,
             },
             Event::Acked { op: 0 },
         ];
@@ -154,6 +161,7 @@ mod tests {
             op,
             expected: Some(SEED),
             new: Chain::EMPTY.append(writer),
+            condition: Condition::None,
         };
         let both = [
             invoke(0, 1),

@@ -4,7 +4,7 @@
 //! a client saw) are recorded as data here and judged by the properties. Everything is small
 //! integers and short sorted vectors so that hashing stays cheap.
 
-use crate::protocol::{DocMeta, SeqNo, Term, Version};
+use crate::protocol::{Condition, DocMeta, SeqNo, Term, TermTooOld, Version, VersionConflict};
 
 /// Index of a shard copy (`n0`, `n1`, ...).
 pub type CopyId = u8;
@@ -246,11 +246,12 @@ pub enum Msg {
         seq_no: Option<SeqNo>,
         local_checkpoint: SeqNo,
     },
-    /// A request failed: rejected by term fencing, or lost.
+    /// A request failed: rejected by term fencing (with the copy's answer), or lost (`None`).
     Failed {
         from: CopyId,
         to: CopyId,
         term: Term,
+        rejected: Option<TermTooOld>,
     },
 }
 
@@ -274,6 +275,8 @@ pub enum Event {
         op: u8,
         expected: Option<Option<Chain>>,
         new: Chain,
+        /// The condition the request carried (what the guard built from the read).
+        condition: Condition,
     },
     /// A write was acknowledged.
     Acked { op: u8 },
@@ -282,6 +285,8 @@ pub enum Event {
         op: u8,
         expected: Option<Chain>,
         new: Chain,
+        condition: Condition,
+        conflict: VersionConflict,
     },
 }
 

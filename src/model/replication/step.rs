@@ -77,11 +77,13 @@ impl ReplicationModel {
         }
         let plan = match plan_as_primary(copy.doc.map(|d| d.meta), WriteKind::Index, &condition) {
             Ok(plan) => plan,
-            Err(_) => {
+            Err(conflict) => {
                 state.history.push(Event::Conflict {
                     op,
                     expected: read_value,
                     new,
+                    condition,
+                    conflict,
                 });
                 self.finish_operation(state, client);
                 return Some(());
@@ -128,6 +130,7 @@ impl ReplicationModel {
             op,
             expected: (guard != Guard::Blind).then_some(read_value),
             new,
+            condition,
         });
         if self.config.ack_before_replication {
             self.acknowledge(state, client);
@@ -192,7 +195,7 @@ impl ReplicationModel {
                 }
                 self.settle(state, to);
             }
-            Msg::Failed { from, to, term } => {
+            Msg::Failed { from, to, term, .. } => {
                 if !state.copies[usize::from(to)].is_primary() {
                     return;
                 }
@@ -218,11 +221,12 @@ impl ReplicationModel {
     ) -> bool {
         let copy = &state.copies[usize::from(to)];
         match check_operation_term(term, copy.term) {
-            Err(_) if self.config.term_fencing => {
+            Err(too_old) if self.config.term_fencing => {
                 state.send(Msg::Failed {
                     from: to,
                     to: from,
                     term,
+                    rejected: Some(too_old),
                 });
                 return false;
             }
@@ -374,9 +378,15 @@ fn failure_of(msg: &Msg) -> Option<Msg> {
                 from: to,
                 to: from,
                 term,
+                rejected: None,
             })
         }
-        Msg::Applied { from, to, term, .. } => Some(Msg::Failed { from, to, term }),
+        Msg::Applied { from, to, term, .. } => Some(Msg::Failed {
+            from,
+            to,
+            term,
+            rejected: None,
+        }),
         Msg::Failed { .. } => None,
     }
 }

@@ -222,16 +222,30 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     op: thread(op),
                     value: value.map(chain),
                 },
-                Event::Invoke { op, expected, new } => Event::Invoke {
+                Event::Invoke {
+                    op,
+                    expected,
+                    new,
+                    condition,
+                } => Event::Invoke {
                     op: thread(op),
                     expected: expected.map(|e| e.map(chain)),
                     new: chain(new),
+                    condition,
                 },
                 Event::Acked { op } => Event::Acked { op: thread(op) },
-                Event::Conflict { op, expected, new } => Event::Conflict {
+                Event::Conflict {
+                    op,
+                    expected,
+                    new,
+                    condition,
+                    conflict,
+                } => Event::Conflict {
                     op: thread(op),
                     expected: expected.map(chain),
                     new: chain(new),
+                    condition,
+                    conflict,
                 },
             })
             .collect(),
