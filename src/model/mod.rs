@@ -167,7 +167,7 @@ impl Invariant {
             Invariant::TermFencing => "no copy applies an operation delivered by a request whose primary term is older than the copy's own term at that moment (checked on the request's term, not the operation's: resync and promotion replay legitimately apply older-term operations)",
             Invariant::AckedOnInSync => "every acknowledged write is in the document of every in-sync copy, or, on a copy that rolled back to the global checkpoint on a newer term and awaits the resync, in its operation history at the write's _seq_no",
             Invariant::CheckpointSafety => "global checkpoint <= every in-sync local checkpoint; every op <= a local checkpoint was processed",
-            Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents",
+            Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents and have processed every operation up to the primary's highest _seq_no (replication; no gap stalls the checkpoints)",
             Invariant::HistoryTermsMonotonic => "on every copy, among processed index operations, a higher _seq_no never carries a lower primary term than a lower _seq_no (the no-ops a promotion writes to fill gaps carry the new term below older operations, as Elasticsearch's InternalEngine.fillSeqNoGaps does, and are left out)",
             Invariant::RetryBound => "an update performs at most retry_on_conflict + 1 write attempts",
             Invariant::UpdateTerminates => "every update eventually answers: success, noop or 409 (liveness)",

@@ -32,7 +32,9 @@
 //! * `checkpoint_safety`: every in-sync copy's global checkpoint is at most every in-sync copy's
 //!   local checkpoint, and every `_seq_no` up to a copy's local checkpoint is processed.
 //! * `converge_at_quiescence`: with no message in flight, the in-sync copies hold identical
-//!   documents (metadata and value).
+//!   documents (metadata and value), and each has processed every `_seq_no` up to the primary's
+//!   highest (no gap is left behind: a `_seq_no` burnt without a no-op would stall every
+//!   checkpoint).
 //! * `history_terms_monotonic`: on every copy, the processed index operations' terms never
 //!   decrease with `_seq_no`. Elasticsearch: a primary assigns `_seq_no`s above everything it
 //!   holds, in its own term (`InternalEngine.generateSeqNoForOperationOnPrimary`), and a replica
@@ -210,10 +212,11 @@ fn converge_at_quiescence(_: &ReplicationModel, s: &State) -> bool {
     if !s.network.is_empty() {
         return true;
     }
-    let docs: Vec<_> = copies_in(s.master.in_sync)
-        .map(|c| s.copies[usize::from(c)].doc)
-        .collect();
+    let in_sync = || copies_in(s.master.in_sync).map(|c| &s.copies[usize::from(c)]);
+    let docs: Vec<_> = in_sync().map(|c| c.doc).collect();
+    let highest = s.copies[usize::from(s.master.primary)].max_seq_no();
     docs.windows(2).all(|pair| pair[0] == pair[1])
+        && in_sync().all(|c| c.local_checkpoint == highest)
 }
 
 fn history_terms_monotonic(_: &ReplicationModel, s: &State) -> bool {
