@@ -199,8 +199,9 @@ impl ReplicationModel {
                 if !state.copies[usize::from(to)].is_primary() {
                     return;
                 }
-                if term < state.master.term {
-                    // The master answers "no longer primary": the copy fails itself.
+                if check_operation_term(term, state.master.term).is_err() {
+                    // The master answers "no longer primary" (`ShardStateAction`, as the engine's
+                    // `Master::fail_shard`): the copy fails itself.
                     self.demote(state, to);
                 } else {
                     self.remove_from_in_sync(state, from);
