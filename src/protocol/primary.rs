@@ -132,7 +132,7 @@ pub fn plan_as_primary(
 mod tests {
     use super::*;
     use crate::protocol::condition::VersionType;
-    use crate::protocol::ids::MATCH_ANY;
+    use crate::protocol::ids::{ChangeId, MATCH_ANY};
 
     fn live(seq_no: SeqNo, primary_term: Term, version: Version) -> Option<DocMeta> {
         Some(DocMeta {
