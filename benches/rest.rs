@@ -230,7 +230,7 @@ fn main() {
     let (hello, _hello_runtime) = hello_world();
     let args = ServeArgs {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        nodes: 1,
+        ..ServeArgs::default()
     };
     let esocc = RunningServer::start(args, SERVER_THREADS).expect("esocc starts");
     let es = esocc.addr();

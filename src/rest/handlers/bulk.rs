@@ -14,14 +14,17 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::{parse_source, response_object};
-use super::{reply, EsBody, EsPath, Node};
+use super::{EsBody, EsPath, Node};
 use crate::engine::{UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
+use crate::rest::breaker::{Child, CircuitBreaking, Reservation};
 use crate::rest::bulk_request::{self, BulkItem, BulkOp};
 use crate::rest::error::RestError;
+use crate::rest::json;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::{Cluster, ClusterState};
+use crate::rest::strict_json::object_heap_size;
 use crate::rest::wait_for_active::WaitForActive;
 
 /// An item that passed validation, with what validation decided.
@@ -118,8 +121,8 @@ fn item_result(
             body.insert("_index".into(), Value::from(index));
             body.insert("_id".into(), Value::from(id));
             body.insert("status".into(), Value::from(error.status()));
-            if let RestError::Exception { exception, .. } = &error {
-                body.insert("error".into(), Value::Object(exception.to_object(true)));
+            if let Some(exception) = error.exception_object() {
+                body.insert("error".into(), Value::Object(exception));
             }
             true
         }
@@ -216,36 +219,116 @@ async fn run_bulk(
     let timeout_text = params.str("timeout");
     let timeout = params.time("timeout")?;
     let refresh = params.refresh()?;
-    let items = bulk_request::parse(body.required()?)?;
+    let items = bulk_request::parse(body.required()?, state.0.max_bulk_items)?;
     params.finish()?;
+    let held = state
+        .0
+        .breakers
+        .reserve(Child::Request, items_heap_size(&items), BULK_ACTION)?;
     let prepared = validate(items, default_index.as_deref())?;
     let wait = WaitForActive::new(active, timeout_text, timeout);
     let cluster = &state.0;
-    let mut errors = false;
-    let mut results = Vec::with_capacity(prepared.len());
+    let mut response = BulkResponse::new(held);
     let mut unavailable = HashSet::new();
     for item in prepared {
-        let (failed, result) = execute(
-            cluster,
-            node,
-            item,
-            routing.as_deref(),
-            &wait,
-            refresh,
-            &mut unavailable,
-        )
-        .await;
-        errors |= failed;
-        results.push(result);
+        let (failed, result) = match &response.refused {
+            // The response would take the request breaker over its limit: the remaining items
+            // fail with the breaker's exception, unexecuted, as a shard's breaker fails its items.
+            Some(refused) => {
+                let id = item.item.id.clone().unwrap_or_default();
+                let error = Err(RestError::CircuitBreaking(refused.clone()));
+                item_result(item.item.action, &item.index, &id, error, refresh)
+            }
+            None => {
+                execute(
+                    cluster,
+                    node,
+                    item,
+                    routing.as_deref(),
+                    &wait,
+                    refresh,
+                    &mut unavailable,
+                )
+                .await
+            }
+        };
+        response.push(failed, &result);
     }
-    let mut out = Map::new();
-    out.insert("errors".into(), Value::Bool(errors));
-    out.insert(
-        "took".into(),
-        Value::from(started.elapsed().as_millis() as u64),
-    );
-    out.insert("items".into(), Value::Array(results));
-    Ok(reply(200, &Value::Object(out)))
+    Ok(response.finish(started))
+}
+
+/// `BulkRequest`'s action name, the label of its breaker reservations.
+const BULK_ACTION: &str = "indices:data/write/bulk";
+
+/// What parsed items hold on the heap: the items, their sources, ids and names.
+fn items_heap_size(items: &[BulkItem]) -> u64 {
+    let strings = |item: &BulkItem| {
+        [&item.index, &item.id, &item.routing]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, String::len))
+            .sum::<usize>()
+    };
+    items
+        .iter()
+        .map(|item| {
+            let op = match &item.op {
+                BulkOp::Index(source) => source.len() as u64,
+                BulkOp::Delete => 0,
+                BulkOp::Update(body) => [&body.doc, &body.upsert]
+                    .iter()
+                    .map(|o| o.as_ref().map_or(0, object_heap_size))
+                    .sum(),
+            };
+            std::mem::size_of::<BulkItem>() as u64 + strings(item) as u64 + op
+        })
+        .sum()
+}
+
+/// The bulk response, serialized item by item as it grows (a tree of JSON values would take
+/// several times the bytes), each item's bytes reserved on the request breaker.
+struct BulkResponse {
+    items: Vec<u8>,
+    errors: bool,
+    held: Reservation,
+    /// Set once the breaker refused to hold more: the remaining items fail with it.
+    refused: Option<CircuitBreaking>,
+}
+
+impl BulkResponse {
+    fn new(held: Reservation) -> BulkResponse {
+        BulkResponse {
+            items: Vec::new(),
+            errors: false,
+            held,
+            refused: None,
+        }
+    }
+
+    fn push(&mut self, failed: bool, result: &Value) {
+        let bytes = json::to_bytes(result);
+        if self.refused.is_none() {
+            if let Err(refused) = self.held.grow(bytes.len() as u64 + 1, BULK_ACTION) {
+                self.refused = Some(refused);
+            }
+        }
+        if !self.items.is_empty() {
+            self.items.push(b',');
+        }
+        self.items.extend_from_slice(&bytes);
+        self.errors |= failed;
+    }
+
+    /// `{"errors":..,"took":..,"items":[..]}`.
+    fn finish(self, started: Instant) -> Response<Body> {
+        let took = started.elapsed().as_millis() as u64;
+        let mut body = Vec::with_capacity(self.items.len() + 48);
+        body.extend_from_slice(
+            format!("{{\"errors\":{},\"took\":{took},\"items\":[", self.errors).as_bytes(),
+        );
+        body.extend_from_slice(&self.items);
+        body.extend_from_slice(b"]}");
+        json::response(200, body)
+    }
 }
 
 /// `POST|PUT /_bulk`.
