@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -81,6 +81,8 @@ struct Activity {
     /// 0: none pending).
     head_since: AtomicU64,
     in_flight: AtomicUsize,
+    /// Wakes the watchdog when a head starts: its deadline moves closer.
+    head_started: Notify,
 }
 
 impl Activity {
@@ -90,6 +92,7 @@ impl Activity {
             last: AtomicU64::new(0),
             head_since: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            head_started: Notify::new(),
         }
     }
 
@@ -100,10 +103,13 @@ impl Activity {
     fn read(&self) {
         let now = self.now();
         self.last.store(now, Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Relaxed) == 0 {
-            let _ =
-                self.head_since
-                    .compare_exchange(0, now + 1, Ordering::Relaxed, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) == 0
+            && self
+                .head_since
+                .compare_exchange(0, now + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.head_started.notify_one();
         }
     }
 
@@ -241,6 +247,7 @@ async fn connection(
         let wake = deadline.unwrap_or_else(|| Instant::now() + recheck);
         tokio::select! {
             _ = conn.as_mut() => return,
+            () = activity.head_started.notified() => {}
             () = tokio::time::sleep_until(wake) => {
                 if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     return;
@@ -252,6 +259,11 @@ async fn connection(
             }
         }
     }
+}
+
+/// `http.tcp.no_delay`: without it a pipelined answer waits for the client's delayed ACK.
+fn prepare(stream: &TcpStream) {
+    let _ = stream.set_nodelay(true);
 }
 
 /// Wait for a free connection slot, then for a connection.
@@ -285,8 +297,7 @@ pub async fn serve(
             Some(_) = open.join_next(), if !open.is_empty() => {}
             accepted = accept(&listener, &slots) => {
                 let Some((stream, permit)) = accepted else { continue };
-                // Without it pipelined answers wait for the client's delayed ACK.
-                let _ = stream.set_nodelay(true);
+                prepare(&stream);
                 let task = connection(stream, router.clone(), limits, stop.clone());
                 open.spawn(async move {
                     task.await;
@@ -305,5 +316,27 @@ pub async fn serve(
             () = &mut grace => return Stopped::GraceExpired(open.len()),
             next = open.join_next() => if next.is_none() { return Stopped::Drained },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_sockets_get_tcp_nodelay() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap());
+            let (accepted, _) = tokio::join!(listener.accept(), client);
+            let (stream, _) = accepted.unwrap();
+            assert!(!stream.nodelay().unwrap());
+            prepare(&stream);
+            assert!(stream.nodelay().unwrap());
+        });
     }
 }
