@@ -11,10 +11,10 @@
 //!   connection that reads the timestamps the socket wrapper [`Watched`] records. hyper's own
 //!   `header_read_timeout` is not used: its timer also runs while a keep-alive connection is
 //!   idle, so it cannot be told apart from the idle timeout.
-//! - Shutdown: when [`Stop::Drain`] is announced the listener closes, every connection is told
-//!   to finish its in-flight request and close (hyper's `graceful_shutdown`; idle and half-read
-//!   connections close at once), and whatever is still open when the grace period ends is
-//!   dropped. [`Stop::Now`] drops everything at once.
+//! - Shutdown: when [`Stop::Drain`] is announced the listener closes, connections without a
+//!   request in flight (idle, or in the middle of a head) close at once, the others finish their
+//!   request and close (hyper's `graceful_shutdown`), and whatever is still open when the grace
+//!   period ends is dropped. [`Stop::Now`] drops everything at once.
 
 use std::io;
 use std::pin::Pin;
@@ -254,6 +254,11 @@ async fn connection(
                 }
             }
             () = until(&mut stop, |s| *s != Stop::Running), if !draining => {
+                // Without a request in flight there is nothing to finish: a half-read head is
+                // closed at once (hyper's graceful shutdown would wait for it to complete).
+                if activity.in_flight.load(Ordering::Relaxed) == 0 {
+                    return;
+                }
                 draining = true;
                 conn.as_mut().graceful_shutdown();
             }
