@@ -113,17 +113,18 @@ fn the_parent_breaker_stops_writes_once_stored_documents_reach_the_limit() {
     // 300 MB would have been stored without the breaker; it stopped well before.
     let refusal = refusal.expect("the parent breaker tripped");
     let (reason, wanted, bytes_limit) = breaker_error(&refusal);
+    // The body (`<http_request>`) or the parsed document (`indices:data/write/index`) is the
+    // reservation that finds the process over the limit, depending on when memory was read.
+    let labels = ["<http_request>", "indices:data/write/index"];
     assert!(
-        reason.starts_with("[parent] Data too large, data for [<http_request>] would be ["),
+        labels.iter().any(|label| reason.starts_with(&format!(
+            "[parent] Data too large, data for [{label}] would be ["
+        ))),
         "{reason}"
     );
     assert!(reason.contains(", real usage: ["), "{reason}");
-    assert!(
-        reason.contains(&format!(
-            ", new bytes reserved: [{DOC}/1mb], usages [inflight_requests="
-        )),
-        "{reason}"
-    );
+    assert!(reason.contains(", new bytes reserved: ["), "{reason}");
+    assert!(reason.contains("], usages [inflight_requests="), "{reason}");
     assert_eq!(bytes_limit, limit);
     assert!(wanted > limit);
     assert!(stored > 0 && stored < ATTEMPTS, "stored {stored}");

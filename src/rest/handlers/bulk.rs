@@ -27,21 +27,22 @@ use crate::rest::server::{Cluster, ClusterState};
 use crate::rest::strict_json::object_heap_size;
 use crate::rest::wait_for_active::WaitForActive;
 
-/// An item that passed validation, with what validation decided.
-struct Prepared {
-    item: BulkItem,
+/// What validation decided for an item (kept beside the items, so that they are not moved into
+/// a second vector of their size).
+struct Decided {
     index: String,
     condition: Condition,
     if_seq_no: Option<ChangeId>,
 }
 
-/// `BulkRequest.validate`: every item's errors, in order, fail the request together.
-fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Prepared>, RestError> {
+/// `BulkRequest.validate`: every item's errors, in order, fail the request together; otherwise
+/// one decision per item.
+fn validate(items: &[BulkItem], default_index: Option<&str>) -> Result<Vec<Decided>, RestError> {
     let mut errors = ValidationErrors::default();
     if items.is_empty() {
         errors.add("no requests added");
     }
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut decided = Vec::with_capacity(items.len());
     for item in items {
         let index = item
             .index
@@ -88,8 +89,7 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
             }
         };
         if let Some(index) = index {
-            prepared.push(Prepared {
-                item,
+            decided.push(Decided {
                 index,
                 condition,
                 if_seq_no,
@@ -99,7 +99,7 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
     errors
         .into_result()
         .map_err(|e| RestError::validation(&e))?;
-    Ok(prepared)
+    Ok(decided)
 }
 
 /// The result of one item: its write response or the exception and status it failed with.
@@ -136,18 +136,18 @@ fn item_result(
 async fn execute(
     cluster: &Cluster,
     node: Option<usize>,
-    prepared: Prepared,
+    item: BulkItem,
+    decided: Decided,
     default_routing: Option<&str>,
     wait: &WaitForActive,
     refresh: Refresh,
     unavailable: &mut HashSet<(String, usize)>,
 ) -> (bool, Value) {
-    let Prepared {
-        item,
+    let Decided {
         index: index_name,
         condition,
         if_seq_no,
-    } = prepared;
+    } = decided;
     let id = item.id.clone().unwrap_or_else(|| cluster.ids.next_id());
     let routing = item.routing.as_deref().or(default_routing);
     let result = async {
@@ -225,25 +225,26 @@ async fn run_bulk(
         .0
         .breakers
         .reserve(Child::Request, items_heap_size(&items), BULK_ACTION)?;
-    let prepared = validate(items, default_index.as_deref())?;
+    let decided = validate(&items, default_index.as_deref())?;
     let wait = WaitForActive::new(active, timeout_text, timeout);
     let cluster = &state.0;
     let mut response = BulkResponse::new(held);
     let mut unavailable = HashSet::new();
-    for item in prepared {
+    for (item, decided) in items.into_iter().zip(decided) {
         let (failed, result) = match &response.refused {
             // The response would take the request breaker over its limit: the remaining items
             // fail with the breaker's exception, unexecuted, as a shard's breaker fails its items.
             Some(refused) => {
-                let id = item.item.id.clone().unwrap_or_default();
+                let id = item.id.clone().unwrap_or_default();
                 let error = Err(RestError::CircuitBreaking(refused.clone()));
-                item_result(item.item.action, &item.index, &id, error, refresh)
+                item_result(item.action, &decided.index, &id, error, refresh)
             }
             None => {
                 execute(
                     cluster,
                     node,
                     item,
+                    decided,
                     routing.as_deref(),
                     &wait,
                     refresh,
@@ -284,10 +285,14 @@ fn items_heap_size(items: &[BulkItem]) -> u64 {
         .sum()
 }
 
+/// Room at the start of the response for `{"errors":false,"took":<u64>,"items":[`, written last.
+const HEAD_ROOM: usize = 64;
+
 /// The bulk response, serialized item by item as it grows (a tree of JSON values would take
-/// several times the bytes), each item's bytes reserved on the request breaker.
+/// several times the bytes), each item's bytes reserved on the request breaker. The head, known
+/// only at the end, goes into room left before the items, so the body is never copied.
 struct BulkResponse {
-    items: Vec<u8>,
+    buffer: Vec<u8>,
     errors: bool,
     held: Reservation,
     /// Set once the breaker refused to hold more: the remaining items fail with it.
@@ -297,7 +302,7 @@ struct BulkResponse {
 impl BulkResponse {
     fn new(held: Reservation) -> BulkResponse {
         BulkResponse {
-            items: Vec::new(),
+            buffer: vec![b' '; HEAD_ROOM],
             errors: false,
             held,
             refused: None,
@@ -311,22 +316,21 @@ impl BulkResponse {
                 self.refused = Some(refused);
             }
         }
-        if !self.items.is_empty() {
-            self.items.push(b',');
+        if self.buffer.len() > HEAD_ROOM {
+            self.buffer.push(b',');
         }
-        self.items.extend_from_slice(&bytes);
+        self.buffer.extend_from_slice(&bytes);
         self.errors |= failed;
     }
 
     /// `{"errors":..,"took":..,"items":[..]}`.
-    fn finish(self, started: Instant) -> Response<Body> {
+    fn finish(mut self, started: Instant) -> Response<Body> {
         let took = started.elapsed().as_millis() as u64;
-        let mut body = Vec::with_capacity(self.items.len() + 48);
-        body.extend_from_slice(
-            format!("{{\"errors\":{},\"took\":{took},\"items\":[", self.errors).as_bytes(),
-        );
-        body.extend_from_slice(&self.items);
-        body.extend_from_slice(b"]}");
+        let head = format!(r#"{{"errors":{},"took":{took},"items":["#, self.errors);
+        let start = HEAD_ROOM - head.len();
+        self.buffer[start..HEAD_ROOM].copy_from_slice(head.as_bytes());
+        self.buffer.extend_from_slice(b"]}");
+        let body = axum::body::Bytes::from(self.buffer).slice(start..);
         json::response(200, body)
     }
 }
