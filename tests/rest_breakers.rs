@@ -88,6 +88,32 @@ fn a_document_that_parses_to_more_than_the_request_limit_is_refused() {
 }
 
 #[test]
+fn an_update_reserves_the_document_the_merge_produces() {
+    let es = Es::start_with(ServeArgs {
+        request_limit: MemoryLimit::Bytes(3 << 20),
+        ..ServeArgs::default()
+    });
+    // 2 MB stored: under the 3 MB limit alone.
+    assert_eq!(es.call("PUT", "/u/_doc/1", Some(&document_of(2 << 20))).status, 201);
+    let small = es.call("POST", "/u/_update/1", Some(r#"{"doc":{"n":1}}"#));
+    assert_eq!(small.status, 200, "{}", small.body);
+    // 1.5 MB more: the merged document would be 3.5 MB.
+    let grow = format!(r#"{{"doc":{{"b":"{}"}}}}"#, "y".repeat(3 << 19));
+    let answer = es.call("POST", "/u/_update/1", Some(&grow));
+    assert_eq!(answer.status, 429);
+    let json = answer.json();
+    let (reason, wanted, limit) = breaker_error(&json);
+    assert!(
+        reason.starts_with("[request] Data too large, data for [indices:data/write/update] would be ["),
+        "{reason}"
+    );
+    assert!(wanted > 3 << 20 && limit == 3 << 20);
+    let stored = es.call("GET", "/u/_doc/1", None).json();
+    assert_eq!(stored["_version"], 2, "the refused update changed nothing");
+    assert!(stored["_source"].get("b").is_none());
+}
+
+#[test]
 fn the_parent_breaker_stops_writes_once_stored_documents_reach_the_limit() {
     const DOC: usize = 1 << 20;
     const ATTEMPTS: usize = 300;
