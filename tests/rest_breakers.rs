@@ -94,7 +94,11 @@ fn an_update_reserves_the_document_the_merge_produces() {
         ..ServeArgs::default()
     });
     // 2 MB stored: under the 3 MB limit alone.
-    assert_eq!(es.call("PUT", "/u/_doc/1", Some(&document_of(2 << 20))).status, 201);
+    assert_eq!(
+        es.call("PUT", "/u/_doc/1", Some(&document_of(2 << 20)))
+            .status,
+        201
+    );
     let small = es.call("POST", "/u/_update/1", Some(r#"{"doc":{"n":1}}"#));
     assert_eq!(small.status, 200, "{}", small.body);
     // 1.5 MB more: the merged document would be 3.5 MB.
@@ -104,7 +108,9 @@ fn an_update_reserves_the_document_the_merge_produces() {
     let json = answer.json();
     let (reason, wanted, limit) = breaker_error(&json);
     assert!(
-        reason.starts_with("[request] Data too large, data for [indices:data/write/update] would be ["),
+        reason.starts_with(
+            "[request] Data too large, data for [indices:data/write/update] would be ["
+        ),
         "{reason}"
     );
     assert!(wanted > 3 << 20 && limit == 3 << 20);

@@ -196,7 +196,7 @@ fn split_field_name(field: &str) -> Result<Vec<&str>, String> {
         return Err("field name cannot contain only dots".into());
     }
     match parts.iter().find(|p| p.trim().is_empty()) {
-        Some(part) if part.is_empty() => Err(format!(
+        Some(&"") => Err(format!(
             "field name cannot contain only whitespace: ['{field}']"
         )),
         Some(_) => Err(format!(

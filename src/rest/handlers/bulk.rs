@@ -136,8 +136,7 @@ fn item_result(
 async fn execute(
     cluster: &Cluster,
     node: Option<usize>,
-    item: BulkItem,
-    decided: Decided,
+    (item, decided): (BulkItem, Decided),
     default_routing: Option<&str>,
     wait: &WaitForActive,
     refresh: Refresh,
@@ -243,8 +242,7 @@ async fn run_bulk(
                 execute(
                     cluster,
                     node,
-                    item,
-                    decided,
+                    (item, decided),
                     routing.as_deref(),
                     &wait,
                     refresh,
