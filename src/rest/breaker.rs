@@ -273,10 +273,6 @@ impl Reservation {
         self.bytes += bytes;
         Ok(())
     }
-
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
 }
 
 impl Drop for Reservation {

@@ -2,7 +2,6 @@
 //! its memory settings (`512mb`, `60%`), durations as its time settings (`30s`), and the defaults
 //! that depend on the machine: the memory budget (Elasticsearch's heap) and the connection cap.
 
-use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -70,15 +69,6 @@ impl FromStr for MemoryLimit {
                 "percentage should be in [0-100], got [{}]",
                 percent.trim()
             )),
-        }
-    }
-}
-
-impl fmt::Display for MemoryLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MemoryLimit::Ratio(hundredths) => write!(f, "{}%", f64::from(*hundredths) / 100.0),
-            MemoryLimit::Bytes(bytes) => write!(f, "{bytes}b"),
         }
     }
 }

@@ -369,21 +369,14 @@ impl RunningServer {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-
-    /// Drain and wait: how serving ended.
-    pub fn stop(mut self) -> Option<Stopped> {
-        self.shut_down()
-    }
-
-    fn shut_down(&mut self) -> Option<Stopped> {
-        let _ = self.stop.send(Stop::Drain);
-        self.thread.take().and_then(|thread| thread.join().ok())
-    }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        self.shut_down();
+        let _ = self.stop.send(Stop::Drain);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
