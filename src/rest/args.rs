@@ -62,7 +62,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
     /// The memory budget the breaker limits are ratios of, as Elasticsearch's are of its heap
-    /// (default: half the machine's memory, at most 31gb, as Elasticsearch sizes its heap).
+    /// (default: half the machine's memory or its cgroup's limit, at most 31gb, as Elasticsearch
+    /// sizes its heap).
     #[arg(long, value_name = "SIZE", value_parser = parse_byte_size)]
     pub memory: Option<u64>,
     /// `network.breaker.inflight_requests.limit`: request bodies being handled.

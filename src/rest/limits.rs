@@ -97,12 +97,22 @@ fn proc_number(file: &str, label: &str, column: usize) -> Option<u64> {
         .ok()
 }
 
+/// The memory the process may use: the machine's, or its cgroup's limit when lower (as
+/// Elasticsearch's `OsProbe` reports a container's memory).
+fn available_memory() -> Option<u64> {
+    let machine = proc_number("/proc/meminfo", "MemTotal:", 0)? * 1024;
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|limit| limit.trim().parse::<u64>().ok());
+    Some(cgroup.map_or(machine, |limit| limit.min(machine)))
+}
+
 /// The memory budget when `--memory` is not given: what Elasticsearch's automatic heap sizing
-/// gives a node (`MachineDependentHeap`: half of the machine's memory, at most 31 GB), 1 GB where
-/// the machine's memory cannot be read.
+/// gives a node (`MachineDependentHeap`: half of the memory, at most 31 GB), 1 GB where the
+/// memory cannot be read.
 pub fn default_memory_budget() -> u64 {
     const MAX_HEAP: u64 = 31 << 30;
-    proc_number("/proc/meminfo", "MemTotal:", 0).map_or(1 << 30, |kb| (kb * 1024 / 2).min(MAX_HEAP))
+    available_memory().map_or(1 << 30, |bytes| (bytes / 2).min(MAX_HEAP))
 }
 
 /// File descriptors kept free under the connection cap: the listener, stdio, the runtime's own.
