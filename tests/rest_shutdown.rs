@@ -63,8 +63,9 @@ impl Serve {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
+        // The shell's builtin `kill`: no procps needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{name} {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
