@@ -80,21 +80,13 @@ pub struct ServeArgs {
     pub max_bulk_items: u64,
 }
 
+/// The defaults are the command line's, read from the flags' declarations above (one place).
 impl Default for ServeArgs {
     fn default() -> Self {
-        ServeArgs {
-            addr: SocketAddr::from(([127, 0, 0, 1], 9200)),
-            nodes: 1,
-            shutdown_grace: Duration::from_secs(5),
-            header_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: None,
-            memory: None,
-            inflight_requests_limit: MemoryLimit::Ratio(10_000),
-            request_limit: MemoryLimit::Ratio(6_000),
-            total_limit: MemoryLimit::Ratio(9_500),
-            max_bulk_items: 100_000,
-        }
+        let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+        let matches = command.get_matches_from(["serve"]);
+        <ServeArgs as clap::FromArgMatches>::from_arg_matches(&matches)
+            .expect("the declared defaults parse (tested)")
     }
 }
 
@@ -205,4 +197,24 @@ pub fn serve(opts: ServeOptions) -> std::io::Result<Option<u8>> {
         }
         Ok(None)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_declared_ones() {
+        let args = ServeArgs::default();
+        assert_eq!(args.addr, SocketAddr::from(([127, 0, 0, 1], 9200)));
+        assert_eq!(args.nodes, 1);
+        assert_eq!(args.shutdown_grace, Duration::from_secs(5));
+        assert_eq!(args.header_timeout, Duration::from_secs(30));
+        assert_eq!(args.idle_timeout, Duration::from_secs(60));
+        assert_eq!((args.max_connections, args.memory), (None, None));
+        assert_eq!(args.inflight_requests_limit, MemoryLimit::Ratio(10_000));
+        assert_eq!(args.request_limit, MemoryLimit::Ratio(6_000));
+        assert_eq!(args.total_limit, MemoryLimit::Ratio(9_500));
+        assert_eq!(args.max_bulk_items, 100_000);
+    }
 }
