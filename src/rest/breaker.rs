@@ -6,7 +6,7 @@
 //!   bodies of the requests being handled, reserved when a body has been read, released when
 //!   the handler is done with it.
 //! - `request` (`indices.breaker.request.limit`, 60%): what a request builds from its body and
-//!   will store: parsed sources, merged documents, bulk items and the bulk response.
+//!   will store: sources as they are parsed, merged documents, bulk items and the bulk response.
 //! - `parent` (`indices.breaker.total.limit`, 95%): with real memory tracking (Elasticsearch's
 //!   default), the process's resident memory plus the new reservation; this is what counts
 //!   the memory earlier requests left behind (stored documents and their history).

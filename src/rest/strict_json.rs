@@ -9,10 +9,13 @@
 //!   `index.mapping.depth.limit` (20) as `MappingLookup.checkObjectDepthLimit` counts it.
 //! - [`heap_size`]: what a parsed value occupies, for the `request` breaker.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+use super::breaker::{CircuitBreaking, Reservation};
 
 /// `index.mapping.depth.limit`'s default.
 pub const MAPPING_DEPTH_LIMIT: usize = 20;
@@ -36,10 +39,78 @@ const METADATA_FIELDS: [&str; 14] = [
     "_version",
 ];
 
-/// A value whose objects may not repeat a key.
-struct Strict;
+/// Counts what a parse allocates onto a breaker reservation, in steps of [`METER_STEP`], so a
+/// body that would parse into more than the breaker allows is refused while it is parsed rather
+/// than after (JSON of small values can take ten times its size once parsed).
+pub struct Meter<'r> {
+    reservation: Option<&'r mut Reservation>,
+    label: &'static str,
+    pending: u64,
+    refused: Option<CircuitBreaking>,
+}
 
-impl<'de> DeserializeSeed<'de> for Strict {
+/// Bytes counted before the reservation is grown.
+const METER_STEP: u64 = 64 * 1024;
+
+impl<'r> Meter<'r> {
+    /// A meter that counts nothing (request bodies the breaker does not see).
+    fn none() -> Meter<'r> {
+        Meter {
+            reservation: None,
+            label: "",
+            pending: 0,
+            refused: None,
+        }
+    }
+
+    /// Count `bytes`; `false` once the breaker refused (the refusal is kept).
+    fn add(&mut self, bytes: u64) -> bool {
+        self.pending += bytes;
+        if self.pending < METER_STEP {
+            return true;
+        }
+        match self.flush() {
+            Ok(()) => true,
+            Err(refused) => {
+                self.refused = Some(refused);
+                false
+            }
+        }
+    }
+
+    /// Reserve what was counted since the last step.
+    fn flush(&mut self) -> Result<(), CircuitBreaking> {
+        let pending = std::mem::take(&mut self.pending);
+        match self.reservation.as_deref_mut() {
+            Some(reservation) => reservation.grow(pending, self.label),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A value whose objects may not repeat a key, its size counted on a [`Meter`].
+#[derive(Clone, Copy)]
+struct Strict<'a, 'r> {
+    meter: &'a RefCell<Meter<'r>>,
+}
+
+impl Strict<'_, '_> {
+    /// Count `bytes` of the value being built, or fail the parse.
+    fn count<E: de::Error>(&self, bytes: u64) -> Result<(), E> {
+        if self.meter.borrow_mut().add(bytes) {
+            Ok(())
+        } else {
+            Err(E::custom("circuit breaker"))
+        }
+    }
+
+    fn leaf<E: de::Error>(&self, value: Value, extra: u64) -> Result<Value, E> {
+        self.count(NODE + extra)?;
+        Ok(value)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_, '_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -47,7 +118,7 @@ impl<'de> DeserializeSeed<'de> for Strict {
     }
 }
 
-impl<'de> Visitor<'de> for Strict {
+impl<'de> Visitor<'de> for Strict<'_, '_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -55,42 +126,46 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+        self.leaf(Value::Bool(v), 0)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+        self.leaf(Value::Number(v.into()), 0)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+        self.leaf(Value::Number(v.into()), 0)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+        self.leaf(Number::from_f64(v).map_or(Value::Null, Value::Number), 0)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+        self.leaf(Value::String(v.to_owned()), v.len() as u64)
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        let len = v.len() as u64;
+        self.leaf(Value::String(v), len)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+        self.leaf(Value::Null, 0)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.count(NODE)?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Strict)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.count(NODE)?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
                 return Err(de::Error::custom(format_args!("Duplicate field '{key}'")));
             }
-            let value = map.next_value_seed(Strict)?;
+            self.count(ENTRY + key.len() as u64)?;
+            let value = map.next_value_seed(self)?;
             object.insert(key, value);
         }
         Ok(Value::Object(object))
@@ -105,9 +180,9 @@ pub enum TopLevel {
     Other(Value),
 }
 
-struct Entries;
+struct Entries<'a, 'r>(Strict<'a, 'r>);
 
-impl<'de> Visitor<'de> for Entries {
+impl<'de> Visitor<'de> for Entries<'_, '_> {
     type Value = TopLevel;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -115,31 +190,31 @@ impl<'de> Visitor<'de> for Entries {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<TopLevel, E> {
-        Strict.visit_bool(v).map(TopLevel::Other)
+        self.0.visit_bool(v).map(TopLevel::Other)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<TopLevel, E> {
-        Strict.visit_i64(v).map(TopLevel::Other)
+        self.0.visit_i64(v).map(TopLevel::Other)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<TopLevel, E> {
-        Strict.visit_u64(v).map(TopLevel::Other)
+        self.0.visit_u64(v).map(TopLevel::Other)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<TopLevel, E> {
-        Strict.visit_f64(v).map(TopLevel::Other)
+        self.0.visit_f64(v).map(TopLevel::Other)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<TopLevel, E> {
-        Strict.visit_str(v).map(TopLevel::Other)
+        self.0.visit_str(v).map(TopLevel::Other)
     }
     fn visit_unit<E: de::Error>(self) -> Result<TopLevel, E> {
-        Strict.visit_unit().map(TopLevel::Other)
+        self.0.visit_unit().map(TopLevel::Other)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TopLevel, A::Error> {
-        Strict.visit_seq(seq).map(TopLevel::Other)
+        self.0.visit_seq(seq).map(TopLevel::Other)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            entries.push((key, map.next_value_seed(Strict)?));
+            entries.push((key, map.next_value_seed(self.0)?));
         }
         Ok(TopLevel::Object(entries))
     }
@@ -147,17 +222,54 @@ impl<'de> Visitor<'de> for Entries {
 
 /// Parse one JSON value, its top-level object as [`TopLevel`]; inner objects refuse duplicates.
 pub fn top_level_from_slice(bytes: &[u8]) -> Result<TopLevel, serde_json::Error> {
+    let meter = RefCell::new(Meter::none());
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = de::Deserializer::deserialize_any(&mut deserializer, Entries)?;
+    let value =
+        de::Deserializer::deserialize_any(&mut deserializer, Entries(Strict { meter: &meter }))?;
     deserializer.end()?;
     Ok(value)
 }
 
 /// Parse one JSON value, refusing duplicate keys.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    parse(bytes, &RefCell::new(Meter::none()))
+}
+
+fn parse(bytes: &[u8], meter: &RefCell<Meter>) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = Strict.deserialize(&mut deserializer)?;
+    let value = Strict { meter }.deserialize(&mut deserializer)?;
     deserializer.end()?;
+    Ok(value)
+}
+
+/// Why a metered parse failed.
+#[derive(Debug)]
+pub enum ParseFailure {
+    Json(serde_json::Error),
+    /// The breaker refused the memory the parsed value takes.
+    Refused(CircuitBreaking),
+}
+
+/// [`from_slice`], the parsed value's size reserved on `reservation` (labelled `label`) as it
+/// is built.
+pub fn from_slice_reserving(
+    bytes: &[u8],
+    reservation: &mut Reservation,
+    label: &'static str,
+) -> Result<Value, ParseFailure> {
+    let meter = RefCell::new(Meter {
+        reservation: Some(reservation),
+        label,
+        pending: 0,
+        refused: None,
+    });
+    let parsed = parse(bytes, &meter);
+    let mut meter = meter.into_inner();
+    if let Some(refused) = meter.refused.take() {
+        return Err(ParseFailure::Refused(refused));
+    }
+    let value = parsed.map_err(ParseFailure::Json)?;
+    meter.flush().map_err(ParseFailure::Refused)?;
     Ok(value)
 }
 
@@ -302,6 +414,10 @@ pub fn field_location(text: &[u8], key: &str) -> String {
 /// The node every value takes.
 const NODE: u64 = std::mem::size_of::<Value>() as u64;
 
+/// What an object entry takes besides its key's bytes and its value: the ordered map's bucket
+/// (key `String`, hash) and index slot.
+const ENTRY: u64 = std::mem::size_of::<String>() as u64 + 16;
+
 /// Bytes a parsed value occupies on the heap, roughly: its node and strings' bytes, and per
 /// object entry its key and the ordered map's bucket (hash, key) and index.
 pub fn heap_size(value: &Value) -> u64 {
@@ -315,7 +431,6 @@ pub fn heap_size(value: &Value) -> u64 {
 
 /// [`heap_size`] of an object.
 pub fn object_heap_size(object: &Map<String, Value>) -> u64 {
-    const ENTRY: u64 = std::mem::size_of::<String>() as u64 + 16;
     NODE + object
         .iter()
         .map(|(key, value)| ENTRY + key.len() as u64 + heap_size(value))
@@ -417,6 +532,37 @@ mod tests {
     fn field_locations_are_one_based() {
         assert_eq!(field_location(br#"{"x":1}"#, "x"), "[1:2]");
         assert_eq!(field_location(b"{\n  \"doc\": 1}", "doc"), "[2:3]");
+    }
+
+    #[test]
+    fn a_reserving_parse_stops_when_the_breaker_refuses() {
+        use crate::rest::breaker::{BreakerLimits, Breakers, Child};
+        let breakers = Breakers::with_real_memory(
+            BreakerLimits {
+                inflight_requests: u64::MAX,
+                request: 100 << 10,
+                total: u64::MAX,
+            },
+            || None,
+        );
+        // 100 KB of `0,` parses into 50 000 values of 32 bytes or more.
+        let zeros = format!("[{}0]", "0,".repeat(50_000));
+        let mut held = breakers.reserve(Child::Request, 0, "t").unwrap();
+        match from_slice_reserving(zeros.as_bytes(), &mut held, "t") {
+            Err(ParseFailure::Refused(refused)) => {
+                assert!(refused
+                    .reason
+                    .starts_with("[request] Data too large, data for [t] would be ["));
+                assert_eq!(refused.bytes_limit, 100 << 10);
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        assert_eq!(breakers.used(Child::Request), 0);
+        // A small value is reserved whole, the last step included.
+        let mut held = breakers.reserve(Child::Request, 0, "t").unwrap();
+        let value = from_slice_reserving(br#"{"a":"bc"}"#, &mut held, "t").unwrap();
+        assert_eq!(breakers.used(Child::Request), heap_size(&value));
     }
 
     #[test]

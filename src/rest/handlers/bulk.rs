@@ -168,7 +168,9 @@ async fn execute(
         }
         match item.op {
             BulkOp::Index(source) => {
-                let source = Arc::new(parse_source(&source)?);
+                // Each item's parsed source is held until the engine has it.
+                let mut held = cluster.breakers.reserve(Child::Request, 0, BULK_ACTION)?;
+                let source = Arc::new(parse_source(&source, &mut held, BULK_ACTION)?);
                 let id = id.clone();
                 Ok(shard
                     .write(
