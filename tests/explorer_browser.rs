@@ -101,15 +101,22 @@ fn explorer_renders_model_properties_steps_and_diagram() {
         (!texts.is_empty() && texts.iter().all(|t| !t.contains("Searching"))).then_some(texts)
     });
     for (name, verdict) in &expected {
-        let wanted = match verdict.as_str() {
-            "holds" => "Safety holds",
-            _ => "Counterexample found",
+        let (kind, shown) = match verdict.as_str() {
+            "holds" => ("Always", Some("Safety holds")),
+            "counterexample" => ("Always", Some("Counterexample found")),
+            "reachable" => ("Sometimes", Some("Example found")),
+            _ => ("Sometimes", None),
         };
+        let row = properties
+            .iter()
+            .find(|p| p.ends_with(&format!("{kind} {name}")));
+        let fits = row.is_some_and(|p| match shown {
+            Some(wanted) => p.contains(wanted),
+            None => !p.contains("Example found"),
+        });
         assert!(
-            properties
-                .iter()
-                .any(|p| p.contains(wanted) && p.ends_with(&format!("Always {name}"))),
-            "{name} should show {wanted:?}; the page shows {properties:#?}"
+            fits,
+            "{name} should be {verdict}; the page shows {properties:#?}"
         );
     }
     assert_eq!(browser.text(&browser.find_all(PROGRESS)[0]), "Done");
