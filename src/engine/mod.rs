@@ -41,5 +41,5 @@ pub use history::{OpKind, OpRecord, Source};
 pub use replica::ReplicaApplied;
 pub use response::{GetResponse, ShardsInfo, WriteResponse};
 pub use seqno::LocalCheckpointTracker;
-pub use shard::{CopyOptions, ShardCopy, ShardId, WriteOutcome};
+pub use shard::{CopyOptions, CopyStats, ShardCopy, ShardId, WriteOutcome, DEFAULT_GC_DELETES};
 pub use update::{UpdateOptions, UpdateRequest};

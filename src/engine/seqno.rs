@@ -47,6 +47,16 @@ impl LocalCheckpointTracker {
         }
     }
 
+    /// A tracker that starts with everything up to `checkpoint` processed (a copy rebuilt from a
+    /// translog whose older operations were folded into a snapshot; Elasticsearch's
+    /// `LocalCheckpointTracker(maxSeqNo, localCheckpoint)` from a commit).
+    pub(crate) fn starting_at(window: usize, checkpoint: SeqNo) -> Self {
+        let tracker = Self::new(window);
+        tracker.max_seq_no.store(checkpoint, Ordering::Release);
+        tracker.checkpoint.store(checkpoint, Ordering::Release);
+        tracker
+    }
+
     fn stamp(&self, seq_no: SeqNo) -> &AtomicI64 {
         // Ring length is a power of two, so masking is `seq_no mod window` for `seq_no >= 0`.
         &self.ring[(seq_no as usize) & (self.ring.len() - 1)]

@@ -31,7 +31,7 @@ pub mod pending;
 pub mod replication;
 mod translog;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -43,6 +43,7 @@ pub use replication::{Rejected, ReplicationRequest};
 
 use self::faults::Link;
 use self::master::Master;
+use crate::engine::sync::{Mutex, MutexGuard};
 use crate::engine::{
     CopyOptions, EngineError, ErrorKind, GetResponse, ShardId, Source, UpdateRequest, WriteOutcome,
 };
@@ -165,9 +166,7 @@ impl ShardGroup {
     }
 
     pub(crate) fn master(&self) -> MutexGuard<'_, Master> {
-        self.master
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.master.lock()
     }
 
     /// The master's primary.
