@@ -126,13 +126,12 @@ struct Node {
     next: epoch::Atomic<Node>,
 }
 
-/// The smallest step of the global checkpoint that triggers a cut (amortises the walk).
-const RELEASE_STEP: SeqNo = 256;
-
 /// Lock-free operation history. Disabled logs record nothing (benchmarks).
 pub(crate) struct OpLog {
     head: epoch::Atomic<Node>,
     enabled: bool,
+    /// The smallest move of the bound that triggers a cut (`CopyOptions::release_step`).
+    step: SeqNo,
     /// Set while one thread cuts.
     releasing: AtomicBool,
     /// Everything at or below this was released.
@@ -143,10 +142,11 @@ pub(crate) struct OpLog {
 }
 
 impl OpLog {
-    pub(crate) fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool, step: u32) -> Self {
         OpLog {
             head: epoch::Atomic::null(),
             enabled,
+            step: SeqNo::from(step.max(1)),
             releasing: AtomicBool::new(false),
             released_through: AtomicI64::new(INITIAL_CHECKPOINT),
             retained: AtomicUsize::new(0),
@@ -221,7 +221,7 @@ impl OpLog {
     /// Whether the bound moved far enough since the last cut for [`OpLog::release_through`] to
     /// walk the log (the step grows with what the log retains, so cuts stay amortised).
     pub(crate) fn due(&self, bound: SeqNo) -> bool {
-        let step = RELEASE_STEP.max(self.retained() as SeqNo / 2);
+        let step = self.step.max(self.retained() as SeqNo / 2);
         self.enabled && bound >= self.released_through() + step
     }
 
@@ -229,7 +229,11 @@ impl OpLog {
     /// checkpoint), once `bound` moved far enough since the last cut. Each cut-off operation goes
     /// through `release` (newest first) before the epoch frees it. Returns whether it cut; a cut
     /// already running elsewhere makes this one return `false` at once.
-    pub(crate) fn release_through(&self, bound: SeqNo, mut release: impl FnMut(Released<'_>)) -> bool {
+    pub(crate) fn release_through(
+        &self,
+        bound: SeqNo,
+        mut release: impl FnMut(Released<'_>),
+    ) -> bool {
         if !self.due(bound) || self.releasing.swap(true, Ordering::Acquire) {
             return false;
         }
@@ -256,7 +260,9 @@ impl OpLog {
                 }
             },
         };
-        let detached = cut_from.next.swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
+        let detached = cut_from
+            .next
+            .swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
         let mut released = 0usize;
         let mut node = detached;
         // SAFETY: the detached chain is unreachable from the head; readers that entered it

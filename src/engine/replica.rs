@@ -84,7 +84,12 @@ impl ShardCopy {
     }
 
     /// Install the state `meta` unless the document already holds a later one.
-    pub(crate) fn install(&self, id: &str, meta: DocMeta, source: Option<Source>) -> ReplicaApplied {
+    pub(crate) fn install(
+        &self,
+        id: &str,
+        meta: DocMeta,
+        source: Option<Source>,
+    ) -> ReplicaApplied {
         self.on_slot(id, |slot| loop {
             let guard = epoch::pin();
             let current = slot.load(&guard);

@@ -71,6 +71,10 @@ pub struct CopyOptions {
     /// `index.gc_deletes`: a tombstone is pruned once the global checkpoint passed it and this
     /// long has elapsed since the delete (default 60 s; 0 prunes at the next release).
     pub gc_deletes: Duration,
+    /// The history is cut when the global checkpoint has moved this far since the last cut (or
+    /// half the retained history, if that is more): a cut walks what is retained, so this
+    /// amortises it. Default 256.
+    pub release_step: u32,
 }
 
 impl Default for CopyOptions {
@@ -80,6 +84,7 @@ impl Default for CopyOptions {
             checkpoint_window: CHECKPOINT_WINDOW,
             keep_history: true,
             gc_deletes: DEFAULT_GC_DELETES,
+            release_step: 256,
         }
     }
 }
@@ -164,7 +169,7 @@ impl ShardCopy {
             shard: Arc::new(shard),
             term: AtomicU64::new(options.primary_term),
             tracker,
-            log: OpLog::new(options.keep_history),
+            log: OpLog::new(options.keep_history, options.release_step),
             docs: IdMap::new(),
             gc_deletes: options.gc_deletes,
             tombstones: Mutex::new(VecDeque::new()),
@@ -215,11 +220,12 @@ impl ShardCopy {
             pending_tombstones: self.tombstones.lock().len(),
             ..CopyStats::default()
         };
-        self.docs.for_each(|_, slot| match slot.load(&guard).meta() {
-            Some(meta) if meta.deleted => stats.deleted += 1,
-            Some(_) => stats.docs += 1,
-            None => {}
-        });
+        self.docs
+            .for_each(|_, slot| match slot.load(&guard).meta() {
+                Some(meta) if meta.deleted => stats.deleted += 1,
+                Some(_) => stats.docs += 1,
+                None => {}
+            });
         stats
     }
 

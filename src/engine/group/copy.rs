@@ -79,7 +79,7 @@ impl GroupCopy {
             engine: EngineCell::new(ShardCopy::with_options(shard.clone(), options)),
             shard,
             options,
-            translog: Translog::new(options.gc_deletes),
+            translog: Translog::new(&options),
             global_checkpoint: AtomicI64::new(INITIAL_CHECKPOINT),
             role: AtomicU64::new(role.code()),
             in_sync: (0..copies).map(|_| AtomicU64::new(1)).collect(),
@@ -226,8 +226,12 @@ impl GroupCopy {
             ..self.options
         };
         let replay = self.translog.replay(keep);
-        let engine =
-            ShardCopy::restored(self.shard.clone(), options, replay.through, &replay.snapshot);
+        let engine = ShardCopy::restored(
+            self.shard.clone(),
+            options,
+            replay.through,
+            &replay.snapshot,
+        );
         for op in &replay.ops {
             engine.apply_admitted(op)?;
         }

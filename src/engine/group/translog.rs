@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::history::{OpLog, OpRecord};
 use crate::engine::sync::Mutex;
+use crate::engine::CopyOptions;
 use crate::protocol::checkpoint::survives_trim;
 use crate::protocol::checkpoint::INITIAL_CHECKPOINT;
 use crate::protocol::{SeqNo, Term};
@@ -64,15 +65,15 @@ pub(crate) struct Translog {
 }
 
 impl Translog {
-    pub(crate) fn new(gc_deletes: Duration) -> Self {
+    pub(crate) fn new(options: &CopyOptions) -> Self {
         Translog {
-            ops: OpLog::new(true),
+            ops: OpLog::new(true, options.release_step),
             snapshot: Mutex::new(Snapshot {
                 through: INITIAL_CHECKPOINT,
                 ..Snapshot::default()
             }),
             trims: Mutex::new(Vec::new()),
-            gc_deletes,
+            gc_deletes: options.gc_deletes,
         }
     }
 
