@@ -321,3 +321,35 @@ impl Drop for OpLog {
         }
     }
 }
+
+#[cfg(all(test, not(esocc_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_only_what_is_above_the_bound_within_two_steps() {
+        let log = OpLog::new(true, 16);
+        let mut released = Vec::new();
+        for s in 0..1000 {
+            log.push(OpRecord::noop(s, 1));
+            // The bound trails the pushes by 5, as a global checkpoint trails writes in flight.
+            log.release_through(s - 5, |r| released.push(r.op.seq_no));
+            assert!(
+                log.retained() <= 2 * 16 + 5,
+                "{} retained at {s}",
+                log.retained()
+            );
+        }
+        let kept: Vec<SeqNo> = log.above(-1).iter().map(|op| op.seq_no).collect();
+        assert_eq!(kept.first().copied(), Some(log.released_through() + 1));
+        assert_eq!(kept.last().copied(), Some(999));
+        released.sort_unstable();
+        let mut all = released;
+        all.extend(kept);
+        assert_eq!(
+            all,
+            (0..1000).collect::<Vec<_>>(),
+            "each operation kept or released once"
+        );
+    }
+}

@@ -189,10 +189,18 @@ impl ShardCopy {
             return;
         };
         self.log.release_through(bound, |released| {
-            if let (Some(deleted_at), Some(id)) = (released.deleted_at, released.op.id()) {
+            let (Some(deleted_at), Some(id)) = (released.deleted_at, released.op.id()) else {
+                return;
+            };
+            // Only a tombstone still in place is worth waiting for (the id may be written again).
+            let seq_no = released.op.seq_no;
+            if self
+                .doc_meta(id)
+                .is_some_and(|meta| meta.deleted && meta.seq_no == seq_no)
+            {
                 tombstones.push_back(Tombstone {
                     id: Arc::from(id),
-                    seq_no: released.op.seq_no,
+                    seq_no,
                     deleted_at,
                 });
             }
