@@ -67,7 +67,7 @@ pub struct GroupCopy {
 
 impl GroupCopy {
     /// Copy `id` of a group of `copies`, empty, in `role`, every copy in sync.
-    pub fn new(
+    pub(crate) fn new(
         id: CopyId,
         copies: usize,
         shard: ShardId,

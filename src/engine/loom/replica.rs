@@ -2,37 +2,19 @@
 //! delivery of the old primary racing the delivery that brings a newer primary term (and with it
 //! the rollback to the global checkpoint, which rebuilds the copy's engine behind its gate).
 //!
-//! Run with `RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize"
-//! CARGO_TARGET_DIR=target/loom cargo test --release --test loom_replica` (as the engine's loom
-//! suite runs). Every model builds one replica, lets two loom threads deliver requests to it, and
-//! checks the outcome against what Elasticsearch's operation permits allow. Each test names the
-//! bug it catches and its preemption bound.
-#![cfg(esocc_loom)]
+//! Every model builds one replica, lets two loom threads deliver requests to it, and checks the
+//! outcome against what Elasticsearch's operation permits allow. Each test names the bug it
+//! catches and its preemption bound.
 
 use std::sync::Arc as StdArc;
-use std::time::Duration;
 
-use esocc::engine::group::{GroupCopy, Rejected, ReplicationRequest, Role};
-use esocc::engine::{CopyOptions, ErrorKind, OpRecord, ShardId, Source};
-use esocc::protocol::{DocMeta, SeqNo, Term};
 use loom::sync::Arc;
 use serde_json::{json, Value};
 
-/// Explore every interleaving with at most `preemption_bound` preemptions, or as many as fit in
-/// `budget` (the rollback models are large: a rebuilt engine and an epoch-reclaimed old one).
-fn model(preemption_bound: usize, budget: Option<Duration>, f: impl Fn() + Send + Sync + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 20_000;
-    builder.preemption_bound = Some(preemption_bound);
-    if let Some(budget) = budget {
-        builder.max_duration = Some(budget);
-        builder.checkpoint_interval = 200;
-    }
-    builder.check(f);
-}
-
-/// How long a rollback model may explore.
-const ROLLBACK_BUDGET: Option<Duration> = Some(Duration::from_secs(90));
+use super::model;
+use crate::engine::group::{GroupCopy, Rejected, ReplicationRequest, Role};
+use crate::engine::{CopyOptions, ErrorKind, OpRecord, ShardId, Source};
+use crate::protocol::{DocMeta, SeqNo, Term};
 
 fn replica() -> Arc<GroupCopy> {
     let options = CopyOptions {
@@ -101,7 +83,7 @@ fn documents(copy: &GroupCopy) -> Vec<(String, SeqNo, Term, Option<i64>)> {
 /// on the 2-core CI box).
 #[test]
 fn two_deliveries_for_one_document_converge_on_the_higher_seq_no() {
-    model(1, None, || {
+    model(Some(1), || {
         let copy = replica();
         let answers = deliver_both(
             &copy,
@@ -140,7 +122,7 @@ fn history(copy: &GroupCopy) -> Vec<(SeqNo, Term)> {
 /// explored for at most 90 s (a partial exploration: the full one takes longer).
 #[test]
 fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
-    model(1, ROLLBACK_BUDGET, || {
+    model(Some(1), || {
         let copy = replica();
         let [old, new] = deliver_both(
             &copy,
@@ -179,7 +161,7 @@ fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
 /// bound 1, explored for at most 90 s (partial, as above).
 #[test]
 fn two_new_term_deliveries_racing_the_rollback_both_survive() {
-    model(1, ROLLBACK_BUDGET, || {
+    model(Some(1), || {
         let copy = replica();
         let answers = deliver_both(
             &copy,
