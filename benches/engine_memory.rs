@@ -38,7 +38,10 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+            LIVE_BYTES.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -63,6 +66,9 @@ fn source(n: usize) -> Source {
     }
 }
 
+/// Which document the n-th write goes to.
+type IdOf = fn(usize) -> usize;
+
 /// `writes` index operations, document `id_of(n)` for the n-th; returns the live documents, the
 /// heap bytes the group holds and the RSS, measured while the group is alive.
 fn run(writes: usize, id_of: impl Fn(usize) -> usize) -> (usize, isize, f64) {
@@ -85,7 +91,7 @@ fn main() {
         "workload", "writes", "live docs", "heap MiB", "bytes/live doc", "RSS MiB"
     );
     for writes in [100_000, 1_000_000] {
-        let cases: [(&str, fn(usize) -> usize); 2] = [
+        let cases: [(&str, IdOf); 2] = [
             ("every write a new document", |n| n),
             ("overwrites of 1 000 documents", |n| n % 1_000),
         ];

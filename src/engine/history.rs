@@ -136,6 +136,8 @@ pub(crate) struct OpLog {
     releasing: AtomicBool,
     /// Everything at or below this was released.
     released_through: AtomicI64,
+    /// The bound at which the next cut is due (one load for the hot path's check).
+    next_cut: AtomicI64,
     /// Operations kept after the last cut, plus those pushed since (approximate: for stats and
     /// the amortisation of cuts).
     retained: AtomicUsize,
@@ -149,6 +151,7 @@ impl OpLog {
             step: SeqNo::from(step.max(1)),
             releasing: AtomicBool::new(false),
             released_through: AtomicI64::new(INITIAL_CHECKPOINT),
+            next_cut: AtomicI64::new(INITIAL_CHECKPOINT + SeqNo::from(step.max(1))),
             retained: AtomicUsize::new(0),
         }
     }
@@ -162,23 +165,23 @@ impl OpLog {
         if !self.enabled {
             return;
         }
-        let guard = epoch::pin();
+        // SAFETY: a push never dereferences the head it loads, it only links the new node to it
+        // and compares it; a stale head that was freed and reused is the current head again,
+        // so linking to it is still right (ABA cannot hurt a push-only Treiber list).
+        let guard = unsafe { epoch::unprotected() };
         let deleted_at = matches!(op.kind, OpKind::Delete { .. }).then(Instant::now);
         let mut node = epoch::Owned::new(Node {
             op,
             deleted_at,
             next: epoch::Atomic::null(),
         });
-        let mut head = self.head.load(Ordering::Acquire, &guard);
+        let mut head = self.head.load(Ordering::Acquire, guard);
         loop {
             node.next.store(head, Ordering::Relaxed);
-            match self.head.compare_exchange(
-                head,
-                node,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-                &guard,
-            ) {
+            match self
+                .head
+                .compare_exchange(head, node, Ordering::AcqRel, Ordering::Acquire, guard)
+            {
                 Ok(_) => break,
                 Err(failed) => {
                     head = failed.current;
@@ -221,8 +224,7 @@ impl OpLog {
     /// Whether the bound moved far enough since the last cut for [`OpLog::release_through`] to
     /// walk the log (the step grows with what the log retains, so cuts stay amortised).
     pub(crate) fn due(&self, bound: SeqNo) -> bool {
-        let step = self.step.max(self.retained() as SeqNo / 2);
-        self.enabled && bound >= self.released_through() + step
+        self.enabled && bound >= self.next_cut.load(Ordering::Acquire)
     }
 
     /// Cut off the oldest operations, all at or below `bound` (which must not exceed the local
@@ -283,6 +285,8 @@ impl OpLog {
         // Every released node was counted: its push returned before its `_seq_no` was marked.
         self.retained.fetch_sub(released, Ordering::Relaxed);
         self.released_through.fetch_max(bound, Ordering::AcqRel);
+        let step = self.step.max(self.retained() as SeqNo / 2);
+        self.next_cut.store(bound + step, Ordering::Release);
         self.releasing.store(false, Ordering::Release);
         true
     }

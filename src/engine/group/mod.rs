@@ -7,7 +7,7 @@
 //! | [`copy`] | [`GroupCopy`]: one copy's engine, translog, checkpoints, role; the replica side |
 //! | `engine_cell` | the copy's engine behind a swappable pointer with a gate (rollback, promotion) |
 //! | `translog` | what a replica accepted, kept across rollbacks, trimmed by resyncs |
-//! | [`replication`] | the primary side: send, answer, acknowledge |
+//! | `replication` | the primary side: send, answer, acknowledge |
 //! | [`pending`] | a write waiting for its replicas: wait, poll or await it |
 //! | `master` | the master's view: primary term, primary, in-sync set |
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
@@ -28,7 +28,7 @@ pub mod failover;
 pub mod faults;
 mod master;
 pub mod pending;
-pub mod replication;
+pub(crate) mod replication;
 mod translog;
 
 use std::sync::Arc;
@@ -39,7 +39,6 @@ pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
-pub use replication::{Rejected, ReplicationRequest};
 
 use self::faults::Link;
 use self::master::Master;

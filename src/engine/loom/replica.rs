@@ -12,7 +12,8 @@ use loom::sync::Arc;
 use serde_json::{json, Value};
 
 use super::model;
-use crate::engine::group::{GroupCopy, Rejected, ReplicationRequest, Role};
+use crate::engine::group::replication::{Rejected, ReplicationRequest};
+use crate::engine::group::{GroupCopy, Role};
 use crate::engine::{CopyOptions, ErrorKind, OpRecord, ShardId, Source};
 use crate::protocol::{DocMeta, SeqNo, Term};
 
@@ -79,8 +80,7 @@ fn documents(copy: &GroupCopy) -> Vec<(String, SeqNo, Term, Option<i64>)> {
 ///
 /// Catches: installing a replicated operation with a plain store instead of the per-document
 /// `_seq_no` comparison and compare-and-swap (the older operation can land last). Preemption
-/// bound 1 (51 s
-/// on the 2-core CI box).
+/// bound 1 (55 s on the shared 2-core box).
 #[test]
 fn two_deliveries_for_one_document_converge_on_the_higher_seq_no() {
     model(Some(1), || {
@@ -118,8 +118,9 @@ fn history(copy: &GroupCopy) -> Vec<(SeqNo, Term)> {
 /// Catches: letting a delivery that passed its term check apply into the engine after the
 /// rollback rebuilt it (the gate in `engine_cell.rs` removed: the term-1 operation lands in the
 /// new engine, or the term-2 operation lands in the discarded one, or the old operation is
-/// appended to the translog after the new one and wins the next rebuild). Preemption bound 1,
-/// explored for at most 90 s (a partial exploration: the full one takes longer).
+/// appended to the translog after the new one and wins the next rebuild; seeded as an `enter`
+/// that ignores the sealed bit, failed as recorded in `docs/replication.md`). Preemption bound 1,
+/// complete (33 s on the shared 2-core box; it was time-boxed at 90 s while the gate spun).
 #[test]
 fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
     model(Some(1), || {
@@ -157,8 +158,10 @@ fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
 /// operation is lost.
 ///
 /// Catches: a delivery that lost the race to seal the old engine applying into it anyway (its
-/// operation disappears with the old engine while its request is acknowledged). Preemption
-/// bound 1, explored for at most 90 s (partial, as above).
+/// operation disappears with the old engine while its request is acknowledged; seeded as a
+/// `seal` that also succeeds on a gate already sealed: both deliveries rebuild, the later
+/// publication drops what the earlier one applied, failed with history `[(0, 2)]`).
+/// Preemption bound 1, complete (71 s on the shared 2-core box).
 #[test]
 fn two_new_term_deliveries_racing_the_rollback_both_survive() {
     model(Some(1), || {
