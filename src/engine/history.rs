@@ -242,7 +242,8 @@ impl OpLog {
         let guard = epoch::pin();
         // Find the last node above `bound`: everything older than it is at or below.
         let mut last_above = None;
-        let mut node = self.head.load(Ordering::Acquire, &guard);
+        let first = self.head.load(Ordering::Acquire, &guard);
+        let mut node = first;
         // SAFETY: as in `above`; only this thread unlinks nodes.
         while let Some(n) = unsafe { node.as_ref() } {
             if n.op.seq_no > bound {
@@ -250,21 +251,24 @@ impl OpLog {
             }
             node = n.next.load(Ordering::Acquire, &guard);
         }
-        // Keep the head even when nothing is above `bound`: the head is where pushes race.
-        // SAFETY: as above.
-        let cut_from = match last_above {
-            Some(n) => n,
-            None => match unsafe { self.head.load(Ordering::Acquire, &guard).as_ref() } {
-                Some(head) => head,
-                None => {
-                    self.releasing.store(false, Ordering::Release);
-                    return false;
-                }
+        let unlink_after = |n: &Node| n.next.swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
+        // Nothing above `bound`: take the whole list off the head, unless a push got there
+        // first; then the node the walk started from stays, with everything newer.
+        let detached = match last_above {
+            Some(n) => unlink_after(n),
+            None if first.is_null() => first,
+            None => match self.head.compare_exchange(
+                first,
+                epoch::Shared::null(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                &guard,
+            ) {
+                Ok(_) => first,
+                // SAFETY: `first` is not null and was loaded under `guard`.
+                Err(_) => unlink_after(unsafe { first.deref() }),
             },
         };
-        let detached = cut_from
-            .next
-            .swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
         let mut released = 0usize;
         let mut node = detached;
         // SAFETY: the detached chain is unreachable from the head; readers that entered it

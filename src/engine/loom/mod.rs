@@ -15,10 +15,12 @@
 //! | `checkpoint` | markers of the local checkpoint ring |
 //! | `replica` | deliveries to one replica: one document, a term bump with its rollback |
 //! | `pending` | a write's acknowledgement against a replica failure |
+//! | `tombstone` | a write against the prune of the tombstone it replaces |
 
 mod checkpoint;
 mod pending;
 mod replica;
+mod tombstone;
 
 /// Explore every interleaving with at most `preemption_bound` preemptions (`None`: all).
 fn model(preemption_bound: Option<usize>, f: impl Fn() + Send + Sync + 'static) {
