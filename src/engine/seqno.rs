@@ -11,7 +11,7 @@
 //! for the walk and a compare-and-swap to publish it. The marker reads the checkpoint with a
 //! read-modify-write, not a plain load: with a plain load two markers can each miss the other's
 //! stamp (store buffering) and both stop, leaving the checkpoint stuck. loom finds that bug
-//! (`tests/loom_checkpoint.rs`).
+//! (`loom/checkpoint.rs`).
 //!
 //! Back-pressure: a `_seq_no` more than `window` above the checkpoint must wait for the slot it
 //! would reuse. The lowest unprocessed `_seq_no` never waits, so the wait always ends once the
