@@ -143,7 +143,11 @@ fn soak_writes_with_a_failover_keep_retained_operations_and_memory_bounded() {
     });
     let failover = failover.expect("the failover happened");
     assert_eq!(group.primary(), Some(failover.promoted));
-    assert_eq!(group.in_sync().len(), 2, "the new primary and one replica");
+    // The other replica normally stays in sync. On a heavily loaded machine it can be failed:
+    // a writer descheduled while holding a `_seq_no` holds the global checkpoint back, the
+    // replica rolls back to it on the new term, and a new write arriving before the resync is
+    // more than the checkpoint window above it (`AheadOfCheckpoint`: replicas refuse, never wait).
+    assert!(group.in_sync().contains(&failover.promoted), "{:?}", group.state());
     assert!(
         acknowledged >= WRITES - 2 * THREADS,
         "{acknowledged} of {WRITES} acknowledged"
