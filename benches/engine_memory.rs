@@ -88,7 +88,7 @@ fn run(writes: usize, id_of: impl Fn(usize) -> usize) -> (usize, isize, f64) {
         assert!(outcome.result.is_ok());
     }
     settle();
-    let docs = group.copy(0).unwrap().stats().0.docs;
+    let docs = group.copy(0).unwrap().stats().docs;
     let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
     let rss = rss_mib();
     drop(group);

@@ -77,8 +77,8 @@ fn retained(group: &ShardGroup) -> usize {
         .in_sync()
         .into_iter()
         .map(|c| {
-            let (engine, translog) = group.copy(c).unwrap().stats();
-            engine.history_ops + translog
+            let stats = group.copy(c).unwrap().stats();
+            stats.history_ops + stats.translog_entries
         })
         .max()
         .unwrap_or(0)
@@ -147,7 +147,11 @@ fn soak_writes_with_a_failover_keep_retained_operations_and_memory_bounded() {
     // a writer descheduled while holding a `_seq_no` holds the global checkpoint back, the
     // replica rolls back to it on the new term, and a new write arriving before the resync is
     // more than the checkpoint window above it (`AheadOfCheckpoint`: replicas refuse, never wait).
-    assert!(group.in_sync().contains(&failover.promoted), "{:?}", group.state());
+    assert!(
+        group.in_sync().contains(&failover.promoted),
+        "{:?}",
+        group.state()
+    );
     assert!(
         acknowledged >= WRITES - 2 * THREADS,
         "{acknowledged} of {WRITES} acknowledged"
@@ -173,6 +177,6 @@ fn soak_writes_with_a_failover_keep_retained_operations_and_memory_bounded() {
         max_bytes - warm_bytes <= 32 << 20,
         "live heap grew from {warm_bytes} to {max_bytes} bytes"
     );
-    let stats = group.copy(failover.promoted).unwrap().stats().0;
+    let stats = group.copy(failover.promoted).unwrap().stats();
     assert!(stats.docs + stats.deleted <= DOCS, "{stats:?}");
 }

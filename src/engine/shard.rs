@@ -113,6 +113,9 @@ pub struct CopyStats {
     pub history_ops: usize,
     /// Tombstones waiting for `gc_deletes` to elapse.
     pub pending_tombstones: usize,
+    /// Entries of the copy's translog (snapshot documents and operations above it); 0 for a
+    /// copy outside a shard group, which has none.
+    pub translog_entries: usize,
 }
 
 /// A delete the history released, whose tombstone is pruned once `gc_deletes` has elapsed.
@@ -188,6 +191,7 @@ impl ShardCopy {
         let Some(mut tombstones) = self.tombstones.try_lock() else {
             return;
         };
+        let mut fresh = Vec::new();
         self.log.release_through(bound, |released| {
             let (Some(deleted_at), Some(id)) = (released.deleted_at, released.op.id()) else {
                 return;
@@ -198,15 +202,17 @@ impl ShardCopy {
                 .doc_meta(id)
                 .is_some_and(|meta| meta.deleted && meta.seq_no == seq_no)
             {
-                tombstones.push_back(Tombstone {
+                fresh.push(Tombstone {
                     id: Arc::from(id),
                     seq_no,
                     deleted_at,
                 });
             }
         });
-        // Released newest first per cut; keep the queue ordered by time for the expiry below.
-        tombstones.make_contiguous().sort_by_key(|t| t.deleted_at);
+        // A cut hands operations out newest first; the queue is oldest first (across cuts only
+        // roughly: an entry out of order is pruned a little late, never early).
+        fresh.sort_by_key(|t| t.deleted_at);
+        tombstones.extend(fresh);
         while let Some(t) = tombstones.front() {
             if t.deleted_at.elapsed() < self.gc_deletes {
                 break;

@@ -114,8 +114,11 @@ impl GroupCopy {
     }
 
     /// What the copy holds: its engine's documents and history, and its translog.
-    pub fn stats(&self) -> (CopyStats, usize) {
-        (self.with_engine(ShardCopy::stats), self.translog.len())
+    pub fn stats(&self) -> CopyStats {
+        CopyStats {
+            translog_entries: self.translog.len(),
+            ..self.with_engine(ShardCopy::stats)
+        }
     }
 
     /// Apply a replication request; the answer is the copy's local checkpoint afterwards.

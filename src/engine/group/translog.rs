@@ -103,6 +103,7 @@ impl Translog {
         };
         let trims = self.trims.lock().clone();
         let mut folded = std::collections::HashSet::new();
+        let mut deletes = Vec::new();
         let snapshot = &mut *snapshot;
         self.ops.release_through(bound, |released| {
             let op = released.op;
@@ -118,16 +119,15 @@ impl Translog {
             if newer {
                 let id: Arc<str> = Arc::from(id);
                 if let Some(at) = released.deleted_at {
-                    snapshot.deletes.push_back((at, id.clone(), op.seq_no));
+                    deletes.push((at, id.clone(), op.seq_no));
                 }
                 snapshot.docs.insert(id, op.clone());
             }
         });
         snapshot.through = snapshot.through.max(bound.min(self.ops.released_through()));
-        snapshot
-            .deletes
-            .make_contiguous()
-            .sort_by_key(|(at, _, _)| *at);
+        // Oldest first, as in `ShardCopy::release_through`.
+        deletes.sort_by_key(|(at, _, _)| *at);
+        snapshot.deletes.extend(deletes);
         while let Some((at, id, seq_no)) = snapshot.deletes.front() {
             if at.elapsed() < self.gc_deletes {
                 break;
