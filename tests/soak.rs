@@ -142,6 +142,8 @@ fn soak_writes_with_a_failover_keep_retained_operations_and_memory_bounded() {
         writers.into_iter().map(|w| w.join().unwrap()).sum()
     });
     let failover = failover.expect("the failover happened");
+    // The first candidate's rebuild from its translog (snapshot + operations above it) worked.
+    assert_eq!(failover.promoted, 1, "copy 1's promotion failed");
     assert_eq!(group.primary(), Some(failover.promoted));
     // The other replica normally stays in sync. On a heavily loaded machine it can be failed:
     // a writer descheduled while holding a `_seq_no` holds the global checkpoint back, the
