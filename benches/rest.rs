@@ -1,10 +1,12 @@
 //! Load benchmark of `esocc serve` on loopback: realtime GET and conditional PUT
 //! (`if_seq_no` + `if_primary_term`) throughput and latency percentiles, side by side with a
-//! minimal hello-world axum server on the same runtime in the same run. Prints the ratios.
+//! minimal hello-world axum server on the same runtime in the same run, and GETs pipelined 16
+//! deep against the same GETs one at a time. Prints the ratios.
 //!
 //! `cargo bench --bench rest` (each case runs `ESOCC_BENCH_SECS`, default 3 seconds, 0.2 under
 //! `cargo test`, split into
-//! alternating rounds, each after a short warm-up; the ratio is the median of the rounds'). Targets: GET ≥ 50% and conditional PUT ≥ 30% of hello-world's requests/s.
+//! alternating rounds, each after a short warm-up; the ratio is the median of the rounds'). Targets: GET ≥ 50% and conditional PUT ≥ 30% of hello-world's requests/s; pipelined
+//! GET ≥ 100% of depth 1's.
 //!
 //! The load generator is a raw HTTP/1.1 keep-alive client over `std::net::TcpStream`, one thread
 //! per connection, so the clients cost as little CPU as possible next to the servers.
@@ -21,6 +23,8 @@ const CONNECTIONS: usize = 4;
 const SERVER_THREADS: usize = 2;
 const DOCS: usize = 1000;
 const ROUNDS: u32 = 7;
+/// Requests written back to back on a connection before reading their answers.
+const PIPELINE_DEPTH: u64 = 16;
 
 /// One keep-alive connection.
 struct Connection {
@@ -40,15 +44,14 @@ impl Connection {
 
     /// Send one request and read the whole response: (status, body).
     fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let request = if body.is_empty() {
-            format!("{method} {path} HTTP/1.1\r\nhost: bench\r\n\r\n")
-        } else {
-            format!(
-                "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            )
-        };
-        self.writer.write_all(request.as_bytes()).expect("write");
+        self.writer
+            .write_all(raw_request(method, path, body).as_bytes())
+            .expect("write");
+        self.response()
+    }
+
+    /// Read the next response: (status, body).
+    fn response(&mut self) -> (u16, String) {
         let mut line = String::new();
         self.reader.read_line(&mut line).expect("status line");
         let status = line
@@ -72,6 +75,18 @@ impl Connection {
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).expect("body");
         (status, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+/// One HTTP/1.1 request as bytes on the wire.
+fn raw_request(method: &str, path: &str, body: &str) -> String {
+    if body.is_empty() {
+        format!("{method} {path} HTTP/1.1\r\nhost: bench\r\n\r\n")
+    } else {
+        format!(
+            "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
     }
 }
 
@@ -114,9 +129,20 @@ impl Measured {
     }
 }
 
-/// Run `CONNECTIONS` clients for `duration`; `step(connection, client, i)` does one request and
-/// says whether it succeeded.
-fn load<F>(addr: SocketAddr, duration: Duration, step: &F) -> Measured
+/// One side of a comparison: the server, the requests one step sends (the pipeline depth), and
+/// the step: `step(connection, client, i)` does them and says whether they all succeeded.
+struct Side<F> {
+    addr: SocketAddr,
+    depth: u64,
+    step: F,
+}
+
+fn side<F>(addr: SocketAddr, depth: u64, step: F) -> Side<F> {
+    Side { addr, depth, step }
+}
+
+/// Run `CONNECTIONS` clients for `duration` on one side; a step's latency is its whole batch's.
+fn load<F>(side: &Side<F>, duration: Duration) -> Measured
 where
     F: Fn(&mut Connection, usize, u64) -> bool + Sync,
 {
@@ -125,15 +151,15 @@ where
         let handles: Vec<_> = (0..CONNECTIONS)
             .map(|client| {
                 s.spawn(move || {
-                    let mut connection = Connection::open(addr);
+                    let mut connection = Connection::open(side.addr);
                     let (mut done, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
                     while started.elapsed() < duration {
                         let t = Instant::now();
-                        if !step(&mut connection, client, done) {
+                        if !(side.step)(&mut connection, client, done / side.depth) {
                             errors += 1;
                         }
                         latencies.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                        done += 1;
+                        done += side.depth;
                     }
                     (done, errors, latencies)
                 })
@@ -163,13 +189,7 @@ where
 /// Alternate short baseline and esocc rounds (so both see the same background load on a shared
 /// machine), each after a short warm-up. Returns both totals and the median of the per-round
 /// ratios, which a burst of background load in one round cannot move much.
-fn compare<B, E>(
-    baseline: SocketAddr,
-    b: B,
-    esocc: SocketAddr,
-    e: E,
-    slice: Duration,
-) -> (Measured, Measured, f64)
+fn compare<B, E>(b: &Side<B>, e: &Side<E>, slice: Duration) -> (Measured, Measured, f64)
 where
     B: Fn(&mut Connection, usize, u64) -> bool + Sync,
     E: Fn(&mut Connection, usize, u64) -> bool + Sync,
@@ -178,10 +198,10 @@ where
     let (mut total_b, mut total_e) = (Measured::default(), Measured::default());
     let mut ratios = Vec::new();
     for _ in 0..ROUNDS {
-        load(baseline, warmup, &b);
-        let round_b = load(baseline, slice, &b);
-        load(esocc, warmup, &e);
-        let round_e = load(esocc, slice, &e);
+        load(b, warmup);
+        let round_b = load(b, slice);
+        load(e, warmup);
+        let round_e = load(e, slice);
         ratios.push(round_e.per_second() / round_b.per_second());
         total_b.add(round_b);
         total_e.add(round_e);
@@ -230,7 +250,7 @@ fn main() {
     let (hello, _hello_runtime) = hello_world();
     let args = ServeArgs {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        nodes: 1,
+        ..ServeArgs::default()
     };
     let esocc = RunningServer::start(args, SERVER_THREADS).expect("esocc starts");
     let es = esocc.addr();
@@ -282,13 +302,33 @@ fn main() {
     if !benchmarking {
         println!("(a smoke run under `cargo test`: the figures are not a measurement)");
     }
+    // PIPELINE_DEPTH GETs written at once, then their answers read in order.
+    let es_get_pipelined = |c: &mut Connection, client: usize, i: u64| {
+        let batch: String = (0..PIPELINE_DEPTH)
+            .map(|k| {
+                let id = ((i * PIPELINE_DEPTH + k) as usize * 7919 + client * 104_729) % DOCS;
+                raw_request("GET", &format!("/bench/_doc/{id}"), "")
+            })
+            .collect();
+        c.writer.write_all(batch.as_bytes()).expect("write");
+        (0..PIPELINE_DEPTH).fold(true, |ok, _| c.response().0 == 200 && ok)
+    };
     let slice = duration / ROUNDS;
-    let (baseline_get, get, get_ratio) = compare(hello, hello_get, es, es_get, slice);
+    let (baseline_get, get, get_ratio) =
+        compare(&side(hello, 1, &hello_get), &side(es, 1, &es_get), slice);
     baseline_get.print("hello-world GET");
     get.print("esocc GET /idx/_doc/{id}");
-    let (baseline_put, put, put_ratio) = compare(hello, hello_put, es, es_put, slice);
+    let (baseline_put, put, put_ratio) =
+        compare(&side(hello, 1, &hello_put), &side(es, 1, &es_put), slice);
     baseline_put.print("hello-world PUT");
     put.print("esocc conditional PUT");
+    let (unpipelined, pipelined, pipeline_ratio) = compare(
+        &side(es, 1, &es_get),
+        &side(es, PIPELINE_DEPTH, &es_get_pipelined),
+        slice,
+    );
+    unpipelined.print("esocc GET, depth 1");
+    pipelined.print("esocc GET, pipelined depth 16");
     println!(
         "ratio GET {:.0}% of hello-world (median of rounds; target ≥ 50%): {}",
         get_ratio * 100.0,
@@ -299,5 +339,14 @@ fn main() {
         put_ratio * 100.0,
         if put_ratio >= 0.3 { "met" } else { "NOT met" }
     );
-    assert_eq!(get.errors + put.errors, 0, "every request succeeds");
+    println!(
+        "ratio pipelined GET (depth {PIPELINE_DEPTH}) {:.0}% of depth 1 (median of rounds; target ≥ 100%): {}",
+        pipeline_ratio * 100.0,
+        if pipeline_ratio >= 1.0 { "met" } else { "NOT met" }
+    );
+    assert_eq!(
+        get.errors + put.errors + pipelined.errors,
+        0,
+        "every request succeeds"
+    );
 }

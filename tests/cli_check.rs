@@ -90,7 +90,7 @@ fn expected_verdicts_exit_0_with_table_and_shortest_counterexample() {
     );
     assert!(stdout.contains(" 1. client 0 → n0: GET /idx/_doc/1 → 404 not found"));
     assert!(stdout.ends_with(
-        "\n2 entries, 20 properties checked (2 with an expected verdict): all as expected.\n"
+        "\n2 entries, 26 properties checked (4 with an expected verdict): all as expected.\n"
     ));
     assert!(stdout.contains(" 4. client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated"));
 }
@@ -102,7 +102,7 @@ fn a_verdict_that_differs_exits_1_and_says_which() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("counterexample  MISMATCH"), "{stdout}");
-    assert!(stdout.ends_with("(1 with an expected verdict): 1 differ from the catalogue.\n"));
+    assert!(stdout.ends_with("(2 with an expected verdict): 1 differ from the catalogue.\n"));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("1 verdict(s) differ from the catalogue:")

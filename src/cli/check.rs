@@ -247,6 +247,8 @@ pub fn expect_text(expected: Option<Expect>) -> &'static str {
         None => "-",
         Some(Expect::Holds) => "holds",
         Some(Expect::Counterexample) => "counterexample",
+        Some(Expect::Reachable) => "reachable",
+        Some(Expect::Unreachable) => "unreachable",
     }
 }
 
@@ -255,5 +257,7 @@ pub fn verdict_text(verdict: Verdict) -> &'static str {
         Verdict::Holds => "holds",
         Verdict::Counterexample => "counterexample",
         Verdict::Unproven => "unproven",
+        Verdict::Reachable => "reachable",
+        Verdict::Unreachable => "unreachable",
     }
 }

@@ -121,8 +121,12 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Serve(args) => {
             let addr = args.addr;
-            esocc::rest::serve(args)
-                .map_err(|e| Failure::BadInput(format!("cannot serve on {addr}: {e}")))
+            match esocc::rest::serve(args) {
+                // A second stop signal: exit as that signal would have.
+                Ok(Some(code)) => return ExitCode::from(code),
+                Ok(None) => Ok(()),
+                Err(e) => Err(Failure::BadInput(format!("cannot serve on {addr}: {e}"))),
+            }
         }
     };
     match result {

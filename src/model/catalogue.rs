@@ -7,10 +7,14 @@
 //!   "description": "two clients, blind read-modify-writes: the lost update",
 //!   "model": "single_shard",
 //!   "parameters": { "clients": 2, "guard": "blind", "path": "rmw" },
-//!   "expect": { "no_lost_acked_write": "counterexample" },
+//!   "expect": { "no_lost_acked_write": "counterexample", "reach_acked_write": "reachable" },
 //!   "ci": true
 //! }
 //! ```
+//!
+//! An invariant is expected to `hold` or to have a `counterexample`; a reachability goal
+//! (`reach_*`) to be `reachable` or `unreachable`. Every entry names at least one goal it must
+//! reach, so that no entry can pass by a model that does nothing.
 //!
 //! Unknown fields, parameters and property names are rejected. Every error names the file, the
 //! line and column, and what is wrong; `model` must come before `parameters` so that the
@@ -112,8 +116,21 @@ pub trait WithModel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
+    /// An invariant: no reachable state violates it.
     Holds,
+    /// An invariant: some reachable state violates it.
     Counterexample,
+    /// A reachability goal: some reachable state shows it.
+    Reachable,
+    /// A reachability goal: no reachable state shows it.
+    Unreachable,
+}
+
+impl Expect {
+    /// Does this expectation fit the kind of property (invariant or reachability goal)?
+    pub fn fits(self, property: Invariant) -> bool {
+        matches!(self, Expect::Reachable | Expect::Unreachable) == property.is_reachability()
+    }
 }
 
 /// A catalogue file that cannot be used: which file, where in it, and what is wrong.
@@ -242,6 +259,37 @@ pub fn parse(path: &Path, text: &str) -> Result<Entry, CatalogueError> {
             ),
         ));
     }
+    if let Some((property, expect)) = raw.expect.iter().find(|(p, e)| !e.fits(**p)) {
+        let allowed = if property.is_reachability() {
+            "`reachable` or `unreachable` (it is a reachability goal)"
+        } else {
+            "`holds` or `counterexample` (it is an invariant)"
+        };
+        let spelled = serde_json::to_string(expect).unwrap_or_default();
+        return Err(at(
+            &format!("\"{property}\""),
+            format!("`{property}` cannot be expected {spelled}: expect {allowed}"),
+        ));
+    }
+    if !raw
+        .expect
+        .iter()
+        .any(|(p, e)| p.is_reachability() && *e == Expect::Reachable)
+    {
+        let goals: Vec<&str> = checked
+            .iter()
+            .filter(|p| p.is_reachability())
+            .map(|p| p.name())
+            .collect();
+        return Err(at(
+            "\"expect\"",
+            format!(
+                "`expect` names no reachability goal as `reachable`, so nothing shows the model does anything; model `{}` offers {}",
+                raw.model.kind(),
+                goals.join(", ")
+            ),
+        ));
+    }
     Ok(Entry {
         name: raw.name,
         description: raw.description,
@@ -361,7 +409,7 @@ mod tests {
   "description": "two clients",
   "model": "single_shard",
   "parameters": { "clients": 2, "guard": "blind", "path": "rmw" },
-  "expect": { "no_lost_acked_write": "counterexample", "retry_bound": "holds" },
+  "expect": { "no_lost_acked_write": "counterexample", "retry_bound": "holds", "reach_acked_write": "reachable" },
   "ci": true
 }"#;
 
@@ -465,10 +513,41 @@ mod tests {
             e.message
         );
         let e = error(&GOOD.replace(
-            "{ \"no_lost_acked_write\": \"counterexample\", \"retry_bound\": \"holds\" }",
+            "{ \"no_lost_acked_write\": \"counterexample\", \"retry_bound\": \"holds\", \"reach_acked_write\": \"reachable\" }",
             "{}",
         ));
         assert!(e.message.contains("names no property"), "{}", e.message);
+    }
+
+    #[test]
+    fn expectations_fit_their_kind_and_every_entry_must_reach_a_goal() {
+        let e = error(&GOOD.replace(
+            "\"retry_bound\": \"holds\"",
+            "\"retry_bound\": \"reachable\"",
+        ));
+        assert_eq!(e.line, Some(6));
+        assert!(
+            e.message
+                .contains("`retry_bound` cannot be expected \"reachable\""),
+            "{}",
+            e.message
+        );
+        let e = error(&GOOD.replace(
+            "\"reach_acked_write\": \"reachable\"",
+            "\"reach_acked_write\": \"holds\"",
+        ));
+        assert!(
+            e.message.contains("it is a reachability goal"),
+            "{}",
+            e.message
+        );
+        let e = error(&GOOD.replace(", \"reach_acked_write\": \"reachable\"", ""));
+        assert!(
+            e.message.contains("names no reachability goal"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("reach_conflict"), "{}", e.message);
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub enum Verdict {
     /// It held where checked, but what its proof rests on did not (`update_terminates` when
     /// `rank_increases` is refuted).
     Unproven,
+    /// A reachability goal: a reachable state shows it.
+    Reachable,
+    /// A reachability goal: no reachable state shows it.
+    Unreachable,
 }
 
 /// A counterexample: a shortest path to a violation, as a trace.
@@ -100,6 +104,9 @@ pub struct PropertyReport {
     pub expected: Option<Expect>,
     pub verdict: Verdict,
     pub counterexample: Option<Counterexample>,
+    /// A reachability goal that was reached: the steps of the exhaustive run's path to it (not
+    /// guaranteed shortest).
+    pub example_depth: Option<usize>,
 }
 
 impl PropertyReport {
@@ -109,6 +116,8 @@ impl PropertyReport {
             None => true,
             Some(Expect::Holds) => self.verdict == Verdict::Holds,
             Some(Expect::Counterexample) => self.verdict == Verdict::Counterexample,
+            Some(Expect::Reachable) => self.verdict == Verdict::Reachable,
+            Some(Expect::Unreachable) => self.verdict == Verdict::Unreachable,
         }
     }
 }
@@ -231,7 +240,14 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
         .iter()
         .filter_map(|p| Invariant::from_name(p.name).map(|i| (p, i)))
         .map(|(property, invariant)| {
-            let verdict = if refuted.contains(&property.name) {
+            let reached = discoveries.get(property.name);
+            let verdict = if invariant.is_reachability() {
+                if reached.is_some() {
+                    Verdict::Reachable
+                } else {
+                    Verdict::Unreachable
+                }
+            } else if refuted.contains(&property.name) {
                 Verdict::Counterexample
             } else if invariant == Invariant::UpdateTerminates && refuted_rank {
                 Verdict::Unproven
@@ -257,11 +273,15 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
                         };
                     counterexample(&model, invariant, init, &actions, shortest)
                 });
+            let example_depth = reached
+                .filter(|_| invariant.is_reachability())
+                .map(|path| steps(path.clone().into_vec().len()));
             PropertyReport {
                 property: invariant,
                 expected: entry.expect.get(&invariant).copied(),
                 verdict,
                 counterexample,
+                example_depth,
             }
         })
         .collect();
@@ -380,7 +400,7 @@ mod tests {
         let entry = entry(
             serde_json::json!({"clients": 2, "guard": "seq_no_and_term", "path": "rmw",
                                "retry_on_conflict": 1, "fault": "reads_abandoned"}),
-            serde_json::json!({"update_terminates": "holds", "rank_increases": "counterexample"}),
+            serde_json::json!({"update_terminates": "holds", "rank_increases": "counterexample", "reach_update_retry": "reachable"}),
         );
         let report = run(&entry, &Options::default()).unwrap();
         assert_eq!(
@@ -393,12 +413,19 @@ mod tests {
         );
         let mismatches: Vec<Invariant> = report.mismatches().map(|p| p.property).collect();
         assert_eq!(mismatches, vec![Invariant::UpdateTerminates]);
-        // The shortest cycle witness: read, abandon.
+        // The shortest witness: after the read, abandoning it is enabled and does not increase
+        // the measure.
         let rank = report
             .properties
             .iter()
             .find(|p| p.property == Invariant::RankIncreases);
-        assert_eq!(rank.unwrap().counterexample.as_ref().unwrap().depth, 2);
+        let witness = rank.unwrap().counterexample.as_ref().unwrap();
+        assert_eq!(witness.depth, 1);
+        assert!(
+            witness.violation.contains("abandon"),
+            "{}",
+            witness.violation
+        );
     }
 
     #[test]
@@ -410,7 +437,7 @@ mod tests {
         };
         let entry = entry(
             serde_json::json!({"clients": 4, "guard": "blind", "path": "rmw"}),
-            serde_json::json!({"no_lost_acked_write": "counterexample", "retry_sizing": "counterexample"}),
+            serde_json::json!({"no_lost_acked_write": "counterexample", "retry_sizing": "counterexample", "reach_acked_write": "reachable"}),
         );
         let options = Options {
             threads: 2,

@@ -69,15 +69,22 @@ pub enum Invariant {
     AckedOnInSync,
     CheckpointSafety,
     ConvergeAtQuiescence,
+    HistoryTermsMonotonic,
     RetryBound,
     UpdateTerminates,
     RetrySizing,
     RankIncreases,
+    ReachAckedWrite,
+    ReachConflict,
+    ReachFailover,
+    ReachResyncApplied,
+    ReachReadOfEachWrite,
+    ReachUpdateRetry,
 }
 
 impl Invariant {
     /// Every invariant, in listing order.
-    pub const ALL: [Invariant; 14] = [
+    pub const ALL: [Invariant; 21] = [
         Invariant::NoLostAckedWrite,
         Invariant::RmwSerializable,
         Invariant::CasLinearizable,
@@ -88,11 +95,32 @@ impl Invariant {
         Invariant::AckedOnInSync,
         Invariant::CheckpointSafety,
         Invariant::ConvergeAtQuiescence,
+        Invariant::HistoryTermsMonotonic,
         Invariant::RetryBound,
         Invariant::UpdateTerminates,
         Invariant::RetrySizing,
         Invariant::RankIncreases,
+        Invariant::ReachAckedWrite,
+        Invariant::ReachConflict,
+        Invariant::ReachFailover,
+        Invariant::ReachResyncApplied,
+        Invariant::ReachReadOfEachWrite,
+        Invariant::ReachUpdateRetry,
     ];
+
+    /// Is this a reachability goal (a stateright `sometimes` property: some reachable state
+    /// shows it, which proves the model is not vacuous) rather than an invariant?
+    pub const fn is_reachability(self) -> bool {
+        matches!(
+            self,
+            Invariant::ReachAckedWrite
+                | Invariant::ReachConflict
+                | Invariant::ReachFailover
+                | Invariant::ReachResyncApplied
+                | Invariant::ReachReadOfEachWrite
+                | Invariant::ReachUpdateRetry
+        )
+    }
 
     /// The name shared by the code, the catalogue and the docs (the stateright property name).
     pub const fn name(self) -> &'static str {
@@ -107,10 +135,17 @@ impl Invariant {
             Invariant::AckedOnInSync => "acked_on_in_sync",
             Invariant::CheckpointSafety => "checkpoint_safety",
             Invariant::ConvergeAtQuiescence => "converge_at_quiescence",
+            Invariant::HistoryTermsMonotonic => "history_terms_monotonic",
             Invariant::RetryBound => "retry_bound",
             Invariant::UpdateTerminates => "update_terminates",
             Invariant::RetrySizing => "retry_sizing",
             Invariant::RankIncreases => "rank_increases",
+            Invariant::ReachAckedWrite => "reach_acked_write",
+            Invariant::ReachConflict => "reach_conflict",
+            Invariant::ReachFailover => "reach_failover",
+            Invariant::ReachResyncApplied => "reach_resync_applied",
+            Invariant::ReachReadOfEachWrite => "reach_read_of_each_write",
+            Invariant::ReachUpdateRetry => "reach_update_retry",
         }
     }
 
@@ -123,20 +158,27 @@ impl Invariant {
     /// `rank_increases` (no cycles) plus "every terminal state has every update answered".
     pub const fn statement(self) -> &'static str {
         match self {
-            Invariant::NoLostAckedWrite => "every acknowledged write is contained in the document's current value (values are write chains, so an overwrite that did not see a write drops it)",
-            Invariant::RmwSerializable => "each successful conditional write was based on exactly the state it replaced",
-            Invariant::CasLinearizable => "the conditional writes of one document, taken alone, form a history linearizable against the CAS-register spec (a write whose (_seq_no, _primary_term) came from a read expects the value that read returned)",
-            Invariant::ReadsLinearizable => "the whole history, GETs included, is linearizable; Elasticsearch does not promise this under failover (dirty reads), so the real protocol with a failover is expected to refute it",
-            Invariant::ChangeIdUnique => "no two different changes share (_seq_no, _primary_term)",
-            Invariant::SeqNoMonotonic => "on every copy, a document's _seq_no only grows",
-            Invariant::TermFencing => "no copy applies an operation from a primary term older than the newest it has seen",
-            Invariant::AckedOnInSync => "an acknowledged write is on every in-sync copy",
+            Invariant::NoLostAckedWrite => "every acknowledged write is contained in the current value of its document on the master's current primary (values are write chains, so an overwrite that did not see a write drops it)",
+            Invariant::RmwSerializable => "each write in a document's effective history (the processed operations of every copy, in _seq_no order, promotion replay included) was based on exactly the value it replaced",
+            Invariant::CasLinearizable => "the conditional writes of one document, taken alone and closed by a final read of the master's current primary once the run has ended, form a history linearizable against the CAS-register spec (a write whose (_seq_no, _primary_term) came from a read expects the value that read returned)",
+            Invariant::ReadsLinearizable => "the whole history, GETs, 409s and the final read included, is linearizable; Elasticsearch does not promise this under failover (dirty reads), so the real protocol with a failover is expected to refute it",
+            Invariant::ChangeIdUnique => "no two different changes share the identity the clients' guard compares ((_seq_no, _primary_term) for the real guard)",
+            Invariant::SeqNoMonotonic => "on every copy, a document's _seq_no is at least that of every write the copy has processed, so applying an operation never lowers it; the rollback to the global checkpoint on a newer primary term (which un-processes the operations above it) is the one decrease, and is excluded",
+            Invariant::TermFencing => "no copy applies an operation delivered by a request whose primary term is older than the copy's own term at that moment (checked on the request's term, not the operation's: resync and promotion replay legitimately apply older-term operations)",
+            Invariant::AckedOnInSync => "every acknowledged write is in the document of every in-sync copy, or, on a copy that rolled back to the global checkpoint on a newer term and awaits the resync, in its operation history at the write's _seq_no",
             Invariant::CheckpointSafety => "global checkpoint <= every in-sync local checkpoint; every op <= a local checkpoint was processed",
-            Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents",
+            Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents and have processed every operation up to the primary's highest _seq_no (replication; no gap stalls the checkpoints)",
+            Invariant::HistoryTermsMonotonic => "on every copy, among processed index operations, a higher _seq_no never carries a lower primary term than a lower _seq_no (the no-ops a promotion writes to fill gaps carry the new term below older operations, as Elasticsearch's InternalEngine.fillSeqNoGaps does, and are left out)",
             Invariant::RetryBound => "an update performs at most retry_on_conflict + 1 write attempts",
             Invariant::UpdateTerminates => "every update eventually answers: success, noop or 409 (liveness)",
             Invariant::RetrySizing => "with retry_on_conflict >= (clients - 1) * ops_per_client, no update answers 409",
             Invariant::RankIncreases => "every action strictly increases a ranking measure (each client's progress), so the model has no cycles and every path ends",
+            Invariant::ReachAckedWrite => "reachable: some write is acknowledged",
+            Invariant::ReachConflict => "reachable: some write is answered 409",
+            Invariant::ReachFailover => "reachable: the master failed the primary and promoted a copy",
+            Invariant::ReachResyncApplied => "reachable: a replica applied a new primary's resync",
+            Invariant::ReachReadOfEachWrite => "reachable: for every client, a read (a GET, or the final read once the run has ended) returns a value containing one of its writes",
+            Invariant::ReachUpdateRetry => "reachable: an update retried after a 409",
         }
     }
 }
@@ -144,36 +186,6 @@ impl Invariant {
 impl fmt::Display for Invariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// A set of invariants that a transition broke, carried in a model's state so that a
-/// property (a function of one state) can see what happened on the way to it. Once set, a bit
-/// stays set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Broken(u16);
-
-impl Broken {
-    /// Record that a transition broke `invariant`.
-    pub fn set(&mut self, invariant: Invariant) {
-        self.0 |= 1 << invariant as u16;
-    }
-
-    /// Record `invariant` as broken unless `held`.
-    pub fn check(&mut self, invariant: Invariant, held: bool) {
-        if !held {
-            self.set(invariant);
-        }
-    }
-
-    /// Has a transition on the way here broken `invariant`?
-    pub fn has(self, invariant: Invariant) -> bool {
-        self.0 & (1 << invariant as u16) != 0
-    }
-
-    /// The broken invariants, in listing order.
-    pub fn iter(self) -> impl Iterator<Item = Invariant> {
-        Invariant::ALL.into_iter().filter(move |i| self.has(*i))
     }
 }
 
@@ -191,19 +203,5 @@ mod tests {
             );
         }
         assert_eq!(Invariant::from_name("no_such"), None);
-    }
-
-    #[test]
-    fn broken_bits_stick_per_invariant() {
-        let mut broken = Broken::default();
-        broken.check(Invariant::RetryBound, true);
-        assert!(!broken.has(Invariant::RetryBound));
-        broken.check(Invariant::RetryBound, false);
-        broken.check(Invariant::RankIncreases, false);
-        broken.check(Invariant::RetryBound, true);
-        assert_eq!(
-            broken.iter().collect::<Vec<_>>(),
-            vec![Invariant::RetryBound, Invariant::RankIncreases]
-        );
     }
 }

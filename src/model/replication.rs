@@ -50,12 +50,12 @@ use stateright::{Model, Property};
 use crate::model::shortest::RepresentativeFn;
 use crate::model::svg::sequence_diagram;
 use crate::model::trace::{Describe, Trace};
-use crate::model::{Broken, Checkable};
+use crate::model::Checkable;
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
 use crate::protocol::{DocMeta, Guard};
 
 use state::{
-    Chain, Client, ClientId, Copy, CopyId, Doc, Entry, Master, Msg, Op, Phase, Role, State,
+    Chain, Client, ClientId, CopyId, Doc, Entry, Master, Msg, Op, Phase, Role, ShardCopy, State,
     Tracker, WriterId,
 };
 
@@ -200,7 +200,7 @@ impl ReplicationModel {
         )
     }
 
-    fn initial_copy(&self, id: CopyId) -> Copy {
+    fn initial_copy(&self, id: CopyId) -> ShardCopy {
         let copies = self.config.copies;
         let seed = Entry {
             term: FIRST_PRIMARY_TERM,
@@ -209,9 +209,10 @@ impl ReplicationModel {
                 value: SEED.value,
             },
             pending: false,
+            receipt: None,
         };
         let checkpoint = SEED.meta.seq_no;
-        Copy {
+        ShardCopy {
             role: if id == 0 {
                 Role::Primary(Tracker {
                     group: all_copies(copies),
@@ -226,6 +227,7 @@ impl ReplicationModel {
             doc: Some(SEED),
             local_checkpoint: checkpoint,
             global_checkpoint: checkpoint,
+            resynced: false,
         }
     }
 }
@@ -260,7 +262,6 @@ impl Model for ReplicationModel {
             history: Vec::new(),
             changes: vec![None; usize::from(c.clients) * usize::from(c.ops_per_client)],
             acked: 0,
-            broken: Broken::default(),
         }]
     }
 

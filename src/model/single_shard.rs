@@ -13,12 +13,18 @@
 //! A single shard has no failover, so the `_seq_no`-only and internal-`_version` guards are safe
 //! here; their counterexamples come from the replication model.
 //!
+//! Properties are pure predicates over a state. What a transition alone shows is recorded as
+//! data: each document keeps its effective history (the change every write made), and each
+//! client its last write attempt (the value it expected, the value the shard held, and the
+//! change or conflict that came of it).
+//!
 //! Linearizability: operations are atomic, so every history is sequential, and a sequential
 //! history is linearizable exactly when it is a valid run of the sequential spec
-//! ([`Document`]). The model runs that spec along each path, step by step, instead of storing
-//! the history in the state (which would multiply the states by the interleavings); a GET returns
-//! the register's own value, so only writes can break it. A test replays whole paths through
-//! stateright's `LinearizabilityTester` and checks that both agree.
+//! ([`Document`]). Every state is judged, so judging each client's last attempt as one step of
+//! that spec judges every write of every path, without storing the whole history (which would
+//! multiply the states by the interleavings); a GET returns the register's own value, so only
+//! writes can break it. A test replays whole paths through stateright's
+//! `LinearizabilityTester` and checks that both agree.
 
 mod describe;
 mod symmetry;
@@ -31,11 +37,13 @@ use stateright::{Model, Property};
 
 use super::svg::sequence_diagram;
 use super::trace::{Describe, Trace};
-use super::{Broken, Invariant};
+use super::Invariant;
 use crate::protocol::checkpoint::next_seq_no;
 use crate::protocol::ids::{FIRST_PRIMARY_TERM, NO_OPS_PERFORMED};
 use crate::protocol::update::{may_retry, write_condition};
-use crate::protocol::{plan_as_primary, Condition, DocMeta, Guard, SeqNo, WriteKind};
+use crate::protocol::{
+    plan_as_primary, Condition, DocMeta, Guard, SeqNo, VersionConflict, WriteKind, WriteResult,
+};
 use crate::spec::{DocOp, DocRet, Document};
 use describe::doc_id;
 
@@ -135,6 +143,9 @@ pub struct Doc {
     /// `None`: never written.
     pub meta: Option<DocMeta>,
     pub value: Chain,
+    /// Its effective history: the change each write made (the initial indexing included), oldest
+    /// first.
+    pub changes: Vec<DocMeta>,
 }
 
 /// What a read (a client's GET or the update's get) returned.
@@ -166,6 +177,21 @@ pub struct Answer {
     pub written: bool,
 }
 
+/// A write attempt, as the shard executed it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    pub client: u8,
+    pub doc: u8,
+    /// The value the write expected: what its read returned (`None`: 404).
+    pub expected: Option<Chain>,
+    /// The value the document held when the shard executed the write.
+    pub found: Option<Chain>,
+    /// The value the write carried.
+    pub new: Chain,
+    /// The change it made and how the shard answered, or the conflict it met.
+    pub outcome: Result<(DocMeta, WriteResult), VersionConflict>,
+}
+
 /// One client.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Client {
@@ -185,8 +211,9 @@ pub struct State {
     /// The highest `_seq_no` the shard assigned.
     pub max_seq_no: SeqNo,
     pub clients: Vec<Client>,
-    /// Transition-checked invariants broken on the way here.
-    pub broken: Broken,
+    /// The write attempt the step into this state made, if it was one (only the last step's, so
+    /// that states differ by no more than what the properties judge).
+    pub last: Option<Attempt>,
 }
 
 /// One atomic step.
@@ -266,25 +293,15 @@ impl SingleShard {
         let current = register(doc.meta, &doc.value);
         let plan = plan_as_primary(doc.meta, WriteKind::Index, &condition);
 
-        let cas = DocOp::Cas {
+        let attempt = |outcome| Attempt {
+            client: client_index as u8,
+            doc: doc_index as u8,
             expected: expected.clone(),
-            new: Some(value.clone()),
+            found: current.clone(),
+            new: value.clone(),
+            outcome,
         };
-        let ret = if plan.is_ok() {
-            DocRet::CasOk
-        } else {
-            DocRet::CasFailed
-        };
-        let linearizable = Document(current.clone()).is_valid_step(&cas, &ret);
         let attempts = client.attempts + 1;
-        let broken = &mut state.broken;
-        broken.check(Invariant::CasLinearizable, linearizable);
-        broken.check(Invariant::ReadsLinearizable, linearizable);
-        broken.check(
-            Invariant::RetryBound,
-            u32::from(attempts) <= u32::from(self.params.retry_on_conflict) + 1,
-        );
-
         match plan {
             Ok(plan) => {
                 let seq_no = next_seq_no(match self.params.fault {
@@ -292,20 +309,17 @@ impl SingleShard {
                     _ => state.max_seq_no,
                 });
                 let meta = plan.applied(seq_no, FIRST_PRIMARY_TERM);
-                broken.check(Invariant::RmwSerializable, expected == current);
-                broken.check(Invariant::ChangeIdUnique, seq_no > state.max_seq_no);
-                broken.check(
-                    Invariant::SeqNoMonotonic,
-                    doc.meta.is_none_or(|old| meta.seq_no > old.seq_no),
-                );
-                state.docs[doc_index] = Doc {
-                    meta: Some(meta),
-                    value,
-                };
+                let last = attempt(Ok((meta, plan.result)));
+                let doc = &mut state.docs[doc_index];
+                doc.meta = Some(meta);
+                doc.value = value;
+                doc.changes.push(meta);
                 state.max_seq_no = state.max_seq_no.max(seq_no);
+                state.last = Some(last);
                 self.finish(&mut state.clients[client_index], true);
             }
-            Err(_) => {
+            Err(conflict) => {
+                state.last = Some(attempt(Err(conflict)));
                 let client = &mut state.clients[client_index];
                 client.attempts = attempts;
                 if self.retries(attempts) {
@@ -375,9 +389,11 @@ impl Model for SingleShard {
                         .ok()
                         .map(|plan| plan.applied(max_seq_no, FIRST_PRIMARY_TERM))
                 });
+                let meta = meta.flatten();
                 Doc {
-                    meta: meta.flatten(),
+                    meta,
                     value: Vec::new(),
+                    changes: meta.into_iter().collect(),
                 }
             })
             .collect();
@@ -385,7 +401,7 @@ impl Model for SingleShard {
             docs,
             max_seq_no,
             clients: vec![client; usize::from(self.params.clients)],
-            broken: Broken::default(),
+            last: None,
         }]
     }
 
@@ -416,6 +432,7 @@ impl Model for SingleShard {
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let mut state = last.clone();
+        state.last = None;
         match action {
             Action::Read { client, doc } => {
                 let shard_doc = state.docs.get(usize::from(doc))?;
@@ -432,28 +449,46 @@ impl Model for SingleShard {
                 state.clients.get_mut(usize::from(client))?.stage = Stage::Reading;
             }
         }
-        let increased = rank_increased(last, &state);
-        state.broken.check(Invariant::RankIncreases, increased);
         Some(state)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        /// A property checked on transitions: it holds while no step on the way broke it.
-        macro_rules! unbroken {
-            ($invariant:expr) => {
-                Property::<Self>::always($invariant.name(), |_, s| !s.broken.has($invariant))
-            };
-        }
         vec![
             Property::<Self>::always(Invariant::NoLostAckedWrite.name(), |_, s| {
                 no_lost_acked_write(s)
             }),
-            unbroken!(Invariant::RmwSerializable),
-            unbroken!(Invariant::CasLinearizable),
-            unbroken!(Invariant::ReadsLinearizable),
-            unbroken!(Invariant::ChangeIdUnique),
-            unbroken!(Invariant::SeqNoMonotonic),
-            unbroken!(Invariant::RetryBound),
+            Property::<Self>::always(Invariant::RmwSerializable.name(), |_, s| {
+                last_attempts(s).all(|a| a.outcome.is_err() || a.expected == a.found)
+            }),
+            Property::<Self>::always(Invariant::CasLinearizable.name(), |_, s| {
+                last_attempts(s).all(is_valid_cas_step)
+            }),
+            // GETs return the register's own value, so only writes can break it.
+            Property::<Self>::always(Invariant::ReadsLinearizable.name(), |_, s| {
+                last_attempts(s).all(is_valid_cas_step)
+            }),
+            Property::<Self>::always(Invariant::ChangeIdUnique.name(), |_, s| {
+                let mut ids: Vec<_> = s
+                    .docs
+                    .iter()
+                    .flat_map(|d| d.changes.iter().map(|m| (m.seq_no, m.primary_term)))
+                    .collect();
+                let all = ids.len();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.len() == all
+            }),
+            Property::<Self>::always(Invariant::SeqNoMonotonic.name(), |_, s| {
+                s.docs
+                    .iter()
+                    .all(|d| d.changes.windows(2).all(|w| w[0].seq_no < w[1].seq_no))
+            }),
+            // A client about to make another attempt has made at most retry_on_conflict.
+            Property::<Self>::always(Invariant::RetryBound.name(), |m, s| {
+                s.clients
+                    .iter()
+                    .all(|c| !SingleShard::enabled(c) || c.attempts <= m.params.retry_on_conflict)
+            }),
             // Every terminal state (no client has an action) has every operation answered.
             Property::<Self>::always(Invariant::UpdateTerminates.name(), |_, s| {
                 s.clients.iter().any(SingleShard::enabled)
@@ -464,7 +499,31 @@ impl Model for SingleShard {
                     .iter()
                     .all(|c| c.answers.iter().all(|a| a.written))
             }),
-            unbroken!(Invariant::RankIncreases),
+            // Every action enabled here strictly increases the ranking measure.
+            Property::<Self>::always(Invariant::RankIncreases.name(), |m, s| {
+                let mut actions = Vec::new();
+                m.actions(s, &mut actions);
+                actions.into_iter().all(|a| {
+                    m.next_state(s, a)
+                        .is_none_or(|next| rank_increased(s, &next))
+                })
+            }),
+            Property::<Self>::sometimes(Invariant::ReachAckedWrite.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.answers.iter().any(|a| a.written))
+            }),
+            Property::<Self>::sometimes(Invariant::ReachConflict.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.attempts > 0 || c.answers.iter().any(|a| !a.written))
+            }),
+            // A client that met a 409 and reads again to retry.
+            Property::<Self>::sometimes(Invariant::ReachUpdateRetry.name(), |_, s| {
+                s.clients
+                    .iter()
+                    .any(|c| c.attempts > 0 && c.stage == Stage::Reading)
+            }),
         ]
     }
 
@@ -487,6 +546,25 @@ impl Model for SingleShard {
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
         Some(sequence_diagram(&Trace::from_path(self, path)))
     }
+}
+
+/// The write attempt of the step into this state.
+fn last_attempts(s: &State) -> impl Iterator<Item = &Attempt> {
+    s.last.iter()
+}
+
+/// Is the attempt one valid step of the CAS-register spec: written exactly when the value it
+/// expected was the value the shard held?
+fn is_valid_cas_step(attempt: &Attempt) -> bool {
+    let cas = DocOp::Cas {
+        expected: attempt.expected.clone(),
+        new: Some(attempt.new.clone()),
+    };
+    let ret = match attempt.outcome {
+        Ok(_) => DocRet::CasOk,
+        Err(_) => DocRet::CasFailed,
+    };
+    Document(attempt.found.clone()).is_valid_step(&cas, &ret)
 }
 
 /// Every acknowledged write is in its document's current value.

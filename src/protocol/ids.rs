@@ -14,8 +14,6 @@ pub type Version = i64;
 pub const UNASSIGNED_SEQ_NO: SeqNo = -2;
 /// `SequenceNumbers.NO_OPS_PERFORMED`: the checkpoint of a shard that processed nothing yet.
 pub const NO_OPS_PERFORMED: SeqNo = -1;
-/// `SequenceNumbers.UNASSIGNED_PRIMARY_TERM`: no primary term was given.
-pub const UNASSIGNED_PRIMARY_TERM: Term = 0;
 /// The term of the first primary of a new shard.
 pub const FIRST_PRIMARY_TERM: Term = 1;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::Condition;
 use super::error::{Explanation, VersionConflict};
-use super::ids::{ChangeId, DocMeta, SeqNo, Term, Version, NOT_FOUND};
+use super::ids::{DocMeta, SeqNo, Term, Version, NOT_FOUND};
 
 /// What the write does to the document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -128,16 +128,11 @@ pub fn plan_as_primary(
     })
 }
 
-/// Whether a document state matches a change id a client read (used by readers that compare).
-pub fn is_change(current: Option<DocMeta>, change: ChangeId) -> bool {
-    DocMeta::live(current).is_some_and(|m| m.change_id() == change)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::condition::VersionType;
-    use crate::protocol::ids::MATCH_ANY;
+    use crate::protocol::ids::{ChangeId, MATCH_ANY};
 
     fn live(seq_no: SeqNo, primary_term: Term, version: Version) -> Option<DocMeta> {
         Some(DocMeta {

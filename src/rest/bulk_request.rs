@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::error::RestError;
 use super::handlers::update::UpdateBody;
 use super::handlers::{json_message, parse_request_object};
+use super::strict_json::{self, TopLevel};
 use crate::protocol::validate::{check_if_primary_term, check_if_seq_no, WriteParams};
 use crate::protocol::{OpType, VersionType};
 
@@ -74,13 +75,68 @@ fn malformed(line: usize, what: String) -> RestError {
     RestError::illegal_argument(format!("Malformed action/metadata line [{line}], {what}"))
 }
 
+/// Jackson's `InputCoercionException` for a number token out of a Java type's range.
+fn out_of_range(number: &serde_json::Number, java: &str, min: i64, max: i64) -> RestError {
+    RestError::x_content_parse(format!(
+        "Numeric value ({number}) out of range of {java} ({min} - {max})"
+    ))
+}
+
+/// `Numbers.toLong` / `toInt` for a string out of range.
+fn out_of_range_text(raw: &str, java: &str) -> RestError {
+    let what = if java == "int" {
+        "an integer"
+    } else {
+        "a long"
+    };
+    RestError::illegal_argument(format!("Value [{raw}] is out of range for {what}"))
+}
+
+/// `XContentParser.longValue()` (coercing): a number token, truncated, or a string read by
+/// `Numbers.toLong`.
 fn long_value(key: &str, value: &Value) -> Result<i64, RestError> {
-    text(value).parse().map_err(|_| {
-        RestError::illegal_argument(format!(
-            "[{key}] failed to parse value [{}] as a long",
-            text(value)
-        ))
-    })
+    integer_value(key, value, "long", i64::MIN, i64::MAX)
+}
+
+/// `XContentParser.intValue()` (coercing), as [`long_value`] for an `int`.
+fn int_value(key: &str, value: &Value) -> Result<i32, RestError> {
+    let n = integer_value(key, value, "int", i32::MIN.into(), i32::MAX.into())?;
+    Ok(i32::try_from(n).unwrap_or_default())
+}
+
+fn integer_value(
+    key: &str,
+    value: &Value,
+    java: &str,
+    min: i64,
+    max: i64,
+) -> Result<i64, RestError> {
+    // [min, max] with max = -min - 1, exactly in floating point: [min, -min).
+    let in_range = |n: f64| n.trunc() >= min as f64 && n.trunc() < -(min as f64);
+    match value {
+        Value::Number(number) => match (number.as_i64(), number.as_f64()) {
+            (Some(n), _) if (min..=max).contains(&n) => Ok(n),
+            (None, Some(f)) if number.is_f64() && in_range(f) => Ok(f.trunc() as i64),
+            _ => Err(out_of_range(number, java, min, max)),
+        },
+        _ => {
+            let raw = text(value);
+            if let Ok(n) = raw.trim().parse::<i128>() {
+                return i64::try_from(n)
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| out_of_range_text(&raw, java));
+            }
+            // `Numbers.toLong` / `toInt`: a number out of range, or not a number at all.
+            match raw.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() && in_range(f) => Ok(f.trunc() as i64),
+                Ok(f) if f.is_finite() => Err(out_of_range_text(&raw, java)),
+                _ => Err(RestError::illegal_argument(format!(
+                    "[{key}] failed to parse value [{raw}] as a {java}"
+                ))),
+            }
+        }
+    }
 }
 
 /// An action (`index`, `create`, `update`, `delete`) and its metadata object.
@@ -91,7 +147,7 @@ fn parse_action(line: usize, raw: &[u8]) -> Result<Option<Action>, RestError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let value: Value = serde_json::from_slice(raw).map_err(|e| {
+    let value = strict_json::top_level_from_slice(raw).map_err(|e| {
         RestError::x_content_parse(format!(
             "[{}:{}] {}",
             e.line(),
@@ -99,13 +155,17 @@ fn parse_action(line: usize, raw: &[u8]) -> Result<Option<Action>, RestError> {
             json_message(&e)
         ))
     })?;
-    let Value::Object(object) = value else {
-        return Err(malformed(
-            line,
-            format!("expected START_OBJECT but found [{}]", token(&value)),
-        ));
+    let entries = match value {
+        TopLevel::Object(entries) => entries,
+        TopLevel::Other(value) => {
+            return Err(malformed(
+                line,
+                format!("expected START_OBJECT but found [{}]", token(&value)),
+            ))
+        }
     };
-    let Some((action, metadata)) = object.into_iter().next() else {
+    let mut entries = entries.into_iter();
+    let Some((action, metadata)) = entries.next() else {
         return Err(malformed(
             line,
             "expected FIELD_NAME but found [END_OBJECT]".into(),
@@ -125,16 +185,23 @@ fn parse_action(line: usize, raw: &[u8]) -> Result<Option<Action>, RestError> {
             ))
         }
     };
-    match metadata {
-        Value::Object(metadata) => Ok(Some((action, metadata))),
-        other => Err(malformed(
+    let Value::Object(metadata) = metadata else {
+        return Err(malformed(
             line,
             format!(
                 "expected START_OBJECT or END_OBJECT but found [{}]",
-                token(&other)
+                token(&metadata)
             ),
-        )),
+        ));
+    };
+    // The parser expects the action object to end after its one field.
+    if entries.next().is_some() {
+        return Err(malformed(
+            line,
+            "expected END_OBJECT but found [FIELD_NAME]".into(),
+        ));
     }
+    Ok(Some((action, metadata)))
 }
 
 /// Turn one action's metadata into an item (without its source yet).
@@ -207,7 +274,7 @@ fn item(
                 )
             }
             "retry_on_conflict" => {
-                let n = long_value(key, value)?;
+                let n = int_value(key, value)?;
                 item.retry_on_conflict = u32::try_from(n).map_err(|_| {
                     RestError::illegal_argument("retry_on_conflict cannot be negative.")
                 })?;
@@ -223,8 +290,9 @@ fn item(
     Ok(item)
 }
 
-/// Parse a bulk body into its items.
-pub fn parse(data: &[u8]) -> Result<Vec<BulkItem>, RestError> {
+/// Parse a bulk body into its items, at most `max_items` of them (esocc's own limit: the
+/// request fails before anything runs).
+pub fn parse(data: &[u8], max_items: usize) -> Result<Vec<BulkItem>, RestError> {
     if data.last().is_some_and(|b| *b != b'\n') {
         return Err(RestError::illegal_argument(
             "The bulk request must be terminated by a newline [\\n]",
@@ -239,6 +307,11 @@ pub fn parse(data: &[u8]) -> Result<Vec<BulkItem>, RestError> {
         let Some((action, metadata)) = parse_action(line, raw)? else {
             continue;
         };
+        if items.len() == max_items {
+            return Err(RestError::illegal_argument(format!(
+                "bulk request has more than [{max_items}] items (line [{line}]); send at most [{max_items}] per request (esocc serve --max-bulk-items)"
+            )));
+        }
         let mut item = item(line, action, &metadata)?;
         if action != "delete" {
             let Some((_, source)) = lines.next() else {
@@ -262,7 +335,7 @@ mod tests {
     use super::*;
 
     fn reason(body: &str) -> String {
-        match parse(body.as_bytes()).unwrap_err() {
+        match parse(body.as_bytes(), 3).unwrap_err() {
             RestError::Exception { exception, .. } => exception.reason,
             other => panic!("{other:?}"),
         }
@@ -295,6 +368,30 @@ mod tests {
             "Malformed action/metadata line [1], expected a simple value for field [_id] but found [START_ARRAY]"
         );
         assert_eq!(
+            reason("{\"index\":{},\"delete\":{}}\n{}\n"),
+            "Malformed action/metadata line [1], expected END_OBJECT but found [FIELD_NAME]"
+        );
+        assert_eq!(
+            reason("{\"index\":{},\"index\":{}}\n{}\n"),
+            "Malformed action/metadata line [1], expected END_OBJECT but found [FIELD_NAME]"
+        );
+        assert_eq!(
+            reason("{\"delete\":{\"_id\":\"1\"}}\n".repeat(4).as_str()),
+            "bulk request has more than [3] items (line [4]); send at most [3] per request (esocc serve --max-bulk-items)"
+        );
+        assert_eq!(
+            reason("{\"index\":{\"_id\":\"1\",\"version\":9223372036854775808}}\n{}\n"),
+            "Numeric value (9223372036854775808) out of range of long (-9223372036854775808 - 9223372036854775807)"
+        );
+        assert_eq!(
+            reason("{\"index\":{\"_id\":\"1\",\"if_seq_no\":\"9223372036854775808\"}}\n{}\n"),
+            "Value [9223372036854775808] is out of range for a long"
+        );
+        assert_eq!(
+            reason("{\"update\":{\"_id\":\"1\",\"retry_on_conflict\":2147483648}}\n{\"doc\":{}}\n"),
+            "Numeric value (2147483648) out of range of int (-2147483648 - 2147483647)"
+        );
+        assert_eq!(
             reason("{\"update\":{\"_id\":\"1\",\"version\":2}}\n{\"doc\":{}}\n"),
             "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead"
         );
@@ -303,7 +400,7 @@ mod tests {
     #[test]
     fn items_carry_their_metadata_and_sources() {
         let body = "{\"index\":{\"_index\":\"i\",\"_id\":\"1\",\"if_seq_no\":3,\"if_primary_term\":1}}\n{\"a\":1}\n\n{\"delete\":{\"_id\":2}}\n{\"update\":{\"_id\":\"3\",\"retry_on_conflict\":2}}\n{\"doc\":{\"b\":2},\"doc_as_upsert\":true}\n{\"create\":{}}\n{}\n";
-        let items = parse(body.as_bytes()).unwrap();
+        let items = parse(body.as_bytes(), 4).unwrap();
         assert_eq!(items.len(), 4);
         assert_eq!(items[0].action, "index");
         assert_eq!(items[0].params.if_seq_no, Some(3));

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::breaker::CircuitBreaking;
 use crate::engine::{simple_error_body, EsError};
 use crate::protocol::ValidationErrors;
 
@@ -22,6 +23,14 @@ pub enum RestError {
     NoHandler { message: String },
     /// 413 with an empty body, as Netty's aggregator answers.
     TooLarge,
+    /// 429 `circuit_breaking_exception`: a breaker refused the memory a request needs.
+    CircuitBreaking(CircuitBreaking),
+}
+
+impl From<CircuitBreaking> for RestError {
+    fn from(error: CircuitBreaking) -> RestError {
+        RestError::CircuitBreaking(error)
+    }
 }
 
 impl RestError {
@@ -97,6 +106,16 @@ impl RestError {
             RestError::Exception { status, .. } | RestError::Simple { status, .. } => *status,
             RestError::NoHandler { .. } => 400,
             RestError::TooLarge => 413,
+            RestError::CircuitBreaking(_) => CircuitBreaking::STATUS,
+        }
+    }
+
+    /// The exception object a bulk item failure carries (`None`: not an exception).
+    pub fn exception_object(&self) -> Option<Map<String, Value>> {
+        match self {
+            RestError::Exception { exception, .. } => Some(exception.to_object(true)),
+            RestError::CircuitBreaking(error) => Some(error.to_object()),
+            _ => None,
         }
     }
 
@@ -111,6 +130,7 @@ impl RestError {
                 Some(Value::Object(out))
             }
             RestError::TooLarge => None,
+            RestError::CircuitBreaking(error) => Some(error.body()),
         }
     }
 }

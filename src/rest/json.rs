@@ -110,8 +110,8 @@ pub fn prettify(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A JSON response with Elasticsearch's Content-Type.
-pub fn response(status: u16, body: Vec<u8>) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
+pub fn response(status: u16, body: impl Into<Body>) -> Response<Body> {
+    let mut response = Response::new(body.into());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response

@@ -10,6 +10,10 @@
 //! | --- | --- |
 //! | [`args`] | `esocc serve`'s arguments and the blocking [`serve`] entry point |
 //! | [`server`] | the router and what Elasticsearch's `RestController` adds around handlers |
+//! | [`connections`] | accepting and serving connections: cap, timeouts, `TCP_NODELAY`, draining |
+//! | [`breaker`] | circuit breakers: the memory requests hold and will leave behind (429) |
+//! | [`limits`] | values and machine-dependent defaults of the limit flags |
+//! | [`strict_json`] | sources parsed as Elasticsearch does: duplicate keys, field names, depth |
 //! | [`handlers`] | one module per family of endpoints |
 //! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
 //! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
@@ -25,17 +29,21 @@
 
 pub mod args;
 pub mod autoid;
+pub mod breaker;
 pub mod bulk_request;
+pub mod connections;
 pub mod error;
 pub mod handlers;
 pub mod index_name;
 pub mod json;
+pub mod limits;
 pub mod params;
 pub mod registry;
 pub mod routing;
 pub mod server;
 pub mod shard;
 pub mod source_filter;
+pub mod strict_json;
 pub mod wait_for_active;
 
 pub use args::{serve, ServeArgs, ServeOptions};

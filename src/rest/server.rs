@@ -1,9 +1,9 @@
 //! The HTTP server: axum's router with Elasticsearch's routes, and the behaviour Elasticsearch's
-//! `RestController` adds around every handler: the Content-Type check (406), the 100 MB body
-//! limit (413), `no handler found` (400) and `Incorrect HTTP method` (405) answers, `?pretty`, and
-//! the `X-Elastic-Product: Elasticsearch` header the official clients insist on.
+//! `RestController` adds around every handler: the 16 KB header limit (400), the Content-Type
+//! check (406), the 100 MB body limit (413), `no handler found` (400) and `Incorrect HTTP method`
+//! (405) answers, `?pretty`, and the `X-Elastic-Product: Elasticsearch` header the official
+//! clients insist on. Connections are [`super::connections`]'.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 
 use super::args::ServeOptions;
 use super::autoid::{random_uuid, IdGenerator};
+use super::breaker::Breakers;
+use super::connections::{self, ConnectionLimits, Stop, Stopped};
 use super::error::RestError;
 use super::handlers::{bulk, cluster, documents, faults, indices, update};
 use super::json;
@@ -25,6 +27,9 @@ use super::registry::Registry;
 
 /// `http.max_content_length`: Elasticsearch's default request body limit.
 pub const MAX_CONTENT_LENGTH: usize = 100 * 1024 * 1024;
+
+/// `http.max_header_size`: Elasticsearch's default limit on a request's header lines.
+pub const MAX_HEADER_SIZE: usize = 16 * 1024;
 
 /// Everything the handlers share.
 pub struct Cluster {
@@ -34,19 +39,24 @@ pub struct Cluster {
     pub node_name: String,
     pub indices: Registry,
     pub ids: IdGenerator,
+    pub breakers: Arc<Breakers>,
+    /// Items in one `_bulk` request at most.
+    pub max_bulk_items: usize,
 }
 
 pub type ClusterState = State<Arc<Cluster>>;
 
 impl Cluster {
-    pub fn new(nodes: u32) -> Cluster {
+    pub fn new(opts: &ServeOptions) -> Cluster {
         Cluster {
-            nodes,
+            nodes: opts.nodes,
             cluster_name: "esocc".into(),
             cluster_uuid: random_uuid(),
             node_name: "esocc-node-0".into(),
-            indices: Registry::new(nodes),
+            indices: Registry::new(opts.nodes),
             ids: IdGenerator::default(),
+            breakers: Breakers::new(opts.breaker_limits()),
+            max_bulk_items: usize::try_from(opts.max_bulk_items).unwrap_or(usize::MAX),
         }
     }
 }
@@ -113,6 +123,27 @@ fn check_content_type(request: &Request) -> Result<(), RestError> {
     }
 }
 
+/// Netty's `HttpObjectDecoder` header limit, which Elasticsearch answers through
+/// `RestController.dispatchBadRequest` (400). Netty counts the bytes of the header lines without
+/// their line ends; `name: value` is counted with the usual one space.
+fn check_header_size(request: &Request) -> Result<(), RestError> {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len())
+        .sum();
+    if size <= MAX_HEADER_SIZE {
+        return Ok(());
+    }
+    Err(RestError::exception(
+        400,
+        crate::engine::EsError::new(
+            "too_long_http_header_exception",
+            format!("HTTP header is larger than {MAX_HEADER_SIZE} bytes."),
+        ),
+    ))
+}
+
 /// Methods in the order Elasticsearch lists them (`RestRequest.Method` declaration order).
 const METHOD_ORDER: [&str; 9] = [
     "GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "CONNECT",
@@ -154,6 +185,14 @@ async fn elasticsearch_channel(request: Request, next: Next) -> Response<Body> {
     let pretty = wants_pretty(&request) && request.method() != Method::HEAD;
     let method = request.method().clone();
     let uri = request.uri().clone();
+    if let Err(error) = check_header_size(&request) {
+        // Netty's decoder is left in its bad-message state: the connection is not reused.
+        let mut response = error.into_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     let mut response = match check_content_type(&request) {
         Err(error) => error.into_response(),
         Ok(()) => next.run(request).await,
@@ -270,6 +309,7 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
 pub struct Server {
     listener: TcpListener,
     cluster: Arc<Cluster>,
+    limits: ConnectionLimits,
 }
 
 impl Server {
@@ -278,7 +318,8 @@ impl Server {
         let listener = TcpListener::bind(opts.addr).await?;
         Ok(Server {
             listener,
-            cluster: Arc::new(Cluster::new(opts.nodes)),
+            cluster: Arc::new(Cluster::new(opts)),
+            limits: opts.connection_limits(),
         })
     }
 
@@ -288,25 +329,18 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serve until `shutdown` completes.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.cluster))
-            .with_graceful_shutdown(shutdown)
-            .await
+    /// Serve until `stop` announces [`Stop::Drain`], then drain (see [`connections`]).
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<Stop>) -> Stopped {
+        connections::serve(self.listener, router(self.cluster), self.limits, stop).await
     }
 }
 
-/// How long a stopping [`RunningServer`] lets requests in flight finish.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// A server running on its own threads, stopped when dropped: what tests and benchmarks use.
+/// A server running on its own threads, drained (`--shutdown-grace`) when dropped: what tests
+/// and benchmarks use.
 pub struct RunningServer {
     addr: SocketAddr,
-    stop: Option<tokio::sync::watch::Sender<bool>>,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    stop: tokio::sync::watch::Sender<Stop>,
+    thread: Option<std::thread::JoinHandle<Stopped>>,
 }
 
 impl RunningServer {
@@ -318,29 +352,11 @@ impl RunningServer {
             .build()?;
         let server = runtime.block_on(Server::bind(&opts))?;
         let addr = server.local_addr();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let thread = std::thread::spawn(move || {
-            let mut graceful = stopped.clone();
-            let mut hard = stopped;
-            runtime.block_on(async move {
-                let serving = server.run(async move {
-                    let _ = graceful.wait_for(|stop| *stop).await;
-                });
-                // A request that can never finish (a write held on a delayed link) must not keep
-                // the server alive: after the grace period its connections are dropped.
-                let deadline = async move {
-                    let _ = hard.wait_for(|stop| *stop).await;
-                    tokio::time::sleep(SHUTDOWN_GRACE).await;
-                };
-                tokio::select! {
-                    served = serving => served,
-                    () = deadline => Ok(()),
-                }
-            })
-        });
+        let (stop, stopped) = tokio::sync::watch::channel(Stop::Running);
+        let thread = std::thread::spawn(move || runtime.block_on(server.run(stopped)));
         Ok(RunningServer {
             addr,
-            stop: Some(stop),
+            stop,
             thread: Some(thread),
         })
     }
@@ -357,9 +373,7 @@ impl RunningServer {
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(true);
-        }
+        let _ = self.stop.send(Stop::Drain);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -34,9 +34,19 @@ impl Answer {
 
 impl Es {
     pub fn start(nodes: u32) -> Es {
+        Es::start_with(ServeArgs {
+            nodes,
+            // Requests held on a delayed link must not hold up a test's end for long.
+            shutdown_grace: std::time::Duration::from_secs(2),
+            ..ServeArgs::default()
+        })
+    }
+
+    /// A server with these arguments, on a free loopback port.
+    pub fn start_with(args: ServeArgs) -> Es {
         let args = ServeArgs {
             addr: "127.0.0.1:0".parse().unwrap(),
-            nodes,
+            ..args
         };
         Es {
             server: RunningServer::start(args, 2).expect("server starts"),

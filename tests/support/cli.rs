@@ -9,7 +9,7 @@ pub fn entry(name: &str, guard: &str, expected: &str) -> String {
   "description": "two clients, {guard} read-modify-writes",
   "model": "single_shard",
   "parameters": {{ "clients": 2, "guard": "{guard}", "path": "rmw" }},
-  "expect": {{ "no_lost_acked_write": "{expected}" }},
+  "expect": {{ "no_lost_acked_write": "{expected}", "reach_acked_write": "reachable" }},
   "ci": true
 }}
 "#

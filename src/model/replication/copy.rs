@@ -8,10 +8,10 @@ use crate::protocol::checkpoint::{
 };
 use crate::protocol::{plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term};
 
-use super::state::{Copy, Doc, Entry, Op};
+use super::state::{Doc, Entry, Op, Receipt, ShardCopy};
 use super::ReplicaOrder;
 
-impl Copy {
+impl ShardCopy {
     /// The local checkpoint: every `_seq_no` up to it is processed (present and not rolled back).
     pub fn recompute_local_checkpoint(&mut self) {
         let log = &self.log;
@@ -19,15 +19,14 @@ impl Copy {
             usize::try_from(s)
                 .ok()
                 .and_then(|i| log.get(i).copied().flatten())
-                .is_some_and(|e| !e.pending)
+                .is_some_and(Entry::processed)
         });
     }
 
-    /// Install an operation's effect on the document as a non-primary. Returns false when the
-    /// document's `_seq_no` went down (which `ReplicaOrder::SeqNo` never does).
-    fn apply_to_doc(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) -> bool {
+    /// Install an operation's effect on the document as a non-primary.
+    fn apply_to_doc(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) {
         let Op::Write { version, value } = entry.op else {
-            return true; // a no-op changes no document
+            return; // a no-op changes no document
         };
         let install = match order {
             ReplicaOrder::SeqNo => {
@@ -36,9 +35,8 @@ impl Copy {
             ReplicaOrder::Arrival => true,
         };
         if !install {
-            return true;
+            return;
         }
-        let before = self.doc.map(|d| d.meta.seq_no);
         self.doc = Some(Doc {
             meta: DocMeta {
                 seq_no,
@@ -48,28 +46,29 @@ impl Copy {
             },
             value,
         });
-        before.is_none_or(|b| b <= seq_no)
     }
 
-    /// Apply a replicated operation. An operation already processed is skipped (Elasticsearch's
-    /// `processButSkipLucene`); a rolled-back slot is overwritten. Returns false when the
-    /// document's `_seq_no` went down.
-    pub fn apply(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) -> bool {
+    /// Apply an operation a request of `request_term` delivered. An operation already processed
+    /// is skipped (Elasticsearch's `processButSkipLucene`); a rolled-back slot is overwritten.
+    pub fn apply(&mut self, seq_no: SeqNo, entry: Entry, request_term: Term, order: ReplicaOrder) {
         let slot = usize::try_from(seq_no).expect("replicated operations carry assigned seq_nos");
         if self.log.len() <= slot {
             self.log.resize(slot + 1, None);
         }
-        if self.log[slot].is_some_and(|e| !e.pending) {
-            return true;
+        if self.log[slot].is_some_and(Entry::processed) {
+            return;
         }
         let entry = Entry {
             pending: false,
+            receipt: Some(Receipt {
+                request_term,
+                own_term: self.term,
+            }),
             ..entry
         };
         self.log[slot] = Some(entry);
-        let monotonic = self.apply_to_doc(seq_no, entry, order);
+        self.apply_to_doc(seq_no, entry, order);
         self.recompute_local_checkpoint();
-        monotonic
     }
 
     /// Adopt the global checkpoint a primary piggybacked.
@@ -80,11 +79,9 @@ impl Copy {
     /// Rebuild the document from the processed operations, in `_seq_no` order.
     fn replay(&mut self, order: ReplicaOrder) {
         self.doc = None;
-        let log = self.log.clone();
-        for (seq_no, entry) in log.iter().enumerate() {
-            if let Some(entry) = entry.filter(|e| !e.pending) {
-                self.apply_to_doc(seq_no as SeqNo, entry, order);
-            }
+        let processed: Vec<_> = self.processed().collect();
+        for (seq_no, entry) in processed {
+            self.apply_to_doc(seq_no, entry, order);
         }
         self.recompute_local_checkpoint();
     }
@@ -141,6 +138,7 @@ impl Copy {
                     term: plan.new_term,
                     op: Op::Noop,
                     pending: false,
+                    receipt: None,
                 });
             }
         }
@@ -152,7 +150,7 @@ impl Copy {
     /// The operations a resync sends: every one from `from` up to `to`.
     pub fn operations(&self, from: SeqNo, to: SeqNo) -> Vec<(SeqNo, Entry)> {
         (from.max(0)..=to)
-            .filter_map(|s| self.entry(s).map(|e| (s, e)))
+            .filter_map(|s| self.entry(s).map(|e| (s, e.on_the_wire())))
             .collect()
     }
 }

@@ -1,6 +1,10 @@
 //! The client history and its linearizability verdicts, checked with stateright's
 //! `LinearizabilityTester` against the shared CAS-register spec ([`crate::spec::Document`]).
 //!
+//! A history that has ended (every client done, nothing in flight) is judged closed by a final
+//! read of the master's current primary, so a write lost after a client's last operation is seen
+//! even when no client reads again.
+//!
 //! A 409 is a definite failure (`CasFailed`); a write that failed any other way never returns.
 //! Two histories are judged: the whole one (`reads_linearizable`: GETs and 409s included), and
 //! the writes alone (`cas_linearizable`: writes that took effect or may have). A 409 is left out
@@ -29,26 +33,50 @@ fn write_op(expected: Option<Option<Chain>>, new: Chain) -> DocOp<Chain> {
 }
 
 /// The two verdicts of a history: (whole history linearizable, writes alone linearizable).
+/// `final_read` closes an ended history with what a read of the master's primary returns.
 ///
 /// Many states share a history, and the tester's search allocates, so verdicts are memoized per
 /// thread (a pure function of the history).
-pub fn verdicts(history: &[Event]) -> (bool, bool) {
+pub fn verdicts(history: &[Event], final_read: Option<Option<Chain>>) -> (bool, bool) {
+    type Ended = HashMap<(Vec<Event>, Option<Chain>), (bool, bool)>;
     thread_local! {
-        static VERDICTS: RefCell<HashMap<Vec<Event>, (bool, bool)>> = RefCell::new(HashMap::new());
+        static OPEN: RefCell<HashMap<Vec<Event>, (bool, bool)>> = RefCell::new(HashMap::new());
+        static ENDED: RefCell<Ended> = RefCell::new(HashMap::new());
     }
-    VERDICTS.with(|cache| {
-        if let Some(v) = cache.borrow().get(history) {
-            return *v;
-        }
-        let v = (linearizable(history, true), linearizable(history, false));
-        cache.borrow_mut().insert(history.to_vec(), v);
-        v
-    })
+    let judge = || {
+        (
+            linearizable(history, true, final_read),
+            linearizable(history, false, final_read),
+        )
+    };
+    match final_read {
+        None => OPEN.with(|cache| {
+            if let Some(v) = cache.borrow().get(history) {
+                return *v;
+            }
+            let v = judge();
+            cache.borrow_mut().insert(history.to_vec(), v);
+            v
+        }),
+        Some(value) => ENDED.with(|cache| {
+            let key = (history.to_vec(), value);
+            if let Some(v) = cache.borrow().get(&key) {
+                return *v;
+            }
+            let v = judge();
+            cache.borrow_mut().insert(key, v);
+            v
+        }),
+    }
 }
 
+/// The history thread of the final read: no client operation uses it.
+const FINAL_READER: u8 = u8::MAX;
+
 /// Is the history linearizable, starting from the seed document? `with_reads` includes GETs and
-/// 409s; without it only writes that took effect or may have are judged.
-fn linearizable(history: &[Event], with_reads: bool) -> bool {
+/// 409s; without it only writes that took effect or may have are judged. The final read, when
+/// given, is judged in both.
+fn linearizable(history: &[Event], with_reads: bool, final_read: Option<Option<Chain>>) -> bool {
     let mut tester = Tester::new(Document(Some(Chain::EMPTY)));
     for event in history {
         // A malformed history invalidates the tester, which then reports "not linearizable".
@@ -56,11 +84,15 @@ fn linearizable(history: &[Event], with_reads: bool) -> bool {
             Event::Read { op, value } if with_reads => {
                 tester.on_invret(op, DocOp::Read, DocRet::ReadOk(value))
             }
-            Event::Conflict { op, expected, new } if with_reads => {
+            Event::Conflict {
+                op, expected, new, ..
+            } if with_reads => {
                 tester.on_invret(op, write_op(Some(expected), new), DocRet::CasFailed)
             }
             Event::Read { .. } | Event::Conflict { .. } => continue,
-            Event::Invoke { op, expected, new } => tester.on_invoke(op, write_op(expected, new)),
+            Event::Invoke {
+                op, expected, new, ..
+            } => tester.on_invoke(op, write_op(expected, new)),
             Event::Acked { op } => {
                 let blind = history
                     .iter()
@@ -76,12 +108,16 @@ fn linearizable(history: &[Event], with_reads: bool) -> bool {
             }
         };
     }
+    if let Some(value) = final_read {
+        let _ = tester.on_invret(FINAL_READER, DocOp::Read, DocRet::ReadOk(value));
+    }
     tester.is_consistent()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Condition;
 
     const SEED: Option<Chain> = Some(Chain::EMPTY);
 
@@ -93,12 +129,30 @@ mod tests {
                 op: 0,
                 expected: Some(SEED),
                 new: w,
+                condition: Condition::None,
             },
             Event::Acked { op: 0 },
             Event::Read { op: 1, value: SEED },
         ];
-        assert!(!linearizable(&history, true));
-        assert!(linearizable(&history, false));
+        assert!(!linearizable(&history, true, None));
+        assert!(linearizable(&history, false, None));
+    }
+
+    #[test]
+    fn a_final_read_that_lost_an_acknowledged_write_is_not_linearizable() {
+        let w = Chain::EMPTY.append(1);
+        let history = [
+            Event::Invoke {
+                op: 0,
+                expected: Some(SEED),
+                new: w,
+                condition: Condition::None,
+            },
+            Event::Acked { op: 0 },
+        ];
+        assert!(linearizable(&history, false, None));
+        assert!(linearizable(&history, false, Some(Some(w))));
+        assert!(!linearizable(&history, false, Some(SEED)));
     }
 
     #[test]
@@ -107,6 +161,7 @@ mod tests {
             op,
             expected: Some(SEED),
             new: Chain::EMPTY.append(writer),
+            condition: Condition::None,
         };
         let both = [
             invoke(0, 1),
@@ -114,8 +169,8 @@ mod tests {
             invoke(1, 2),
             Event::Acked { op: 1 },
         ];
-        assert!(!linearizable(&both, false));
+        assert!(!linearizable(&both, false, None));
         let one_pending = [invoke(0, 1), invoke(1, 2), Event::Acked { op: 1 }];
-        assert!(linearizable(&one_pending, false));
+        assert!(linearizable(&one_pending, false, None));
     }
 }

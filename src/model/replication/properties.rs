@@ -1,66 +1,98 @@
-//! The safety properties of the replication model, named as in `design.md`.
-//!
-//! Properties about transitions (`seq_no_monotonic`, `term_fencing`, `rmw_serializable`) and the
-//! linearizability verdicts are observed when the step happens and recorded in
-//! [`State::broken`]; the others are judged on each state.
+//! The properties of the replication model, named as in `design.md`: pure predicates over one
+//! state and the history it records. Invariants are stateright `always` properties; the
+//! reachability goals are `sometimes` properties, the examples that show the model is not
+//! vacuous (a model that never acknowledged a write would prove every safety invariant).
 //!
 //! Precise statements where the design's one-liners leave a choice:
-//! * `no_lost_acked_write`: the current primary's (per the master) document contains every
+//! * `no_lost_acked_write`: the document of the master's current primary contains every
 //!   acknowledged write.
-//! * `acked_on_in_sync`: every in-sync copy holds every acknowledged write in its operation
-//!   history at the write's `_seq_no`, as replication.tla's `AllAckedResponsesStored`: a replica
-//!   that rolled back to the global checkpoint keeps the operation (pending) until the resync.
-//! * `seq_no_monotonic`: applying an operation (a client write on a primary, a replicated or
-//!   resynced operation on any copy) never lowers that copy's document `_seq_no`. Deliberately
-//!   not covered: the rollback to the global checkpoint when a replica learns a newer primary
-//!   term (`resetEngineToGlobalCheckpoint`), which Elasticsearch performs and which does lower
-//!   the document's `_seq_no` until the new primary's resync re-applies what it keeps. Stating
-//!   the invariant over applications keeps it true of Elasticsearch and violable by a replica
-//!   that applies operations in arrival order.
+//! * `rmw_serializable`: on every copy, each processed write's value is the value of the
+//!   processed write just below it extended by its own writer, for every pair of writes with
+//!   no unprocessed `_seq_no` between them. This is the document's effective history, so a write
+//!   that takes effect through promotion replay is judged like one the primary executed. A no-op
+//!   between the two (a gap a promotion filled) stands for a write lost with the old primary,
+//!   which the later write may have seen: its writer may then appear in the later chain.
+//! * `cas_linearizable`, `reads_linearizable`: the recorded client history, closed by a final
+//!   read of the master's current primary once every client is done and nothing is in flight.
 //! * `change_id_unique`: no two different changes (the seed and every write a primary executed)
 //!   share the identity the clients' guard compares — `(_seq_no, _primary_term)` for the real
-//!   guard, `_seq_no` or `_version` for the unsafe ones (two changes share it exactly when the
-//!   guard builds the same condition from both).
+//!   guard, `_seq_no` or `_version` for the unsafe ones.
+//! * `seq_no_monotonic`: every copy's document carries a `_seq_no` at least as high as every
+//!   processed write operation's. Applying an operation only adds to what is processed, so this says an
+//!   application never lowers the document's `_seq_no`; the rollback to the global checkpoint on
+//!   a newer term (`resetEngineToGlobalCheckpoint`) un-processes the operations above it, which
+//!   is the one decrease, and is excluded by construction.
+//! * `term_fencing`: every operation a copy processed from a request carries a receipt whose
+//!   request term is at least the copy's own term at that moment (the replica operation permit,
+//!   `IndexShard.acquireReplicaOperationPermit`). The operation's own term is not compared:
+//!   a resync and the promotion replay legitimately apply operations of older terms.
+//! * `acked_on_in_sync`: every in-sync copy's document contains every acknowledged write,
+//!   except on a copy that rolled back on a newer term and awaits the resync, whose history holds
+//!   it at the write's `_seq_no` (replication.tla's `AllAckedResponsesStored`).
 //! * `checkpoint_safety`: every in-sync copy's global checkpoint is at most every in-sync copy's
 //!   local checkpoint, and every `_seq_no` up to a copy's local checkpoint is processed.
 //! * `converge_at_quiescence`: with no message in flight, the in-sync copies hold identical
-//!   documents (metadata and value).
+//!   documents (metadata and value), and each has processed every `_seq_no` up to the primary's
+//!   highest (no gap is left behind: a `_seq_no` burnt without a no-op would stall every
+//!   checkpoint).
+//! * `history_terms_monotonic`: on every copy, the processed index operations' terms never
+//!   decrease with `_seq_no`. Elasticsearch: a primary assigns `_seq_no`s above everything it
+//!   holds, in its own term (`InternalEngine.generateSeqNoForOperationOnPrimary`), and a replica
+//!   trims older-term operations above the new primary's history on resync
+//!   (`IndexShard.trimOperationOfPreviousPrimaryTerms`). No-ops are left out, because
+//!   Elasticsearch does not keep the strict form: `InternalEngine.fillSeqNoGaps(primaryTerm)`
+//!   fills every gap below the promoted copy's max `_seq_no` with a no-op of the *new* term, below
+//!   operations of the old one (the model does the same, `protocol::checkpoint::promote`).
 
 use stateright::Property;
 
 use crate::model::Invariant;
 
-use super::state::{copies_in, Op, State};
+use super::history::verdicts;
+use super::state::{copies_in, Chain, Event, Op, Phase, State};
 use super::{ReplicationModel, SEED};
+use crate::protocol::SeqNo;
 
 type P = Property<ReplicationModel>;
 
-/// Every property, in the order of the design's table.
+/// Every property: the invariants in the order of the design's table, then the reachability
+/// goals.
 pub fn all() -> Vec<P> {
     vec![
         P::always(Invariant::NoLostAckedWrite.name(), no_lost_acked_write),
-        P::always(Invariant::RmwSerializable.name(), |_, s| {
-            !s.broken.has(Invariant::RmwSerializable)
+        P::always(Invariant::RmwSerializable.name(), rmw_serializable),
+        P::always(Invariant::CasLinearizable.name(), |m, s| {
+            verdicts(&s.history, final_read(m, s)).1
         }),
-        P::always(Invariant::CasLinearizable.name(), |_, s| {
-            !s.broken.has(Invariant::CasLinearizable)
-        }),
-        P::always(Invariant::ReadsLinearizable.name(), |_, s| {
-            !s.broken.has(Invariant::ReadsLinearizable)
+        P::always(Invariant::ReadsLinearizable.name(), |m, s| {
+            verdicts(&s.history, final_read(m, s)).0
         }),
         P::always(Invariant::ChangeIdUnique.name(), change_id_unique),
-        P::always(Invariant::SeqNoMonotonic.name(), |_, s| {
-            !s.broken.has(Invariant::SeqNoMonotonic)
-        }),
-        P::always(Invariant::TermFencing.name(), |_, s| {
-            !s.broken.has(Invariant::TermFencing)
-        }),
+        P::always(Invariant::SeqNoMonotonic.name(), seq_no_monotonic),
+        P::always(Invariant::TermFencing.name(), term_fencing),
         P::always(Invariant::AckedOnInSync.name(), acked_on_in_sync),
         P::always(Invariant::CheckpointSafety.name(), checkpoint_safety),
         P::always(
             Invariant::ConvergeAtQuiescence.name(),
             converge_at_quiescence,
         ),
+        P::always(
+            Invariant::HistoryTermsMonotonic.name(),
+            history_terms_monotonic,
+        ),
+        P::sometimes(Invariant::ReachAckedWrite.name(), |_, s| s.acked != 0),
+        P::sometimes(Invariant::ReachConflict.name(), |_, s| {
+            s.history
+                .iter()
+                .any(|e| matches!(e, Event::Conflict { .. }))
+        }),
+        P::sometimes(Invariant::ReachFailover.name(), |m, s| {
+            s.master.failovers_left < m.config.failovers
+        }),
+        P::sometimes(Invariant::ReachResyncApplied.name(), |_, s| {
+            s.copies.iter().any(|c| c.resynced)
+        }),
+        P::sometimes(Invariant::ReachReadOfEachWrite.name(), read_of_each_write),
     ]
 }
 
@@ -69,25 +101,51 @@ fn acked(s: &State) -> impl Iterator<Item = u8> + '_ {
     (1..=s.changes.len() as u8).filter(|w| s.acked & (1 << w) != 0)
 }
 
+/// The run has ended: every client is done and nothing is in flight.
+fn ended(s: &State) -> bool {
+    s.network.is_empty() && s.clients.iter().all(|c| c.phase == Phase::Done)
+}
+
+/// What a final read of the master's current primary returns once the run has ended.
+fn final_read(_: &ReplicationModel, s: &State) -> Option<Option<Chain>> {
+    ended(s).then(|| s.copies[usize::from(s.master.primary)].doc.map(|d| d.value))
+}
+
 fn no_lost_acked_write(_: &ReplicationModel, s: &State) -> bool {
     let doc = s.copies[usize::from(s.master.primary)].doc;
     acked(s).all(|w| doc.is_some_and(|d| d.value.contains(w)))
 }
 
-fn acked_on_in_sync(_: &ReplicationModel, s: &State) -> bool {
-    acked(s).all(|w| {
-        let Some(change) = s.changes[usize::from(w - 1)] else {
-            return false;
-        };
-        copies_in(s.master.in_sync).all(|c| {
-            s.copies[usize::from(c)]
-                .entry(change.seq_no)
-                .is_some_and(|e| {
-                    e.term == change.primary_term
-                        && matches!(e.op, Op::Write { value, .. } if value.last() == Some(w))
-                })
+fn rmw_serializable(_: &ReplicationModel, s: &State) -> bool {
+    s.copies.iter().all(|copy| {
+        // The write below, and the no-ops (gaps a promotion filled) since it.
+        let mut below: Option<(SeqNo, Chain, usize)> = None;
+        copy.processed().all(|(seq_no, entry)| {
+            let contiguous = below.filter(|(at, _, noops)| *at + 1 + *noops as SeqNo == seq_no);
+            let Op::Write { value, .. } = entry.op else {
+                below = contiguous.map(|(at, v, noops)| (at, v, noops + 1));
+                return true;
+            };
+            let based_on_below = match contiguous {
+                Some((_, replaced, noops)) => based_on(value, replaced, noops),
+                None => true, // the operation below is not processed yet: nothing to compare
+            };
+            below = Some((seq_no, value, 0));
+            based_on_below
         })
     })
+}
+
+/// Was `value` (a write's chain) based on `replaced`, the value of the write below it, with
+/// `noops` gap-filling no-ops between them? Each no-op stands for a write lost with an old
+/// primary, which the write may have seen (then its writer is in the chain, after `replaced`).
+fn based_on(value: Chain, replaced: Chain, noops: usize) -> bool {
+    let base: Vec<_> = value.writers().collect();
+    let Some((_, base)) = base.split_last() else {
+        return false; // a write's chain ends with its own writer
+    };
+    let replaced: Vec<_> = replaced.writers().collect();
+    base.starts_with(&replaced) && base.len() <= replaced.len() + noops
 }
 
 fn change_id_unique(m: &ReplicationModel, s: &State) -> bool {
@@ -102,12 +160,50 @@ fn change_id_unique(m: &ReplicationModel, s: &State) -> bool {
         .all(|(i, a)| !changes[i + 1..].contains(a))
 }
 
+fn seq_no_monotonic(_: &ReplicationModel, s: &State) -> bool {
+    s.copies.iter().all(|copy| {
+        let highest = copy
+            .processed()
+            .filter(|(_, e)| matches!(e.op, Op::Write { .. }))
+            .map(|(seq_no, _)| seq_no)
+            .max();
+        highest <= copy.doc.map(|d| d.meta.seq_no)
+    })
+}
+
+fn term_fencing(_: &ReplicationModel, s: &State) -> bool {
+    s.copies.iter().all(|copy| {
+        copy.processed()
+            .filter_map(|(_, e)| e.receipt)
+            .all(|r| r.request_term >= r.own_term)
+    })
+}
+
+fn acked_on_in_sync(_: &ReplicationModel, s: &State) -> bool {
+    acked(s).all(|w| {
+        let Some(change) = s.changes[usize::from(w - 1)] else {
+            return false;
+        };
+        copies_in(s.master.in_sync).all(|c| {
+            let copy = &s.copies[usize::from(c)];
+            let in_doc = copy.doc.is_some_and(|d| d.value.contains(w));
+            let in_history = || {
+                copy.entry(change.seq_no).is_some_and(|e| {
+                    e.term == change.primary_term
+                        && matches!(e.op, Op::Write { value, .. } if value.last() == Some(w))
+                })
+            };
+            in_doc || (copy.awaits_resync() && in_history())
+        })
+    })
+}
+
 fn checkpoint_safety(_: &ReplicationModel, s: &State) -> bool {
     let in_sync = || copies_in(s.master.in_sync).map(|c| &s.copies[usize::from(c)]);
     let below_local =
         in_sync().all(|c| in_sync().all(|d| c.global_checkpoint <= d.local_checkpoint));
     let processed = s.copies.iter().all(|c| {
-        (0..=c.local_checkpoint).all(|seq_no| c.entry(seq_no).is_some_and(|e| !e.pending))
+        (0..=c.local_checkpoint).all(|seq_no| c.entry(seq_no).is_some_and(|e| e.processed()))
     });
     below_local && processed
 }
@@ -116,8 +212,39 @@ fn converge_at_quiescence(_: &ReplicationModel, s: &State) -> bool {
     if !s.network.is_empty() {
         return true;
     }
-    let docs: Vec<_> = copies_in(s.master.in_sync)
-        .map(|c| s.copies[usize::from(c)].doc)
-        .collect();
+    let in_sync = || copies_in(s.master.in_sync).map(|c| &s.copies[usize::from(c)]);
+    let docs: Vec<_> = in_sync().map(|c| c.doc).collect();
+    let highest = s.copies[usize::from(s.master.primary)].max_seq_no();
     docs.windows(2).all(|pair| pair[0] == pair[1])
+        && in_sync().all(|c| c.local_checkpoint == highest)
+}
+
+fn history_terms_monotonic(_: &ReplicationModel, s: &State) -> bool {
+    s.copies.iter().all(|copy| {
+        let terms: Vec<_> = copy
+            .processed()
+            .filter(|(_, e)| matches!(e.op, Op::Write { .. }))
+            .map(|(_, e)| e.term)
+            .collect();
+        terms.windows(2).all(|pair| pair[0] <= pair[1])
+    })
+}
+
+/// For every client, some read returned a value containing one of its writes.
+fn read_of_each_write(m: &ReplicationModel, s: &State) -> bool {
+    let read_values = s
+        .history
+        .iter()
+        .filter_map(|e| match e {
+            Event::Read { value, .. } => *value,
+            _ => None,
+        })
+        .chain(final_read(m, s).flatten());
+    let mut seen = 0u16;
+    for value in read_values {
+        for w in value.writers() {
+            seen |= 1 << m.writer_of(w).0;
+        }
+    }
+    seen.count_ones() == u32::from(m.config.clients)
 }

@@ -1,9 +1,10 @@
 //! The state of the replication model: the master, the shard copies, the clients, the network
-//! (a sorted multiset of messages), the recorded history and the violations observed on
-//! transitions. Everything is small integers and short sorted vectors so that hashing stays cheap.
+//! (a sorted multiset of messages) and the recorded history. Facts that are only visible during
+//! a transition (under which terms a copy received an operation, that a resync was applied, what
+//! a client saw) are recorded as data here and judged by the properties. Everything is small
+//! integers and short sorted vectors so that hashing stays cheap.
 
-use crate::model::Broken;
-use crate::protocol::{DocMeta, SeqNo, Term, Version};
+use crate::protocol::{Condition, DocMeta, SeqNo, Term, TermTooOld, Version, VersionConflict};
 
 /// Index of a shard copy (`n0`, `n1`, ...).
 pub type CopyId = u8;
@@ -72,6 +73,35 @@ pub struct Entry {
     /// Rolled back above the global checkpoint on a new term and not re-confirmed yet (the `pc`
     /// mark of replication.tla): kept in the history, absent from the document.
     pub pending: bool,
+    /// How the copy received it from another copy (`None`: it assigned the operation itself, or
+    /// the entry is on the wire).
+    pub receipt: Option<Receipt>,
+}
+
+impl Entry {
+    /// The entry as a message carries it: the operation, without the sender's bookkeeping.
+    pub fn on_the_wire(self) -> Entry {
+        Entry {
+            pending: false,
+            receipt: None,
+            ..self
+        }
+    }
+
+    /// Processed: present and not rolled back.
+    pub fn processed(self) -> bool {
+        !self.pending
+    }
+}
+
+/// Under which primary terms a copy processed an operation that a request delivered: what term
+/// fencing (Elasticsearch's replica operation permit) compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Receipt {
+    /// The primary term of the request that delivered it (`rterm` in replication.tla).
+    pub request_term: Term,
+    /// The copy's own term when it processed it (after adopting a newer request term).
+    pub own_term: Term,
 }
 
 /// A document as a copy holds it.
@@ -113,7 +143,7 @@ pub enum Role {
 
 /// A shard copy.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Copy {
+pub struct ShardCopy {
     pub role: Role,
     /// The highest primary term it has seen.
     pub term: Term,
@@ -122,9 +152,11 @@ pub struct Copy {
     pub doc: Option<Doc>,
     pub local_checkpoint: SeqNo,
     pub global_checkpoint: SeqNo,
+    /// It applied a new primary's resync (recorded for the reachability goal).
+    pub resynced: bool,
 }
 
-impl Copy {
+impl ShardCopy {
     pub fn is_primary(&self) -> bool {
         matches!(self.role, Role::Primary(_))
     }
@@ -138,6 +170,19 @@ impl Copy {
         usize::try_from(seq_no)
             .ok()
             .and_then(|i| self.log.get(i).copied().flatten())
+    }
+
+    /// The processed operations, in `_seq_no` order.
+    pub fn processed(&self) -> impl Iterator<Item = (SeqNo, Entry)> + '_ {
+        self.log
+            .iter()
+            .enumerate()
+            .filter_map(|(s, e)| e.filter(|e| e.processed()).map(|e| (s as SeqNo, e)))
+    }
+
+    /// Some operation is rolled back and waits for the new primary's resync.
+    pub fn awaits_resync(&self) -> bool {
+        self.log.iter().flatten().any(|e| e.pending)
     }
 }
 
@@ -201,11 +246,12 @@ pub enum Msg {
         seq_no: Option<SeqNo>,
         local_checkpoint: SeqNo,
     },
-    /// A request failed: rejected by term fencing, or lost.
+    /// A request failed: rejected by term fencing (with the copy's answer), or lost (`None`).
     Failed {
         from: CopyId,
         to: CopyId,
         term: Term,
+        rejected: Option<TermTooOld>,
     },
 }
 
@@ -229,6 +275,8 @@ pub enum Event {
         op: u8,
         expected: Option<Option<Chain>>,
         new: Chain,
+        /// The condition the request carried (what the guard built from the read).
+        condition: Condition,
     },
     /// A write was acknowledged.
     Acked { op: u8 },
@@ -237,6 +285,8 @@ pub enum Event {
         op: u8,
         expected: Option<Chain>,
         new: Chain,
+        condition: Condition,
+        conflict: VersionConflict,
     },
 }
 
@@ -244,7 +294,7 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
     pub master: Master,
-    pub copies: Vec<Copy>,
+    pub copies: Vec<ShardCopy>,
     pub clients: Vec<Client>,
     /// Messages in flight, sorted (a multiset).
     pub network: Vec<Msg>,
@@ -253,8 +303,6 @@ pub struct State {
     pub changes: Vec<Option<DocMeta>>,
     /// Acknowledged writers, as a bitmask over writer ids.
     pub acked: u16,
-    /// Properties about transitions that a step on the way here broke.
-    pub broken: Broken,
 }
 
 impl State {

@@ -7,9 +7,6 @@ use crate::protocol::{
     check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
 
-use crate::model::Invariant;
-
-use super::history::verdicts;
 use super::state::{
     bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
     Tracker,
@@ -60,7 +57,6 @@ impl ReplicationModel {
             value: doc.map(|d| d.value),
         });
         state.clients[usize::from(client)].phase = Phase::Read(doc);
-        self.judge_history(state);
         Some(())
     }
 
@@ -81,20 +77,18 @@ impl ReplicationModel {
         }
         let plan = match plan_as_primary(copy.doc.map(|d| d.meta), WriteKind::Index, &condition) {
             Ok(plan) => plan,
-            Err(_) => {
+            Err(conflict) => {
                 state.history.push(Event::Conflict {
                     op,
                     expected: read_value,
                     new,
+                    condition,
+                    conflict,
                 });
                 self.finish_operation(state, client);
-                self.judge_history(state);
                 return Some(());
             }
         };
-        if copy.doc.map(|d| d.value) != read_value {
-            state.broken.set(Invariant::RmwSerializable);
-        }
         let seq_no = next_seq_no(copy.max_seq_no());
         let meta = plan.applied(seq_no, copy.term);
         let entry = Entry {
@@ -104,6 +98,7 @@ impl ReplicationModel {
                 value: new,
             },
             pending: false,
+            receipt: None,
         };
         copy.log.push(Some(entry));
         copy.doc = Some(Doc { meta, value: new });
@@ -135,6 +130,7 @@ impl ReplicationModel {
             op,
             expected: (guard != Guard::Blind).then_some(read_value),
             new,
+            condition,
         });
         if self.config.ack_before_replication {
             self.acknowledge(state, client);
@@ -157,7 +153,7 @@ impl ReplicationModel {
                 ..
             } => {
                 if self.accept_request(state, from, to, term, global_checkpoint) {
-                    self.apply(state, to, seq_no, entry);
+                    self.apply(state, to, seq_no, entry, term);
                     self.reply_applied(state, to, from, term, Some(seq_no));
                 }
             }
@@ -172,9 +168,11 @@ impl ReplicationModel {
             } => {
                 if self.accept_request(state, from, to, term, global_checkpoint) {
                     for (seq_no, entry) in ops {
-                        self.apply(state, to, seq_no, entry);
+                        self.apply(state, to, seq_no, entry, term);
                     }
-                    state.copies[usize::from(to)].trim(trim_above, term);
+                    let copy = &mut state.copies[usize::from(to)];
+                    copy.trim(trim_above, term);
+                    copy.resynced = true;
                     self.reply_applied(state, to, from, term, None);
                 }
             }
@@ -197,12 +195,13 @@ impl ReplicationModel {
                 }
                 self.settle(state, to);
             }
-            Msg::Failed { from, to, term } => {
+            Msg::Failed { from, to, term, .. } => {
                 if !state.copies[usize::from(to)].is_primary() {
                     return;
                 }
-                if term < state.master.term {
-                    // The master answers "no longer primary": the copy fails itself.
+                if check_operation_term(term, state.master.term).is_err() {
+                    // The master answers "no longer primary" (`ShardStateAction`, as the engine's
+                    // `Master::fail_shard`): the copy fails itself.
                     self.demote(state, to);
                 } else {
                     self.remove_from_in_sync(state, from);
@@ -223,16 +222,16 @@ impl ReplicationModel {
     ) -> bool {
         let copy = &state.copies[usize::from(to)];
         match check_operation_term(term, copy.term) {
-            Err(_) if self.config.term_fencing => {
+            Err(too_old) if self.config.term_fencing => {
                 state.send(Msg::Failed {
                     from: to,
                     to: from,
                     term,
+                    rejected: Some(too_old),
                 });
                 return false;
             }
-            Err(_) => state.broken.set(Invariant::TermFencing),
-            Ok(TermCheck::Current) => {}
+            Err(_) | Ok(TermCheck::Current) => {}
             Ok(TermCheck::Newer) => {
                 if copy.is_primary() {
                     self.demote(state, to);
@@ -248,11 +247,9 @@ impl ReplicationModel {
         true
     }
 
-    fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry) {
-        let copy = &mut state.copies[usize::from(to)];
-        if !copy.apply(seq_no, entry, self.config.replica_order) {
-            state.broken.set(Invariant::SeqNoMonotonic);
-        }
+    fn apply(&self, state: &mut State, to: CopyId, seq_no: SeqNo, entry: Entry, term: Term) {
+        let order = self.config.replica_order;
+        state.copies[usize::from(to)].apply(seq_no, entry, term, order);
     }
 
     fn reply_applied(
@@ -312,7 +309,6 @@ impl ReplicationModel {
             op: self.thread(client, c.op),
         });
         self.finish_operation(state, client);
-        self.judge_history(state);
     }
 
     /// The copy learns it is no longer primary: its pending writes fail indefinitely.
@@ -373,18 +369,6 @@ impl ReplicationModel {
         self.settle(state, promote);
         Some(())
     }
-
-    /// Re-judge the history's linearizability after it grew. Violations are final: a history
-    /// that is not linearizable stays so when it grows.
-    fn judge_history(&self, state: &mut State) {
-        let broken = &state.broken;
-        if broken.has(Invariant::ReadsLinearizable) && broken.has(Invariant::CasLinearizable) {
-            return;
-        }
-        let (reads, writes) = verdicts(&state.history);
-        state.broken.check(Invariant::ReadsLinearizable, reads);
-        state.broken.check(Invariant::CasLinearizable, writes);
-    }
 }
 
 /// What the sender of a lost message sees: its request failed (a lost answer fails it too).
@@ -395,9 +379,15 @@ fn failure_of(msg: &Msg) -> Option<Msg> {
                 from: to,
                 to: from,
                 term,
+                rejected: None,
             })
         }
-        Msg::Applied { from, to, term, .. } => Some(Msg::Failed { from, to, term }),
+        Msg::Applied { from, to, term, .. } => Some(Msg::Failed {
+            from,
+            to,
+            term,
+            rejected: None,
+        }),
         Msg::Failed { .. } => None,
     }
 }

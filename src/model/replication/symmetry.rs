@@ -7,7 +7,7 @@
 //! only decide how many equivalent states meet in one representative.
 
 use super::state::{
-    Chain, Client, ClientId, Copy, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, State,
+    Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy, State,
     WriterId,
 };
 
@@ -192,7 +192,7 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     }
                     t.pending.sort();
                 }
-                Copy {
+                ShardCopy {
                     role,
                     log: c.log.iter().map(|e| e.map(entry)).collect(),
                     doc: c.doc.map(doc),
@@ -222,22 +222,35 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     op: thread(op),
                     value: value.map(chain),
                 },
-                Event::Invoke { op, expected, new } => Event::Invoke {
+                Event::Invoke {
+                    op,
+                    expected,
+                    new,
+                    condition,
+                } => Event::Invoke {
                     op: thread(op),
                     expected: expected.map(|e| e.map(chain)),
                     new: chain(new),
+                    condition,
                 },
                 Event::Acked { op } => Event::Acked { op: thread(op) },
-                Event::Conflict { op, expected, new } => Event::Conflict {
+                Event::Conflict {
+                    op,
+                    expected,
+                    new,
+                    condition,
+                    conflict,
+                } => Event::Conflict {
                     op: thread(op),
                     expected: expected.map(chain),
                     new: chain(new),
+                    condition,
+                    conflict,
                 },
             })
             .collect(),
         changes,
         acked,
-        broken: s.broken,
     }
 }
 

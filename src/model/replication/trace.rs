@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::model::trace::{write_query, CopyState, Describe, DocMetaView, DocState, Exchange};
 use crate::model::Invariant;
-use crate::protocol::{check_operation_term, PrimaryDemoted, TermCheck};
+use crate::protocol::{Condition, PrimaryDemoted, VersionConflict};
 
 use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State, WriterId};
 use super::{Action, ReplicationModel, SEED};
@@ -72,19 +72,27 @@ impl Describe for ReplicationModel {
             },
             Action::Write { client, copy } => {
                 let c = before.clients[usize::from(*client)];
-                let read = match c.phase {
-                    Phase::Read(read) => read,
-                    _ => None,
-                };
-                let condition = self.config.guard.condition(read.map(|d| d.meta));
-                let new = read
-                    .map_or(Chain::EMPTY, |d| d.value)
-                    .append(self.writer(*client, c.op));
-                let response = match after.history.last() {
-                    Some(Event::Conflict { .. }) => {
-                        "409 version_conflict_engine_exception".to_string()
+                // What the step recorded: the request it sent, and a conflict if it met one.
+                let recorded =
+                    after.history[before.history.len()..]
+                        .iter()
+                        .find_map(|e| match *e {
+                            Event::Invoke { new, condition, .. } => Some((new, condition, None)),
+                            Event::Conflict {
+                                new,
+                                condition,
+                                conflict,
+                                ..
+                            } => Some((new, condition, Some(conflict))),
+                            _ => None,
+                        });
+                let (new, condition, conflict) =
+                    recorded.unwrap_or((Chain::EMPTY, Condition::None, None));
+                let response = match conflict {
+                    Some(conflict) => {
+                        format!("409 {}: {}", VersionConflict::TYPE, conflict.reason("1"))
                     }
-                    _ => {
+                    None => {
                         let meta = after.changes[usize::from(self.writer(*client, c.op) - 1)];
                         let targets = after.network.len() - before.network.len();
                         format!(
@@ -296,15 +304,31 @@ impl ReplicationModel {
     fn delivery(&self, before: &State, msg: &Msg, after: &State) -> String {
         match *msg {
             Msg::Replicate { to, term, .. } | Msg::Resync { to, term, .. } => {
-                let copy = &before.copies[usize::from(to)];
-                match check_operation_term(term, copy.term) {
-                    Err(e) if self.config.term_fencing => format!("rejected: {}", e.reason(SHARD)),
-                    Err(_) => "applied from an older term (no term fencing)".into(),
-                    Ok(TermCheck::Newer) => format!(
+                // What the step recorded: the copy's rejection, its new term, the receipt.
+                let rejection = after.network.iter().find_map(|m| match m {
+                    Msg::Failed {
+                        from,
+                        rejected: Some(too_old),
+                        ..
+                    } if *from == to && !before.network.contains(m) => Some(*too_old),
+                    _ => None,
+                });
+                let (was, now) = (
+                    &before.copies[usize::from(to)],
+                    &after.copies[usize::from(to)],
+                );
+                let stale = now.log.iter().flatten().any(|e| {
+                    e.receipt
+                        .is_some_and(|r| r.request_term == term && r.request_term < r.own_term)
+                });
+                match rejection {
+                    Some(too_old) => format!("rejected: {}", too_old.reason(SHARD)),
+                    None if now.term > was.term => format!(
                         "adopts term {term}, rolls back to global checkpoint {}, applied",
-                        after.copies[usize::from(to)].global_checkpoint
+                        now.global_checkpoint
                     ),
-                    Ok(TermCheck::Current) => "applied".into(),
+                    None if stale => "applied from an older term (no term fencing)".into(),
+                    None => "applied".into(),
                 }
             }
             Msg::Applied { to, .. } => {
@@ -367,7 +391,9 @@ impl ReplicationModel {
                 Event::Read { op, value } => {
                     with_reads.then(|| format!("{} read {}", self.writer_text(op + 1), text(value)))
                 }
-                Event::Invoke { op, expected, new } => Some(match expected {
+                Event::Invoke {
+                    op, expected, new, ..
+                } => Some(match expected {
                     None => format!("{} writes {}", self.writer_text(op + 1), self.value(new)),
                     Some(e) => format!(
                         "{} writes {} if {}",

@@ -3,11 +3,12 @@
 
 use std::fmt;
 
-use super::{Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
+use stateright::Model;
+
+use super::{rank_increased, Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
 use crate::model::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange};
 use crate::model::Invariant;
-use crate::protocol::ids::FIRST_PRIMARY_TERM;
-use crate::protocol::{plan_as_primary, Condition, DocMeta, VersionConflict, WriteKind};
+use crate::protocol::{Condition, DocMeta, VersionConflict};
 
 /// The `_id` of document `index`: documents are numbered from 1.
 pub(super) fn doc_id(index: u8) -> String {
@@ -145,6 +146,27 @@ impl Describe for SingleShard {
                     )
                 })
             }),
+            Invariant::RankIncreases => {
+                let mut actions = Vec::new();
+                self.actions(state, &mut actions);
+                actions.into_iter().find_map(|action| {
+                    let next = self.next_state(state, action)?;
+                    (!rank_increased(state, &next)).then(|| {
+                        format!(
+                            "from here, {} does not increase the ranking measure, so the model has a cycle",
+                            self.format_action(&action)
+                        )
+                    })
+                })
+            }
+            Invariant::RetryBound => state.clients.iter().enumerate().find_map(|(client, c)| {
+                (SingleShard::enabled(c) && c.attempts > self.params.retry_on_conflict).then(|| {
+                    format!(
+                        "client {client} has made {} write attempts and will make another, with retry_on_conflict {}",
+                        c.attempts, self.params.retry_on_conflict
+                    )
+                })
+            }),
             Invariant::UpdateTerminates => {
                 let waiting: Vec<String> = (0..state.clients.len())
                     .filter(|&c| state.clients[c].stage != Stage::Done)
@@ -161,10 +183,11 @@ impl Describe for SingleShard {
 }
 
 impl SingleShard {
+    /// The write as the step recorded it (the client's last attempt in `after`).
     fn describe_write(&self, before: &State, after: &State, client: u8) -> Exchange {
         let index = usize::from(client);
         let (c, c_after) = (&before.clients[index], &after.clients[index]);
-        let (Stage::Writing(read), Some(doc)) = (&c.stage, c.doc) else {
+        let (Stage::Writing(read), Some(attempt)) = (&c.stage, &after.last) else {
             return Exchange {
                 from: format!("client {client}"),
                 to: "n0".into(),
@@ -172,27 +195,16 @@ impl SingleShard {
                 response: None,
             };
         };
-        let id = doc_id(doc);
+        let id = doc_id(attempt.doc);
         let condition = self.condition(read).unwrap_or(Condition::None);
-        let mut value = read.value.clone();
-        value.push(WriteId {
-            client,
-            op: c.answers.len() as u8,
-        });
+        let value = &attempt.new;
         let target = format!("/idx/_doc/{id}{}", trace::write_query(&condition));
-        let response = match plan_as_primary(
-            before.docs[usize::from(doc)].meta,
-            WriteKind::Index,
-            &condition,
-        ) {
-            Ok(plan) => {
-                let meta = after.docs[usize::from(doc)]
-                    .meta
-                    .unwrap_or(plan.applied(after.max_seq_no, FIRST_PRIMARY_TERM));
+        let response = match attempt.outcome {
+            Ok((meta, result)) => {
                 format!(
                     "{} {} _seq_no={} _primary_term={} _version={}",
-                    plan.result.status(),
-                    plan.result.as_str(),
+                    result.status(),
+                    result.as_str(),
                     meta.seq_no,
                     meta.primary_term,
                     meta.version
@@ -215,7 +227,7 @@ impl SingleShard {
             Path::Rmw => Exchange {
                 from: format!("client {client}"),
                 to: "n0".into(),
-                request: format!("PUT {target} {}", chain_text(&value)),
+                request: format!("PUT {target} {}", chain_text(value)),
                 response: Some(response),
             },
             Path::Update => {
@@ -227,7 +239,7 @@ impl SingleShard {
                     } else {
                         "n0".into()
                     },
-                    request: format!("index {target} {}", chain_text(&value)),
+                    request: format!("index {target} {}", chain_text(value)),
                     response: Some(response),
                 }
             }
@@ -276,10 +288,6 @@ impl fmt::Debug for State {
                 })
                 .collect();
             writeln!(f, "; answers [{}]", answers.join(", "))?;
-        }
-        let broken: Vec<&str> = self.broken.iter().map(Invariant::name).collect();
-        if !broken.is_empty() {
-            writeln!(f, "broken: {}", broken.join(", "))?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use stateright::Representative;
 
-use super::{progress, Chain, Client, Doc, Read, SingleShard, Stage, State, WriteId};
+use super::{progress, Attempt, Chain, Client, Doc, Read, SingleShard, Stage, State, WriteId};
 use crate::model::shortest::RepresentativeFn;
 use crate::model::Checkable;
 
@@ -58,11 +58,18 @@ impl Representative for State {
                 .docs
                 .iter()
                 .map(|d| Doc {
-                    meta: d.meta,
                     value: rename(&d.value),
+                    ..d.clone()
                 })
                 .collect(),
             max_seq_no: self.max_seq_no,
+            last: self.last.as_ref().map(|a| Attempt {
+                client: renamed[usize::from(a.client)],
+                expected: a.expected.as_ref().map(rename),
+                found: a.found.as_ref().map(rename),
+                new: rename(&a.new),
+                ..a.clone()
+            }),
             clients: order
                 .iter()
                 .map(|&i| {
@@ -79,7 +86,6 @@ impl Representative for State {
                     }
                 })
                 .collect(),
-            broken: self.broken,
         }
     }
 }

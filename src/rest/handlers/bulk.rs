@@ -14,31 +14,35 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::{parse_source, response_object};
-use super::{reply, EsBody, EsPath, Node};
+use super::{EsBody, EsPath, Node};
 use crate::engine::{UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
+use crate::rest::breaker::{Child, CircuitBreaking, Reservation};
 use crate::rest::bulk_request::{self, BulkItem, BulkOp};
 use crate::rest::error::RestError;
+use crate::rest::json;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::{Cluster, ClusterState};
+use crate::rest::strict_json::object_heap_size;
 use crate::rest::wait_for_active::WaitForActive;
 
-/// An item that passed validation, with what validation decided.
-struct Prepared {
-    item: BulkItem,
+/// What validation decided for an item (kept beside the items, so that they are not moved into
+/// a second vector of their size).
+struct Decided {
     index: String,
     condition: Condition,
     if_seq_no: Option<ChangeId>,
 }
 
-/// `BulkRequest.validate`: every item's errors, in order, fail the request together.
-fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Prepared>, RestError> {
+/// `BulkRequest.validate`: every item's errors, in order, fail the request together; otherwise
+/// one decision per item.
+fn validate(items: &[BulkItem], default_index: Option<&str>) -> Result<Vec<Decided>, RestError> {
     let mut errors = ValidationErrors::default();
     if items.is_empty() {
         errors.add("no requests added");
     }
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut decided = Vec::with_capacity(items.len());
     for item in items {
         let index = item
             .index
@@ -85,8 +89,7 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
             }
         };
         if let Some(index) = index {
-            prepared.push(Prepared {
-                item,
+            decided.push(Decided {
                 index,
                 condition,
                 if_seq_no,
@@ -96,7 +99,7 @@ fn validate(items: Vec<BulkItem>, default_index: Option<&str>) -> Result<Vec<Pre
     errors
         .into_result()
         .map_err(|e| RestError::validation(&e))?;
-    Ok(prepared)
+    Ok(decided)
 }
 
 /// The result of one item: its write response or the exception and status it failed with.
@@ -118,8 +121,8 @@ fn item_result(
             body.insert("_index".into(), Value::from(index));
             body.insert("_id".into(), Value::from(id));
             body.insert("status".into(), Value::from(error.status()));
-            if let RestError::Exception { exception, .. } = &error {
-                body.insert("error".into(), Value::Object(exception.to_object(true)));
+            if let Some(exception) = error.exception_object() {
+                body.insert("error".into(), Value::Object(exception));
             }
             true
         }
@@ -133,18 +136,17 @@ fn item_result(
 async fn execute(
     cluster: &Cluster,
     node: Option<usize>,
-    prepared: Prepared,
+    (item, decided): (BulkItem, Decided),
     default_routing: Option<&str>,
     wait: &WaitForActive,
     refresh: Refresh,
     unavailable: &mut HashSet<(String, usize)>,
 ) -> (bool, Value) {
-    let Prepared {
-        item,
+    let Decided {
         index: index_name,
         condition,
         if_seq_no,
-    } = prepared;
+    } = decided;
     let id = item.id.clone().unwrap_or_else(|| cluster.ids.next_id());
     let routing = item.routing.as_deref().or(default_routing);
     let result = async {
@@ -166,7 +168,9 @@ async fn execute(
         }
         match item.op {
             BulkOp::Index(source) => {
-                let source = Arc::new(parse_source(&source)?);
+                // Each item's parsed source is held until the engine has it.
+                let mut held = cluster.breakers.reserve(Child::Request, 0, BULK_ACTION)?;
+                let source = Arc::new(parse_source(&source, &mut held, BULK_ACTION)?);
                 let id = id.clone();
                 Ok(shard
                     .write(
@@ -216,36 +220,119 @@ async fn run_bulk(
     let timeout_text = params.str("timeout");
     let timeout = params.time("timeout")?;
     let refresh = params.refresh()?;
-    let items = bulk_request::parse(body.required()?)?;
+    let items = bulk_request::parse(body.required()?, state.0.max_bulk_items)?;
     params.finish()?;
-    let prepared = validate(items, default_index.as_deref())?;
+    let held = state
+        .0
+        .breakers
+        .reserve(Child::Request, items_heap_size(&items), BULK_ACTION)?;
+    let decided = validate(&items, default_index.as_deref())?;
     let wait = WaitForActive::new(active, timeout_text, timeout);
     let cluster = &state.0;
-    let mut errors = false;
-    let mut results = Vec::with_capacity(prepared.len());
+    let mut response = BulkResponse::new(held);
     let mut unavailable = HashSet::new();
-    for item in prepared {
-        let (failed, result) = execute(
-            cluster,
-            node,
-            item,
-            routing.as_deref(),
-            &wait,
-            refresh,
-            &mut unavailable,
-        )
-        .await;
-        errors |= failed;
-        results.push(result);
+    for (item, decided) in items.into_iter().zip(decided) {
+        let (failed, result) = match &response.refused {
+            // The response would take the request breaker over its limit: the remaining items
+            // fail with the breaker's exception, unexecuted, as a shard's breaker fails its items.
+            Some(refused) => {
+                let id = item.id.clone().unwrap_or_default();
+                let error = Err(RestError::CircuitBreaking(refused.clone()));
+                item_result(item.action, &decided.index, &id, error, refresh)
+            }
+            None => {
+                execute(
+                    cluster,
+                    node,
+                    (item, decided),
+                    routing.as_deref(),
+                    &wait,
+                    refresh,
+                    &mut unavailable,
+                )
+                .await
+            }
+        };
+        response.push(failed, &result);
     }
-    let mut out = Map::new();
-    out.insert("errors".into(), Value::Bool(errors));
-    out.insert(
-        "took".into(),
-        Value::from(started.elapsed().as_millis() as u64),
-    );
-    out.insert("items".into(), Value::Array(results));
-    Ok(reply(200, &Value::Object(out)))
+    Ok(response.finish(started))
+}
+
+/// `BulkRequest`'s action name, the label of its breaker reservations.
+const BULK_ACTION: &str = "indices:data/write/bulk";
+
+/// What parsed items hold on the heap: the items, their sources, ids and names.
+fn items_heap_size(items: &[BulkItem]) -> u64 {
+    let strings = |item: &BulkItem| {
+        [&item.index, &item.id, &item.routing]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, String::len))
+            .sum::<usize>()
+    };
+    items
+        .iter()
+        .map(|item| {
+            let op = match &item.op {
+                BulkOp::Index(source) => source.len() as u64,
+                BulkOp::Delete => 0,
+                BulkOp::Update(body) => [&body.doc, &body.upsert]
+                    .iter()
+                    .map(|o| o.as_ref().map_or(0, object_heap_size))
+                    .sum(),
+            };
+            std::mem::size_of::<BulkItem>() as u64 + strings(item) as u64 + op
+        })
+        .sum()
+}
+
+/// Room at the start of the response for `{"errors":false,"took":<u64>,"items":[`, written last.
+const HEAD_ROOM: usize = 64;
+
+/// The bulk response, serialized item by item as it grows (a tree of JSON values would take
+/// several times the bytes), each item's bytes reserved on the request breaker. The head, known
+/// only at the end, goes into room left before the items, so the body is never copied.
+struct BulkResponse {
+    buffer: Vec<u8>,
+    errors: bool,
+    held: Reservation,
+    /// Set once the breaker refused to hold more: the remaining items fail with it.
+    refused: Option<CircuitBreaking>,
+}
+
+impl BulkResponse {
+    fn new(held: Reservation) -> BulkResponse {
+        BulkResponse {
+            buffer: vec![b' '; HEAD_ROOM],
+            errors: false,
+            held,
+            refused: None,
+        }
+    }
+
+    fn push(&mut self, failed: bool, result: &Value) {
+        let bytes = json::to_bytes(result);
+        if self.refused.is_none() {
+            if let Err(refused) = self.held.grow(bytes.len() as u64 + 1, BULK_ACTION) {
+                self.refused = Some(refused);
+            }
+        }
+        if self.buffer.len() > HEAD_ROOM {
+            self.buffer.push(b',');
+        }
+        self.buffer.extend_from_slice(&bytes);
+        self.errors |= failed;
+    }
+
+    /// `{"errors":..,"took":..,"items":[..]}`.
+    fn finish(mut self, started: Instant) -> Response<Body> {
+        let took = started.elapsed().as_millis() as u64;
+        let head = format!(r#"{{"errors":{},"took":{took},"items":["#, self.errors);
+        let start = HEAD_ROOM - head.len();
+        self.buffer[start..HEAD_ROOM].copy_from_slice(head.as_bytes());
+        self.buffer.extend_from_slice(b"]}");
+        let body = axum::body::Bytes::from(self.buffer).slice(start..);
+        json::response(200, body)
+    }
 }
 
 /// `POST|PUT /_bulk`.

@@ -17,10 +17,15 @@ use crate::engine::EsError;
 use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
+use crate::rest::breaker::{Child, Reservation};
 use crate::rest::error::RestError;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
+use crate::rest::strict_json::{self, DocumentProblem, ParseFailure};
+
+/// `IndexAction`'s name, the label of its breaker reservation.
+const INDEX_ACTION: &str = "indices:data/write/index";
 use crate::rest::wait_for_active::WaitForActive;
 
 impl From<EngineError> for RestError {
@@ -83,23 +88,54 @@ pub fn read_write_params(
     })
 }
 
-/// `DocumentParser`: the source must be one JSON object.
-pub fn parse_source(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
+/// `DocumentParser`: the source must be one JSON object without repeated keys, with valid field
+/// names, no metadata fields at its root and objects no deeper than the mapping depth limit. What
+/// the parsed source takes is reserved on `held` as it is parsed: it is what the engine will keep.
+pub fn parse_source(
+    bytes: &[u8],
+    held: &mut Reservation,
+    action: &'static str,
+) -> Result<Map<String, Value>, RestError> {
     let failure = |reason: String| {
         RestError::exception(400, EsError::new("document_parsing_exception", reason))
     };
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(source)) => Ok(source),
-        Ok(_) => Err(failure(
-            "[1:1] Malformed content, must start with an object".into(),
-        )),
-        Err(e) => Err(failure(format!(
-            "[{}:{}] failed to parse: {}",
-            e.line(),
-            e.column(),
-            super::json_message(&e)
-        ))),
-    }
+    let source = match strict_json::from_slice_reserving(bytes, held, action) {
+        Ok(Value::Object(source)) => source,
+        Ok(_) => {
+            return Err(failure(
+                "[1:1] Malformed content, must start with an object".into(),
+            ))
+        }
+        Err(ParseFailure::Refused(refused)) => return Err(refused.into()),
+        Err(ParseFailure::Json(e)) => {
+            return Err(failure(format!(
+                "[{}:{}] failed to parse: {}",
+                e.line(),
+                e.column(),
+                super::json_message(&e)
+            )))
+        }
+    };
+    strict_json::check_document(&source).map_err(|problem| {
+        let at = strict_json::field_location(bytes, problem.field());
+        match problem {
+            DocumentProblem::Metadata(field) => failure(format!(
+                "{at} Field [{field}] is a metadata field and cannot be added inside a document. Use the index API request parameters."
+            )),
+            DocumentProblem::Blank { path, .. } => failure(format!(
+                "{at} Field name cannot contain only whitespace: [{path}]"
+            )),
+            DocumentProblem::Illegal { message, .. } => RestError::exception(
+                400,
+                EsError::new(
+                    "document_parsing_exception",
+                    format!("{at} failed to parse: {message}"),
+                )
+                .caused_by(EsError::new("illegal_argument_exception", message)),
+            ),
+        }
+    })?;
+    Ok(source)
 }
 
 /// Elasticsearch's `URLEncoder` form of a path segment or parameter.
@@ -178,7 +214,9 @@ async fn write_document(
     let cluster = &state.0;
     let index = cluster.indices.get_or_create(&index)?;
     let id = id.unwrap_or_else(|| cluster.ids.next_id());
-    let source = Arc::new(parse_source(bytes)?);
+    // The document the engine will keep, reserved until the engine has it.
+    let mut held = cluster.breakers.reserve(Child::Request, 0, INDEX_ACTION)?;
+    let source = Arc::new(parse_source(bytes, &mut held, INDEX_ACTION)?);
     let (number, shard) = index.route(&id, write.routing.as_deref());
     let describe = || {
         format!(

@@ -15,9 +15,14 @@ use axum::http::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
+use super::breaker::{Child, Reservation};
 use super::error::RestError;
 use super::json;
 use super::params::Params;
+use super::server::Cluster;
+use super::strict_json;
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = std::convert::Infallible;
@@ -62,18 +67,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Node {
     }
 }
 
-/// A request body, at most `http.max_content_length` (413 otherwise).
-pub struct EsBody(pub Bytes);
+/// A request body, at most `http.max_content_length` (413 otherwise), held on the
+/// `inflight_requests` breaker until the handler is done with it (`RestController` reserves the
+/// content length of every request it dispatches).
+pub struct EsBody(pub Bytes, pub Reservation);
 
-impl<S: Send + Sync> FromRequest<S> for EsBody {
+impl FromRequest<Arc<Cluster>> for EsBody {
     type Rejection = RestError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Bytes::from_request(request, state).await {
-            Ok(bytes) => Ok(EsBody(bytes)),
-            Err(rejection) if rejection.status().as_u16() == 413 => Err(RestError::TooLarge),
-            Err(rejection) => Err(RestError::parse(rejection.body_text())),
-        }
+    async fn from_request(request: Request, state: &Arc<Cluster>) -> Result<Self, Self::Rejection> {
+        let bytes = match Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status().as_u16() == 413 => {
+                return Err(RestError::TooLarge)
+            }
+            Err(rejection) => return Err(RestError::parse(rejection.body_text())),
+        };
+        let held = state.breakers.reserve(
+            Child::InflightRequests,
+            bytes.len() as u64,
+            "<http_request>",
+        )?;
+        Ok(EsBody(bytes, held))
     }
 }
 
@@ -96,10 +111,11 @@ impl EsBody {
     }
 }
 
-/// A request body parsed by an `ObjectParser`: malformed JSON is an `x_content_parse_exception`
-/// `[line:col] <message>`, a body that is not an object a `parse_exception`.
+/// A request body parsed by an `ObjectParser`: malformed JSON (a repeated key too) is an
+/// `x_content_parse_exception` `[line:col] <message>`, a body that is not an object a
+/// `parse_exception`.
 pub fn parse_request_object(bytes: &[u8]) -> Result<Map<String, Value>, RestError> {
-    match serde_json::from_slice::<Value>(bytes) {
+    match strict_json::from_slice(bytes) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(RestError::parse("request body must be a JSON object")),
         Err(e) => Err(RestError::x_content_parse(format!(

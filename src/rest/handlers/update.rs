@@ -10,9 +10,11 @@ use super::documents::write_reply;
 use super::{EsBody, EsPath, Node};
 use crate::engine::{UpdateRequest, Write};
 use crate::protocol::validate::{reject_update_versioning, validate_update, UpdateParams};
+use crate::rest::breaker::Child;
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::server::ClusterState;
+use crate::rest::strict_json::{field_location, object_heap_size};
 use crate::rest::wait_for_active::WaitForActive;
 
 /// The body of an update (`UpdateRequest.fromXContent`).
@@ -22,24 +24,6 @@ pub struct UpdateBody {
     pub upsert: Option<Map<String, Value>>,
     pub doc_as_upsert: bool,
     pub detect_noop: bool,
-}
-
-/// `[line:col]` of the first `"key"` in `text`: where the parser would report the field.
-fn field_location(text: &[u8], key: &str) -> String {
-    let needle = format!("\"{key}\"");
-    let offset = text
-        .windows(needle.len())
-        .position(|w| w == needle.as_bytes())
-        .unwrap_or(0);
-    let before = &text[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = offset
-        - before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |p| p + 1)
-        + 1;
-    format!("[{line}:{column}]")
 }
 
 fn boolean_field(value: &Value) -> Option<bool> {
@@ -168,6 +152,21 @@ pub async fn update(
     .map_err(|e| RestError::validation(&e))?;
     let index = state.0.indices.get_or_create(&index)?;
     let (number, shard) = index.route(&id, url.routing.as_deref());
+    // The merge copies the current document: the result is what the engine will keep.
+    let current = shard
+        .get(node, &id)
+        .ok()
+        .and_then(|found| found.source)
+        .map_or(0, |source| object_heap_size(&source));
+    let partial: u64 = [&parsed.doc, &parsed.upsert]
+        .iter()
+        .map(|o| o.as_ref().map_or(0, object_heap_size))
+        .sum();
+    let _held = state.0.breakers.reserve(
+        Child::Request,
+        current + partial,
+        "indices:data/write/update",
+    )?;
     let doc = parsed.doc.unwrap_or_default();
     let describe = || {
         format!(
@@ -189,15 +188,4 @@ pub async fn update(
     };
     let response = shard.write(node, Write::Update { id, request }).await?;
     Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_locations_are_one_based() {
-        assert_eq!(field_location(br#"{"x":1}"#, "x"), "[1:2]");
-        assert_eq!(field_location(b"{\n  \"doc\": 1}", "doc"), "[2:3]");
-    }
 }
