@@ -76,14 +76,7 @@ impl<T> Mutex<T> {
     }
 }
 
-impl<T: Default> Default for Mutex<T> {
-    fn default() -> Self {
-        Mutex::new(T::default())
-    }
-}
-
 /// A condition variable for [`Mutex`]; waiting never reports poisoning either.
-#[derive(Default)]
 pub(crate) struct Condvar(inner::Condvar);
 
 impl Condvar {
