@@ -19,4 +19,4 @@ cargo run --release --quiet -- report --check
 
 RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize" \
   CARGO_TARGET_DIR=target/loom \
-  cargo test --release --no-default-features --test 'loom_*' -- --test-threads=2
+  cargo test --release --no-default-features --lib --test 'loom_*' -- --test-threads=2

@@ -1,13 +1,17 @@
-//! The baseline the engine benchmarks compare against: the same document semantics, serialised
-//! the way Elasticsearch serialises them.
+//! The baselines the engine benchmarks compare against: the same document semantics, serialised
+//! with locks.
 //!
-//! Elasticsearch's `InternalEngine.index` takes a per-`_id` lock (`versionMap.acquireLock(uid)`),
-//! plans the write, takes a `_seq_no`, writes, and marks the `_seq_no` processed in a
-//! `synchronized` tracker, all under that lock; its realtime GET takes the same lock. This store
-//! does exactly that: a sharded map of per-document mutexes, a shard-wide atomic `_seq_no`
-//! counter and a mutex-guarded checkpoint. Every decision still goes through `esocc::protocol`
-//! and the responses are the engine's own types, so the two stores differ only in how they
-//! synchronise.
+//! [`LockedStore`] is what Elasticsearch does. Its `InternalEngine.index` takes a per-`_id` lock
+//! (`versionMap.acquireLock(uid)`), plans the write, takes a `_seq_no`, writes, and marks the
+//! `_seq_no` processed in a `synchronized` tracker, all under that lock; its realtime GET takes
+//! the same lock. This store does exactly that: a sharded map of per-document mutexes.
+//!
+//! [`ShardedStore`] is what a Rust user would pick instead: a sharded `RwLock<HashMap>` of the
+//! documents themselves, a write holding its map shard's write lock, a get its read lock.
+//!
+//! Both share the [`Sequencer`]: a shard-wide atomic `_seq_no` counter and a mutex-guarded
+//! checkpoint. Every decision still goes through `esocc::protocol` and the responses are the
+//! engine's own types, so the stores differ from the engine only in how they synchronise.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
@@ -30,48 +34,32 @@ struct Doc {
 
 type DocLock = Arc<Mutex<Option<Doc>>>;
 
+/// One shard of [`ShardedStore`]'s map.
+type DocShard = RwLock<HashMap<String, Option<Doc>>>;
+
 /// `LocalCheckpointTracker.markSeqNoAsProcessed`: synchronized, a set above the checkpoint.
 struct Checkpoint {
     processed: SeqNo,
     pending: BTreeSet<SeqNo>,
 }
 
-/// A shard copy guarded by per-document locks.
-pub struct LockedStore {
+/// `_seq_no` allocation, the checkpoint, and the write both stores make under their lock.
+pub struct Sequencer {
     shard: Arc<ShardId>,
     max_seq_no: AtomicI64,
     checkpoint: Mutex<Checkpoint>,
-    hasher: RandomState,
-    docs: Box<[RwLock<HashMap<String, DocLock>>]>,
 }
 
-impl LockedStore {
-    pub fn new(shard: ShardId) -> Self {
-        LockedStore {
+impl Sequencer {
+    fn new(shard: ShardId) -> Self {
+        Sequencer {
             shard: Arc::new(shard),
             max_seq_no: AtomicI64::new(INITIAL_CHECKPOINT),
             checkpoint: Mutex::new(Checkpoint {
                 processed: INITIAL_CHECKPOINT,
                 pending: BTreeSet::new(),
             }),
-            hasher: RandomState::new(),
-            docs: (0..MAP_SHARDS).map(|_| RwLock::default()).collect(),
         }
-    }
-
-    fn map_shard(&self, id: &str) -> &RwLock<HashMap<String, DocLock>> {
-        &self.docs[self.hasher.hash_one(id) as usize % MAP_SHARDS]
-    }
-
-    fn existing(&self, id: &str) -> Option<DocLock> {
-        self.map_shard(id).read().unwrap().get(id).cloned()
-    }
-
-    fn existing_or_new(&self, id: &str) -> DocLock {
-        self.existing(id).unwrap_or_else(|| {
-            let mut shard = self.map_shard(id).write().unwrap();
-            shard.entry(id.to_owned()).or_default().clone()
-        })
     }
 
     fn mark_processed(&self, seq_no: SeqNo) {
@@ -83,20 +71,19 @@ impl LockedStore {
         c.processed = processed;
     }
 
-    /// Realtime GET under the document's lock.
-    pub fn get(&self, id: &str) -> GetResponse {
-        let state = self.existing(id).and_then(|lock| {
-            let doc = lock.lock().unwrap();
-            let doc = doc.as_ref()?;
-            Some((doc.meta, doc.source.clone()?))
-        });
+    fn get(&self, id: &str, doc: Option<&Doc>) -> GetResponse {
+        let state = doc.and_then(|d| Some((d.meta, d.source.clone()?)));
         GetResponse::new(&self.shard.index, id, state)
     }
 
-    /// Index under the document's lock: plan, take a `_seq_no`, install, mark processed.
-    pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
-        let lock = self.existing_or_new(id);
-        let mut doc = lock.lock().unwrap();
+    /// Plan, take a `_seq_no`, install, mark processed; the caller holds the document's lock.
+    fn index(
+        &self,
+        doc: &mut Option<Doc>,
+        id: &str,
+        source: Source,
+        condition: &Condition,
+    ) -> WriteOutcome {
         let current = doc.as_ref().map(|d| d.meta);
         let result = match plan_as_primary(current, WriteKind::Index, condition) {
             Err(conflict) => Err(EngineError {
@@ -127,5 +114,90 @@ impl LockedStore {
             ops: Vec::new(),
             attempts: 1,
         }
+    }
+}
+
+/// A shard copy guarded by per-document locks (Elasticsearch's scheme).
+pub struct LockedStore {
+    sequencer: Sequencer,
+    hasher: RandomState,
+    docs: Box<[RwLock<HashMap<String, DocLock>>]>,
+}
+
+impl LockedStore {
+    pub fn new(shard: ShardId) -> Self {
+        LockedStore {
+            sequencer: Sequencer::new(shard),
+            hasher: RandomState::new(),
+            docs: (0..MAP_SHARDS).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    fn map_shard(&self, id: &str) -> &RwLock<HashMap<String, DocLock>> {
+        &self.docs[self.hasher.hash_one(id) as usize % MAP_SHARDS]
+    }
+
+    fn existing(&self, id: &str) -> Option<DocLock> {
+        self.map_shard(id).read().unwrap().get(id).cloned()
+    }
+
+    fn existing_or_new(&self, id: &str) -> DocLock {
+        self.existing(id).unwrap_or_else(|| {
+            let mut shard = self.map_shard(id).write().unwrap();
+            shard.entry(id.to_owned()).or_default().clone()
+        })
+    }
+
+    /// Realtime GET under the document's lock.
+    pub fn get(&self, id: &str) -> GetResponse {
+        match self.existing(id) {
+            Some(lock) => self.sequencer.get(id, lock.lock().unwrap().as_ref()),
+            None => self.sequencer.get(id, None),
+        }
+    }
+
+    /// Index under the document's lock.
+    pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
+        let lock = self.existing_or_new(id);
+        let mut doc = lock.lock().unwrap();
+        self.sequencer.index(&mut doc, id, source, condition)
+    }
+}
+
+/// A shard copy in a sharded `RwLock<HashMap>`: a write holds its map shard's write lock.
+pub struct ShardedStore {
+    sequencer: Sequencer,
+    hasher: RandomState,
+    docs: Box<[DocShard]>,
+}
+
+impl ShardedStore {
+    pub fn new(shard: ShardId) -> Self {
+        ShardedStore {
+            sequencer: Sequencer::new(shard),
+            hasher: RandomState::new(),
+            docs: (0..MAP_SHARDS).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    fn map_shard(&self, id: &str) -> &DocShard {
+        &self.docs[self.hasher.hash_one(id) as usize % MAP_SHARDS]
+    }
+
+    /// Realtime GET under the map shard's read lock.
+    pub fn get(&self, id: &str) -> GetResponse {
+        let shard = self.map_shard(id).read().unwrap();
+        self.sequencer
+            .get(id, shard.get(id).and_then(Option::as_ref))
+    }
+
+    /// Index under the map shard's write lock.
+    pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
+        let mut shard = self.map_shard(id).write().unwrap();
+        let doc = match shard.get_mut(id) {
+            Some(doc) => doc,
+            None => shard.entry(id.to_owned()).or_default(),
+        };
+        self.sequencer.index(doc, id, source, condition)
     }
 }

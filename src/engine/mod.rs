@@ -3,8 +3,8 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`sync`] | the std / loom switch: atomics, epoch reclamation, the id → slot map |
-//! | [`seqno`] | the `_seq_no` allocator and the lock-free local checkpoint tracker (stamp ring) |
+//! | `sync` | the std / loom shim: atomics, `Arc`, `Mutex`, `Condvar`, epoch, the id → slot map |
+//! | `seqno` | the `_seq_no` allocator and the lock-free local checkpoint tracker (stamp ring) |
 //! | `ticket` | a taken `_seq_no` that must end as the write or as a no-op |
 //! | `slot` | per-document slot: atomic pointer to an immutable version, CAS, epoch reclamation |
 //! | [`history`] | operation records (what replicas receive) and the append-only history |
@@ -19,15 +19,18 @@
 //! Every decision (conflict, next `_version`, result, stale replica op, term fencing,
 //! checkpoint walk, retry bound) is a call into [`crate::protocol`]. The engine adds only what
 //! the protocol abstracts away: atomics, memory reclamation and the order of the steps.
-//! `docs/engine.md` walks through the design; `tests/loom_*.rs` check its concurrency.
+//! `docs/engine.md` walks through the design; `tests/loom_engine.rs` and the crate's `loom`
+//! module (under `--cfg esocc_loom`) check its concurrency.
 
 pub mod error;
 pub mod es_json;
 pub mod group;
 pub mod history;
+#[cfg(all(test, esocc_loom))]
+mod loom;
 pub mod replica;
 pub mod response;
-pub mod seqno;
+pub(crate) mod seqno;
 pub mod shard;
 mod slot;
 pub(crate) mod sync;
@@ -40,6 +43,5 @@ pub use group::{CopyId, Failover, FaultError, LinkFault, PendingWrite, ShardGrou
 pub use history::{OpKind, OpRecord, Source};
 pub use replica::ReplicaApplied;
 pub use response::{GetResponse, ShardsInfo, WriteResponse};
-pub use seqno::LocalCheckpointTracker;
-pub use shard::{CopyOptions, ShardCopy, ShardId, WriteOutcome};
+pub use shard::{CopyOptions, CopyStats, ShardCopy, ShardId, WriteOutcome, DEFAULT_GC_DELETES};
 pub use update::{UpdateOptions, UpdateRequest};

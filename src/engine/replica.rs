@@ -8,7 +8,7 @@
 use super::error::{EngineError, ErrorKind};
 use super::history::{OpRecord, Source};
 use super::shard::ShardCopy;
-use super::slot::{DocSlot, DocVersion};
+use super::slot::DocVersion;
 use super::sync::epoch;
 use crate::protocol::{
     check_operation_term, plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term, TermCheck,
@@ -84,16 +84,24 @@ impl ShardCopy {
     }
 
     /// Install the state `meta` unless the document already holds a later one.
-    fn install(&self, id: &str, meta: DocMeta, source: Option<Source>) -> ReplicaApplied {
-        self.docs.get_or_insert(id, DocSlot::new, |slot| loop {
+    pub(crate) fn install(
+        &self,
+        id: &str,
+        meta: DocMeta,
+        source: Option<Source>,
+    ) -> ReplicaApplied {
+        self.on_slot(id, |slot| loop {
             let guard = epoch::pin();
             let current = slot.load(&guard);
+            if current.is_dead() {
+                break None;
+            }
             match plan_as_replica(current.meta(), meta.seq_no) {
-                ReplicaPlan::Stale => break ReplicaApplied::Stale,
+                ReplicaPlan::Stale => break Some(ReplicaApplied::Stale),
                 ReplicaPlan::Apply => {
                     let version = DocVersion::new(meta, source.clone());
                     if slot.replace(current, version, &guard).is_ok() {
-                        break ReplicaApplied::Installed;
+                        break Some(ReplicaApplied::Installed);
                     }
                 }
             }

@@ -11,7 +11,7 @@
 //! for the walk and a compare-and-swap to publish it. The marker reads the checkpoint with a
 //! read-modify-write, not a plain load: with a plain load two markers can each miss the other's
 //! stamp (store buffering) and both stop, leaving the checkpoint stuck. loom finds that bug
-//! (`tests/loom_checkpoint.rs`).
+//! (`loom/checkpoint.rs`).
 //!
 //! Back-pressure: a `_seq_no` more than `window` above the checkpoint must wait for the slot it
 //! would reuse. The lowest unprocessed `_seq_no` never waits, so the wait always ends once the
@@ -45,6 +45,16 @@ impl LocalCheckpointTracker {
             checkpoint: AtomicI64::new(INITIAL_CHECKPOINT),
             ring: (0..window).map(|_| AtomicI64::new(EMPTY_STAMP)).collect(),
         }
+    }
+
+    /// A tracker that starts with everything up to `checkpoint` processed (a copy rebuilt from a
+    /// translog whose older operations were folded into a snapshot; Elasticsearch's
+    /// `LocalCheckpointTracker(maxSeqNo, localCheckpoint)` from a commit).
+    pub(crate) fn starting_at(window: usize, checkpoint: SeqNo) -> Self {
+        let tracker = Self::new(window);
+        tracker.max_seq_no.store(checkpoint, Ordering::Release);
+        tracker.checkpoint.store(checkpoint, Ordering::Release);
+        tracker
     }
 
     fn stamp(&self, seq_no: SeqNo) -> &AtomicI64 {

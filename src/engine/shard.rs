@@ -14,14 +14,18 @@
 //! `_seq_no` shows up as a no-op in the history (and as a gap in the `_seq_no`s of successful
 //! writes). Checkpoints are unaffected: the no-op is processed like any operation.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::error::{EngineError, ErrorKind};
 use super::history::{OpLog, OpRecord, Source};
 use super::response::{GetResponse, WriteResponse};
 use super::seqno::LocalCheckpointTracker;
 use super::slot::{DocSlot, DocVersion};
-use super::sync::{epoch, AtomicU64, IdMap, Ordering};
+use super::sync::{epoch, AtomicU64, IdMap, Mutex, Ordering, CHECKPOINT_WINDOW};
 use super::ticket::SeqNoTicket;
 use crate::protocol::{
     ids::FIRST_PRIMARY_TERM, plan_as_primary, Condition, DocMeta, SeqNo, Term, WriteKind,
@@ -51,6 +55,10 @@ impl ShardId {
     }
 }
 
+/// Elasticsearch's default `index.gc_deletes`: how long a delete's tombstone is kept after every
+/// in-sync copy has processed it.
+pub const DEFAULT_GC_DELETES: Duration = Duration::from_secs(60);
+
 /// Tuning of a shard copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CopyOptions {
@@ -60,14 +68,23 @@ pub struct CopyOptions {
     pub checkpoint_window: usize,
     /// Keep the operation history (needed to resync replicas; benchmarks switch it off).
     pub keep_history: bool,
+    /// `index.gc_deletes`: a tombstone is pruned once the global checkpoint passed it and this
+    /// long has elapsed since the delete (default 60 s; 0 prunes at the next release).
+    pub gc_deletes: Duration,
+    /// The history is cut when the global checkpoint has moved this far since the last cut (or
+    /// half the retained history, if that is more): a cut walks what is retained, so this
+    /// amortises it. Default 256.
+    pub release_step: u32,
 }
 
 impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             primary_term: FIRST_PRIMARY_TERM,
-            checkpoint_window: if cfg!(esocc_loom) { 4 } else { 1 << 14 },
+            checkpoint_window: CHECKPOINT_WINDOW,
             keep_history: true,
+            gc_deletes: DEFAULT_GC_DELETES,
+            release_step: 256,
         }
     }
 }
@@ -85,6 +102,29 @@ pub struct WriteOutcome {
     pub attempts: u32,
 }
 
+/// What a copy holds, as Elasticsearch's `_stats` counts it (`docs`, `translog.operations`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CopyStats {
+    /// Live documents.
+    pub docs: usize,
+    /// Tombstones of deleted documents not pruned yet.
+    pub deleted: usize,
+    /// Operations the history retains (those above the last release point).
+    pub history_ops: usize,
+    /// Tombstones waiting for `gc_deletes` to elapse.
+    pub pending_tombstones: usize,
+    /// Entries of the copy's translog (snapshot documents and operations above it); 0 for a
+    /// copy outside a shard group, which has none.
+    pub translog_entries: usize,
+}
+
+/// A delete the history released, whose tombstone is pruned once `gc_deletes` has elapsed.
+struct Tombstone {
+    id: Arc<str>,
+    seq_no: SeqNo,
+    deleted_at: Instant,
+}
+
 /// One copy of a shard: documents, `_seq_no`s, checkpoint and history.
 pub struct ShardCopy {
     pub(crate) shard: Arc<ShardId>,
@@ -92,6 +132,9 @@ pub struct ShardCopy {
     pub(crate) tracker: LocalCheckpointTracker,
     pub(crate) log: OpLog,
     pub(crate) docs: IdMap<DocSlot>,
+    gc_deletes: Duration,
+    /// Released deletes, oldest first; only the thread that releases history touches it.
+    tombstones: Mutex<VecDeque<Tombstone>>,
 }
 
 impl ShardCopy {
@@ -101,12 +144,119 @@ impl ShardCopy {
     }
 
     pub fn with_options(shard: ShardId, options: CopyOptions) -> Self {
+        let tracker = LocalCheckpointTracker::new(options.checkpoint_window);
+        Self::with_tracker(shard, options, tracker)
+    }
+
+    /// A copy holding `snapshot` (one operation per document, all at or below `checkpoint`)
+    /// with everything up to `checkpoint` processed: what a rebuild starts from when the
+    /// translog folded its older operations into a snapshot.
+    pub(crate) fn restored(
+        shard: ShardId,
+        options: CopyOptions,
+        checkpoint: SeqNo,
+        snapshot: &[OpRecord],
+    ) -> Self {
+        let tracker = LocalCheckpointTracker::starting_at(options.checkpoint_window, checkpoint);
+        let copy = Self::with_tracker(shard, options, tracker);
+        for op in snapshot {
+            if let (Some(id), Some(meta)) = (op.id(), op.meta()) {
+                copy.install(id, meta, op.source().cloned());
+            }
+        }
+        copy
+    }
+
+    fn with_tracker(shard: ShardId, options: CopyOptions, tracker: LocalCheckpointTracker) -> Self {
         ShardCopy {
             shard: Arc::new(shard),
             term: AtomicU64::new(options.primary_term),
-            tracker: LocalCheckpointTracker::new(options.checkpoint_window),
-            log: OpLog::new(options.keep_history),
+            tracker,
+            log: OpLog::new(options.keep_history, options.release_step),
             docs: IdMap::new(),
+            gc_deletes: options.gc_deletes,
+            tombstones: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Drop the history at or below `bound` (the global checkpoint: no promotion, resync or
+    /// recovery needs it any more), and prune the tombstones of released deletes once
+    /// `gc_deletes` has passed. Cheap when there is nothing to do; never waits (a release
+    /// running on another thread makes this one return).
+    pub(crate) fn release_through(&self, bound: SeqNo) {
+        let bound = bound.min(self.local_checkpoint());
+        if !self.log.due(bound) {
+            return;
+        }
+        let Some(mut tombstones) = self.tombstones.try_lock() else {
+            return;
+        };
+        let mut fresh = Vec::new();
+        self.log.release_through(bound, |released| {
+            let (Some(deleted_at), Some(id)) = (released.deleted_at, released.op.id()) else {
+                return;
+            };
+            // Only a tombstone still in place is worth waiting for (the id may be written again).
+            let seq_no = released.op.seq_no;
+            if self
+                .doc_meta(id)
+                .is_some_and(|meta| meta.deleted && meta.seq_no == seq_no)
+            {
+                fresh.push(Tombstone {
+                    id: Arc::from(id),
+                    seq_no,
+                    deleted_at,
+                });
+            }
+        });
+        // A cut hands operations out newest first; the queue is oldest first (across cuts only
+        // roughly: an entry out of order is pruned a little late, never early).
+        fresh.sort_by_key(|t| t.deleted_at);
+        tombstones.extend(fresh);
+        while let Some(t) = tombstones.front() {
+            if t.deleted_at.elapsed() < self.gc_deletes {
+                break;
+            }
+            self.docs.get(&t.id, |slot| {
+                if slot.kill_tombstone(t.seq_no) {
+                    self.docs.remove_exact(&t.id, slot);
+                }
+            });
+            tombstones.pop_front();
+        }
+    }
+
+    /// What the copy holds (one pass over its documents).
+    pub fn stats(&self) -> CopyStats {
+        let guard = epoch::pin();
+        let mut stats = CopyStats {
+            history_ops: self.log.retained(),
+            pending_tombstones: self.tombstones.lock().len(),
+            ..CopyStats::default()
+        };
+        self.docs
+            .for_each(|_, slot| match slot.load(&guard).meta() {
+                Some(meta) if meta.deleted => stats.deleted += 1,
+                Some(_) => stats.docs += 1,
+                None => {}
+            });
+        stats
+    }
+
+    /// Run `f` on the slot of `id` (inserted when missing) until it returns `Some`; `None`
+    /// means `f` found the slot dead (`slot.rs`): it is removed and `f` runs on a fresh one.
+    pub(crate) fn on_slot<R>(&self, id: &str, mut f: impl FnMut(&DocSlot) -> Option<R>) -> R {
+        loop {
+            let done = self.docs.get_or_insert(id, DocSlot::new, |slot| {
+                let done = f(slot);
+                if done.is_none() {
+                    self.docs.remove_exact(id, slot);
+                }
+                done
+            });
+            if let Some(done) = done {
+                return done;
+            }
         }
     }
 
@@ -207,28 +357,32 @@ impl ShardCopy {
         id: &str,
         kind: WriteKind,
         condition: &Condition,
-        source: Option<Source>,
+        mut source: Option<Source>,
     ) -> WriteOutcome {
         let term = self.primary_term();
         let mut ops = Vec::new();
-        let result = self.docs.get_or_insert(id, DocSlot::new, |slot| loop {
+        let result = self.on_slot(id, |slot| loop {
             let guard = epoch::pin();
             let current = slot.load(&guard);
+            if current.is_dead() {
+                break None;
+            }
             let plan = match plan_as_primary(current.meta(), kind, condition) {
                 Ok(plan) => plan,
                 Err(conflict) => {
                     let id = id.to_owned();
-                    break Err(self.error(ErrorKind::Conflict { id, conflict }));
+                    break Some(Err(self.error(ErrorKind::Conflict { id, conflict })));
                 }
             };
             let ticket = SeqNoTicket::issue(&self.tracker, &self.log, term);
             let meta = plan.applied(ticket.seq_no(), term);
             match slot.replace(current, DocVersion::new(meta, source.clone()), &guard) {
                 Ok(()) => {
-                    let op = OpRecord::write(meta, Arc::from(id), source);
+                    let op = OpRecord::write(meta, Arc::from(id), source.take());
                     ticket.applied(&op);
                     ops.push(op);
-                    break Ok(WriteResponse::new(&self.shard.index, id, meta, plan.result));
+                    let response = WriteResponse::new(&self.shard.index, id, meta, plan.result);
+                    break Some(Ok(response));
                 }
                 Err(_lost) => ops.push(ticket.burn()),
             }

@@ -5,10 +5,17 @@
 //! is handed to crossbeam-epoch, which frees it once no pinned reader can still hold it. An
 //! empty slot (null) is a document that was never written; a delete installs a tombstone
 //! version, it never empties the slot.
+//!
+//! A tombstone that every in-sync copy has passed and that is older than `gc_deletes` is pruned
+//! by [`DocSlot::kill_tombstone`]: a compare-and-swap that tags the slot's pointer dead. A dead
+//! slot is never written again (every swap expects an untagged pointer), so a write that finds
+//! it dead, or loses its swap to the kill, removes the slot from the id map and starts over on a
+//! fresh one, where the document was never written (Elasticsearch forgets a pruned tombstone's
+//! version the same way).
 
 use super::history::Source;
 use super::sync::{epoch, flush_retired, Ordering, ReclaimProbe};
-use crate::protocol::DocMeta;
+use crate::protocol::{DocMeta, SeqNo};
 
 /// One immutable state of a document: its metadata and, unless it is a tombstone, its source.
 pub(crate) struct DocVersion {
@@ -26,6 +33,9 @@ impl DocVersion {
         }
     }
 }
+
+/// The pointer tag of a dead slot.
+const DEAD: usize = 1;
 
 /// A version as loaded from a slot, valid while the guard it was loaded under is pinned.
 #[derive(Clone, Copy)]
@@ -46,6 +56,11 @@ impl<'g> Loaded<'g> {
     /// The document's last change as this copy knows it.
     pub(crate) fn meta(self) -> Option<DocMeta> {
         self.version().map(|v| v.meta)
+    }
+
+    /// Whether the slot was pruned: writes must go to a fresh slot.
+    pub(crate) fn is_dead(self) -> bool {
+        self.0.tag() == DEAD
     }
 }
 
@@ -95,6 +110,28 @@ impl DocSlot {
             Err(failed) => Err(*failed.new.into_box()),
         }
     }
+
+    /// Mark the slot dead if it still holds the tombstone the delete at `seq_no` left. The
+    /// tombstone stays in the slot (readers see a deleted document) until the slot is freed.
+    pub(crate) fn kill_tombstone(&self, seq_no: SeqNo) -> bool {
+        let guard = epoch::pin();
+        let current = self.load(&guard);
+        let is_it = current
+            .meta()
+            .is_some_and(|meta| meta.deleted && meta.seq_no == seq_no);
+        is_it
+            && !current.is_dead()
+            && self
+                .current
+                .compare_exchange(
+                    current.0,
+                    current.0.with_tag(DEAD),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    &guard,
+                )
+                .is_ok()
+    }
 }
 
 impl Drop for DocSlot {
@@ -102,7 +139,7 @@ impl Drop for DocSlot {
         // SAFETY: `&mut self`: no reader or writer can reach the slot any more.
         unsafe {
             let guard = epoch::unprotected();
-            let current = self.current.load(Ordering::Relaxed, guard);
+            let current = self.current.load(Ordering::Relaxed, guard).with_tag(0);
             if !current.is_null() {
                 drop(current.into_owned());
             }

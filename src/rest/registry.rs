@@ -154,7 +154,14 @@ impl Registry {
     pub fn new(nodes: u32) -> Registry {
         Registry {
             nodes,
-            indices: papaya::HashMap::new(),
+            // papaya retires a removed value into a per-thread batch that is freed only once
+            // the batch is full (32 by default): a deleted index, shards and all, would stay
+            // reachable until 31 more retirements on the same thread. Indices are removed
+            // rarely, so retire each one on its own: it is freed when the last guard that could
+            // see it is dropped (and the last request holding its `Arc` has finished).
+            indices: papaya::HashMap::builder()
+                .collector(seize::Collector::new().batch_size(1))
+                .build(),
         }
     }
 
@@ -259,6 +266,33 @@ mod tests {
         assert_eq!(
             IndexSettings::from_create_body(unknown.as_object()).unwrap_err(),
             RestError::parse("unknown key [setting] for create index")
+        );
+    }
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_index_is_freed_once_no_request_holds_it() {
+        let registry = Registry::new(1);
+        let index = registry.create("i", IndexSettings::default()).unwrap();
+        for n in 0..100 {
+            let id = n.to_string();
+            let source = Arc::new(Map::from_iter([("n".to_string(), Value::from(n))]));
+            let group = index.route(&id, None).1.group();
+            let written = group.index(&id, source, &crate::protocol::Condition::None);
+            assert!(written.result.is_ok());
+        }
+        let weak = Arc::downgrade(&index);
+        drop(index);
+        assert_eq!(weak.strong_count(), 1, "the registry holds the index");
+        registry.delete("i").unwrap();
+        assert_eq!(
+            weak.strong_count(),
+            0,
+            "the deleted index is still reachable"
         );
     }
 }

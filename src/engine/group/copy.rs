@@ -14,8 +14,8 @@ use super::engine_cell::{EngineCell, Generation};
 use super::replication::{Rejected, ReplicationRequest};
 use super::translog::Translog;
 use crate::engine::history::OpRecord;
-use crate::engine::sync::{backoff, epoch, AtomicI64, AtomicU64, Ordering};
-use crate::engine::{CopyOptions, EngineError, ErrorKind, ShardCopy, ShardId};
+use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
+use crate::engine::{CopyOptions, CopyStats, EngineError, ErrorKind, ShardCopy, ShardId};
 use crate::protocol::checkpoint::{
     global_checkpoint, promote, replica_global_checkpoint, survives_rollback, Promotion,
     INITIAL_CHECKPOINT,
@@ -67,7 +67,7 @@ pub struct GroupCopy {
 
 impl GroupCopy {
     /// Copy `id` of a group of `copies`, empty, in `role`, every copy in sync.
-    pub fn new(
+    pub(crate) fn new(
         id: CopyId,
         copies: usize,
         shard: ShardId,
@@ -79,7 +79,7 @@ impl GroupCopy {
             engine: EngineCell::new(ShardCopy::with_options(shard.clone(), options)),
             shard,
             options,
-            translog: Translog::new(),
+            translog: Translog::new(&options),
             global_checkpoint: AtomicI64::new(INITIAL_CHECKPOINT),
             role: AtomicU64::new(role.code()),
             in_sync: (0..copies).map(|_| AtomicU64::new(1)).collect(),
@@ -113,14 +113,24 @@ impl GroupCopy {
         f(&self.engine.load(&guard).engine)
     }
 
+    /// What the copy holds: its engine's documents and history, and its translog.
+    pub fn stats(&self) -> CopyStats {
+        CopyStats {
+            translog_entries: self.translog.len(),
+            ..self.with_engine(ShardCopy::stats)
+        }
+    }
+
     /// Apply a replication request; the answer is the copy's local checkpoint afterwards.
-    pub fn receive(&self, request: &ReplicationRequest) -> Result<SeqNo, Rejected> {
+    pub(crate) fn receive(&self, request: &ReplicationRequest) -> Result<SeqNo, Rejected> {
         let guard = epoch::pin();
         loop {
             if self.role() == Role::Failed {
                 return Err(Rejected::Closed);
             }
-            let entered = self.engine.enter(&guard);
+            let Some(entered) = self.engine.enter(&guard) else {
+                return Err(Rejected::Closed);
+            };
             let engine = &entered.generation.engine;
             match check_operation_term(request.primary_term, engine.primary_term()) {
                 Err(too_old) => {
@@ -143,6 +153,7 @@ impl GroupCopy {
                         self.translog.append(op);
                         engine.apply_admitted(op).map_err(Rejected::Engine)?;
                     }
+                    self.release_history(engine);
                     return Ok(engine.local_checkpoint());
                 }
             }
@@ -169,35 +180,45 @@ impl GroupCopy {
         }
     }
 
+    /// The global checkpoint moved: drop what nothing can need any more from the engine's
+    /// history (with the tombstones `gc_deletes` lets go) and fold the translog below it.
+    fn release_history(&self, engine: &ShardCopy) {
+        let bound = self.global_checkpoint().min(engine.local_checkpoint());
+        engine.release_through(bound);
+        self.translog.release_through(bound);
+    }
+
     /// A newer primary term: `resetEngineToGlobalCheckpoint`. The copy keeps only the operations
     /// at or below its global checkpoint in its engine (the translog keeps the rest) and adopts
-    /// the term. If another delivery is already rebuilding, this one lets it and retries.
+    /// the term. If another delivery is already rebuilding, this one waits for its engine and
+    /// retries.
     fn roll_back(
         &self,
         generation: &Generation,
         term: Term,
         guard: &epoch::Guard,
     ) -> Result<(), EngineError> {
-        if !generation.seal() {
-            backoff();
+        let Some(sealed) = self.engine.seal(generation, guard) else {
+            self.engine.wait_past(generation, guard);
             return Ok(());
-        }
+        };
         let checkpoint = self.global_checkpoint();
         match self.rebuild(|op| survives_rollback(op.seq_no, checkpoint), term) {
             Ok(engine) => {
-                self.engine.replace(engine, guard);
+                sealed.publish(engine);
                 Ok(())
             }
             Err(e) => {
                 // A replica that cannot rebuild is failed, as Elasticsearch fails a replica on
-                // any document-level error; its sealed engine is never entered again.
+                // any document-level error; dropping `sealed` closes its engine for good.
                 self.set_role(Role::Failed);
                 Err(e)
             }
         }
     }
 
-    /// A new engine in `term` holding the translog's operations that `keep` selects.
+    /// A new engine in `term` holding the translog's snapshot and the operations above it that
+    /// `keep` selects.
     fn rebuild(
         &self,
         keep: impl Fn(&OpRecord) -> bool,
@@ -207,9 +228,15 @@ impl GroupCopy {
             primary_term: term,
             ..self.options
         };
-        let engine = ShardCopy::with_options(self.shard.clone(), options);
-        for op in self.translog.replay(keep) {
-            engine.apply_admitted(&op)?;
+        let replay = self.translog.replay(keep);
+        let engine = ShardCopy::restored(
+            self.shard.clone(),
+            options,
+            replay.through,
+            &replay.snapshot,
+        );
+        for op in &replay.ops {
+            engine.apply_admitted(op)?;
         }
         Ok(engine)
     }
@@ -224,15 +251,16 @@ impl GroupCopy {
         in_sync: &[CopyId],
     ) -> Result<Promotion, EngineError> {
         let guard = epoch::pin();
-        let generation = loop {
+        let sealed = loop {
             let generation = self.engine.load(&guard);
-            if generation.seal() {
-                break generation;
+            match self.engine.seal(generation, &guard) {
+                Some(sealed) => break sealed,
+                None if self.engine.wait_past(generation, &guard) => {}
+                None => return Err(generation.engine.error(ErrorKind::PrimaryInactive)),
             }
-            backoff();
         };
         let restored = self
-            .rebuild(|_| true, generation.engine.primary_term())
+            .rebuild(|_| true, sealed.generation.engine.primary_term())
             .and_then(|engine| {
                 let plan = promote(
                     master_term,
@@ -263,7 +291,7 @@ impl GroupCopy {
             };
             self.tracked[copy].store(known, Ordering::Release);
         }
-        self.engine.replace(engine, &guard);
+        sealed.publish(engine);
         self.set_role(Role::Primary);
         Ok(plan)
     }
@@ -321,7 +349,10 @@ impl GroupCopy {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return next,
+                Ok(_) => {
+                    self.with_engine(|engine| self.release_history(engine));
+                    return next;
+                }
                 Err(actual) => previous = actual,
             }
         }

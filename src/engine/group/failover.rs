@@ -10,13 +10,13 @@
 //! operations of older terms above the new primary's history.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::copy::{CopyId, Role};
 use super::replication::{FailShard, Message, ReplicationRequest, Reply};
 use super::ShardGroup;
+use crate::engine::sync::Arc;
 use crate::engine::EngineError;
 use crate::protocol::checkpoint::Promotion;
 use crate::protocol::Term;
@@ -121,10 +121,7 @@ impl ShardGroup {
     }
 
     fn fail_over(&self, crash: bool) -> Result<Failover, FaultError> {
-        let _serial = self
-            .failover
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _serial = self.failover.lock();
         let (failover, plan) = {
             let mut master = self.master();
             let demoted = master.primary.ok_or(FaultError::NoPrimary)?;

@@ -8,18 +8,15 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-
-use std::sync::Arc;
 
 use super::copy::CopyId;
 use super::failover::FaultError;
 use super::pending::WriteState;
 use super::replication::{Message, Rejected, Reply};
 use super::ShardGroup;
-use crate::engine::sync::{AtomicU64, Ordering};
+use crate::engine::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// What a link does with the messages sent over it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -109,10 +106,8 @@ impl Link {
         self.fault.store(fault.code(), Ordering::Release);
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Message>> {
-        self.held
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn queue(&self) -> MutexGuard<'_, VecDeque<Message>> {
+        self.held.lock()
     }
 
     pub(crate) fn send(&self, message: Message) -> Dispatch {

@@ -7,7 +7,7 @@
 //! | [`copy`] | [`GroupCopy`]: one copy's engine, translog, checkpoints, role; the replica side |
 //! | `engine_cell` | the copy's engine behind a swappable pointer with a gate (rollback, promotion) |
 //! | `translog` | what a replica accepted, kept across rollbacks, trimmed by resyncs |
-//! | [`replication`] | the primary side: send, answer, acknowledge |
+//! | `replication` | the primary side: send, answer, acknowledge |
 //! | [`pending`] | a write waiting for its replicas: wait, poll or await it |
 //! | `master` | the master's view: primary term, primary, in-sync set |
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
@@ -28,10 +28,10 @@ pub mod failover;
 pub mod faults;
 mod master;
 pub mod pending;
-pub mod replication;
+pub(crate) mod replication;
 mod translog;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -39,10 +39,10 @@ pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
-pub use replication::{Rejected, ReplicationRequest};
 
 use self::faults::Link;
 use self::master::Master;
+use crate::engine::sync::{Mutex, MutexGuard};
 use crate::engine::{
     CopyOptions, EngineError, ErrorKind, GetResponse, ShardId, Source, UpdateRequest, WriteOutcome,
 };
@@ -165,9 +165,7 @@ impl ShardGroup {
     }
 
     pub(crate) fn master(&self) -> MutexGuard<'_, Master> {
-        self.master
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.master.lock()
     }
 
     /// The master's primary.

@@ -7,10 +7,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::copy::CopyId;
+use crate::engine::sync::{Arc, Condvar, Mutex, MutexGuard};
 use crate::engine::WriteOutcome;
 use crate::protocol::TermTooOld;
 
@@ -70,9 +70,7 @@ impl WriteState {
     }
 
     fn lock(&self) -> MutexGuard<'_, Progress> {
-        self.progress
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.progress.lock()
     }
 
     /// Record `target`'s answer. Returns the tally when this was the last awaited answer.
@@ -150,11 +148,7 @@ impl PendingWrite {
             if let Some(outcome) = &progress.concluded {
                 return outcome.clone();
             }
-            progress = self
-                .state
-                .concluded
-                .wait(progress)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            progress = self.state.concluded.wait(progress);
         }
     }
 }

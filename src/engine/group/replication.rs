@@ -8,13 +8,12 @@
 //! newer primary exists), the primary fails itself and the write fails with
 //! `retry_on_primary_exception`: indefinite, never acknowledged.
 
-use std::sync::Arc;
-
 use super::copy::{CopyId, Role};
 use super::faults::Dispatch;
 use super::pending::{Answer, PendingWrite, Tally, WriteState};
 use super::ShardGroup;
 use crate::engine::history::OpRecord;
+use crate::engine::sync::Arc;
 use crate::engine::{EngineError, ErrorKind, ShardsInfo, WriteOutcome, WriteResponse};
 use crate::protocol::checkpoint::can_acknowledge;
 use crate::protocol::{SeqNo, Term, TermTooOld};

@@ -1,22 +1,36 @@
-//! A replica's translog: every operation it accepted, kept when its engine rolls back to the
-//! global checkpoint, so that if it is promoted later it still has the operations above the
-//! checkpoint it acknowledged (the design note of elastic's `replication.tla`, commit 95f5ef1;
-//! Elasticsearch's `restoreLocalHistoryFromTranslog`).
+//! A copy's translog: every operation it accepted above its global checkpoint, and a snapshot
+//! of the documents at or below it, kept when its engine rolls back to the global checkpoint, so
+//! that if it is promoted later it still has the operations above the checkpoint it acknowledged
+//! (the design note of elastic's `replication.tla`, commit 95f5ef1; Elasticsearch's
+//! `restoreLocalHistoryFromTranslog`).
 //!
-//! Operations are appended lock-free (the engine's append-only log). A resync's trim
-//! (`trimOperationsFromTranslog`) is recorded as a rule and applied when the translog is read:
-//! trims are rare control messages, kept under a mutex the apply path never takes.
+//! Operations are appended lock-free (the engine's [`OpLog`]). As the copy's global checkpoint
+//! advances, [`Translog::release_through`] folds the operations at or below it into the
+//! [`Snapshot`]: per document the operation of the highest `_seq_no`, as Elasticsearch's safe
+//! commit holds the documents and the translog is trimmed by generation below it. A delete's
+//! entry leaves the snapshot once `gc_deletes` has elapsed. So the translog holds one entry per
+//! live document plus the operations a promotion, resync or rollback can still need.
+//!
+//! A resync's trim (`trimOperationsFromTranslog`) is recorded as a rule and applied when the
+//! translog is read or folded: trims are rare control messages. The snapshot and the trims sit
+//! behind mutexes the apply path never takes (folding is skipped while a rebuild reads).
 //!
 //! One `_seq_no` may appear more than once: a resync can replace an operation of an old term by
 //! the new primary's (a gap it filled with a no-op, say). The newest entry wins, and it is also
 //! the one of the highest term, because a copy accepts a newer term's operations only after every
-//! delivery of the older term has left its engine gate (`engine_cell.rs`).
+//! delivery of the older term has left its engine gate (`engine_cell.rs`). Trims only touch
+//! operations above the new primary's max `_seq_no`, which is at least every copy's global
+//! checkpoint, so folding never has to undo one.
 
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::engine::history::{OpLog, OpRecord};
+use crate::engine::sync::Mutex;
+use crate::engine::CopyOptions;
 use crate::protocol::checkpoint::survives_trim;
-use crate::protocol::ids::UNASSIGNED_SEQ_NO;
+use crate::protocol::checkpoint::INITIAL_CHECKPOINT;
 use crate::protocol::{SeqNo, Term};
 
 /// `trimAboveSeqNo` of a resync and the primary term it came with.
@@ -26,16 +40,40 @@ struct Trim {
     term: Term,
 }
 
+/// The documents as of `through`: per id the operation of the highest `_seq_no` at or below it.
+#[derive(Default)]
+struct Snapshot {
+    through: SeqNo,
+    docs: HashMap<Arc<str>, OpRecord>,
+    /// Deletes in the snapshot, oldest first, dropped once `gc_deletes` has elapsed.
+    deletes: VecDeque<(Instant, Arc<str>, SeqNo)>,
+}
+
+/// What a rebuild starts from: the snapshot's documents with everything up to `through`
+/// processed, then the surviving operations above it in `_seq_no` order.
+pub(crate) struct Replay {
+    pub(crate) through: SeqNo,
+    pub(crate) snapshot: Vec<OpRecord>,
+    pub(crate) ops: Vec<OpRecord>,
+}
+
 pub(crate) struct Translog {
     ops: OpLog,
+    snapshot: Mutex<Snapshot>,
     trims: Mutex<Vec<Trim>>,
+    gc_deletes: Duration,
 }
 
 impl Translog {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(options: &CopyOptions) -> Self {
         Translog {
-            ops: OpLog::new(true),
+            ops: OpLog::new(true, options.release_step),
+            snapshot: Mutex::new(Snapshot {
+                through: INITIAL_CHECKPOINT,
+                ..Snapshot::default()
+            }),
             trims: Mutex::new(Vec::new()),
+            gc_deletes: options.gc_deletes,
         }
     }
 
@@ -45,28 +83,88 @@ impl Translog {
 
     /// Make operations above `above` from terms older than `term` unreachable.
     pub(crate) fn trim(&self, above: SeqNo, term: Term) {
-        self.trims
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Trim { above, term });
+        self.trims.lock().push(Trim { above, term });
     }
 
-    /// The surviving operations `keep` selects, one per `_seq_no`, in `_seq_no` order.
-    pub(crate) fn replay(&self, keep: impl Fn(&OpRecord) -> bool) -> Vec<OpRecord> {
-        let trims = self
-            .trims
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        self.ops
-            .above(UNASSIGNED_SEQ_NO)
-            .into_iter()
-            .filter(|op| {
-                trims
-                    .iter()
-                    .all(|t| survives_trim(op.seq_no, op.primary_term, t.above, t.term))
-            })
+    fn survives(trims: &[Trim], op: &OpRecord) -> bool {
+        trims
+            .iter()
+            .all(|t| survives_trim(op.seq_no, op.primary_term, t.above, t.term))
+    }
+
+    /// Fold the operations at or below `bound` (the copy's global checkpoint, at most its local
+    /// checkpoint) into the snapshot. Skipped, not waited for, while a rebuild reads.
+    pub(crate) fn release_through(&self, bound: SeqNo) {
+        if !self.ops.due(bound) {
+            return;
+        }
+        let Some(mut snapshot) = self.snapshot.try_lock() else {
+            return;
+        };
+        let trims = self.trims.lock().clone();
+        let mut folded = std::collections::HashSet::new();
+        let mut deletes = Vec::new();
+        let snapshot = &mut *snapshot;
+        self.ops.release_through(bound, |released| {
+            let op = released.op;
+            // Newest first: the first entry of a `_seq_no` is the one that counts.
+            if !Self::survives(&trims, op) || !folded.insert(op.seq_no) {
+                return;
+            }
+            let Some(id) = op.id() else { return };
+            let newer = snapshot
+                .docs
+                .get(id)
+                .is_none_or(|held| held.seq_no < op.seq_no);
+            if newer {
+                let id: Arc<str> = Arc::from(id);
+                if let Some(at) = released.deleted_at {
+                    deletes.push((at, id.clone(), op.seq_no));
+                }
+                snapshot.docs.insert(id, op.clone());
+            }
+        });
+        snapshot.through = snapshot.through.max(bound.min(self.ops.released_through()));
+        // Oldest first, as in `ShardCopy::release_through`.
+        deletes.sort_by_key(|(at, _, _)| *at);
+        snapshot.deletes.extend(deletes);
+        while let Some((at, id, seq_no)) = snapshot.deletes.front() {
+            if at.elapsed() < self.gc_deletes {
+                break;
+            }
+            if snapshot.docs.get(id).is_some_and(|op| op.seq_no == *seq_no) {
+                snapshot.docs.remove(id);
+            }
+            snapshot.deletes.pop_front();
+        }
+    }
+
+    /// The snapshot and the surviving operations above it that `keep` selects.
+    pub(crate) fn replay(&self, keep: impl Fn(&OpRecord) -> bool) -> Replay {
+        let snapshot = self.snapshot.lock();
+        let trims = self.trims.lock().clone();
+        let mut in_snapshot: Vec<OpRecord> = snapshot
+            .docs
+            .values()
             .filter(|op| keep(op))
-            .collect()
+            .cloned()
+            .collect();
+        in_snapshot.sort_by_key(|op| op.seq_no);
+        Replay {
+            through: snapshot.through,
+            snapshot: in_snapshot,
+            ops: self
+                .ops
+                .above(snapshot.through)
+                .into_iter()
+                .filter(|op| Self::survives(&trims, op))
+                .filter(|op| keep(op))
+                .collect(),
+        }
+    }
+
+    /// Entries held: snapshot documents plus operations above the snapshot.
+    pub(crate) fn len(&self) -> usize {
+        self.snapshot.lock().docs.len() + self.ops.retained()
     }
 }

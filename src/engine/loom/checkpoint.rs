@@ -1,18 +1,11 @@
-//! loom models of the `_seq_no` allocator and the lock-free local checkpoint tracker.
-//!
-//! Run with `RUSTFLAGS="--cfg esocc_loom --cfg crossbeam_loom --cfg crossbeam_sanitize"
-//! cargo test --release --test loom_checkpoint`. The tracker is small, so these models are
-//! exhaustive or nearly so; each names the bug it catches and its preemption bound.
-#![cfg(esocc_loom)]
+//! loom models of the `_seq_no` allocator and the lock-free local checkpoint tracker. The
+//! tracker is small, so these models are exhaustive or nearly so; each names the bug it catches
+//! and its preemption bound.
 
-use esocc::engine::LocalCheckpointTracker;
 use loom::sync::Arc;
 
-fn model(preemption_bound: Option<usize>, f: impl Fn() + Send + Sync + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = preemption_bound;
-    builder.check(f);
-}
+use super::model;
+use crate::engine::seqno::LocalCheckpointTracker;
 
 /// Two threads each take a `_seq_no` and mark it, twice: once as an applied write and once as
 /// the no-op of a lost compare-and-swap (to the tracker both are a mark). Like the engine's
