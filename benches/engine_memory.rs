@@ -9,47 +9,15 @@
 //! a command to run by hand, not a CI step (`cargo test --all-targets` runs it with 2 000 and
 //! 20 000 writes as a smoke test).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 
 use esocc::engine::{ShardGroup, ShardId, Source};
 use esocc::protocol::Condition;
 use serde_json::{json, Value};
 
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator; the counter is only arithmetic.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            LIVE_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::live_bytes;
 
 /// Resident set size in MiB, from `/proc/self/statm` (0 where there is none).
 fn rss_mib() -> f64 {
@@ -81,7 +49,7 @@ type IdOf = fn(usize) -> usize;
 /// heap bytes the group holds and the RSS, measured while the group is alive.
 fn run(writes: usize, id_of: impl Fn(usize) -> usize) -> (usize, isize, f64) {
     settle();
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = live_bytes();
     let group = ShardGroup::new(ShardId::new("mem", "u", 0), 1, 1);
     for n in 0..writes {
         let outcome = group.index(&id_of(n).to_string(), source(n), &Condition::None);
@@ -89,7 +57,7 @@ fn run(writes: usize, id_of: impl Fn(usize) -> usize) -> (usize, isize, f64) {
     }
     settle();
     let docs = group.copy(0).unwrap().stats().docs;
-    let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    let bytes = live_bytes() - before;
     let rss = rss_mib();
     drop(group);
     (docs, bytes, rss)

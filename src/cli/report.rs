@@ -102,27 +102,24 @@ fn summary(checked: &[(&Entry, &Report)]) -> String {
         "## Summary\n\nNumber of catalogue entries per verdict.\n\n\
          | invariant | proven in | refuted in | unproven in |\n| --- | ---: | ---: | ---: |\n",
     );
+    let invariants = [Verdict::Holds, Verdict::Counterexample, Verdict::Unproven];
     for invariant in Invariant::ALL.into_iter().filter(|i| !i.is_reachability()) {
-        let rows = results_for(checked, invariant);
-        let count = |verdict: Verdict| rows.iter().filter(|r| r.2.verdict == verdict).count();
-        let _ = writeln!(
-            out,
-            "| [`{invariant}`](#{invariant}) | {} | {} | {} |",
-            count(Verdict::Holds),
-            count(Verdict::Counterexample),
-            count(Verdict::Unproven)
-        );
+        out += &count_row(checked, invariant, &invariants);
     }
     out += "\n| reachability goal | reached in | unreachable in |\n| --- | ---: | ---: |\n";
     for goal in Invariant::ALL.into_iter().filter(|i| i.is_reachability()) {
-        let rows = results_for(checked, goal);
-        let count = |verdict: Verdict| rows.iter().filter(|r| r.2.verdict == verdict).count();
-        let _ = writeln!(
-            out,
-            "| [`{goal}`](#{goal}) | {} | {} |",
-            count(Verdict::Reachable),
-            count(Verdict::Unreachable)
-        );
+        out += &count_row(checked, goal, &[Verdict::Reachable, Verdict::Unreachable]);
+    }
+    out + "\n"
+}
+
+/// A summary row: how many entries gave `property` each of `verdicts`.
+fn count_row(checked: &[(&Entry, &Report)], property: Invariant, verdicts: &[Verdict]) -> String {
+    let rows = results_for(checked, property);
+    let mut out = format!("| [`{property}`](#{property}) |");
+    for verdict in verdicts {
+        let count = rows.iter().filter(|r| r.2.verdict == *verdict).count();
+        let _ = write!(out, " {count} |");
     }
     out + "\n"
 }
