@@ -147,3 +147,22 @@ fn bulk_metadata_is_read_as_elasticsearchs_bulk_request_parser_reads_it() {
     }
     assert_eq!(es.call("HEAD", "/b", None).status, 404, "no item ran");
 }
+
+#[test]
+fn an_internal_write_after_the_largest_external_version_is_refused_not_wrapped() {
+    let es = Es::start(1);
+    let max = i64::MAX;
+    let put = |query: &str| es.call("PUT", &format!("/v/_doc/1{query}"), Some(r#"{"n":1}"#));
+    let first = put(&format!("?version={max}&version_type=external"));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let next = put("");
+    assert_eq!(next.status, 409, "{}", next.body);
+    let error = &next.json()["error"];
+    assert_eq!(error["type"], "version_conflict_engine_exception");
+    assert_eq!(
+        error["reason"],
+        format!("[1]: version conflict, current version [{max}] is the largest a document can have, so no internal version can follow it")
+    );
+    let doc = es.call("GET", "/v/_doc/1", None).json();
+    assert_eq!(doc["_version"].as_i64(), Some(max), "nothing was written");
+}

@@ -85,12 +85,13 @@ impl VersionType {
         }
     }
 
-    /// `updateVersion`: the `_version` a successful write gives the document.
-    pub fn next_version(self, current: Version, expected: Version) -> Version {
+    /// `updateVersion`: the `_version` a successful write gives the document; `None` when an
+    /// internal version would overflow (Elasticsearch wraps to a negative version there).
+    pub fn next_version(self, current: Version, expected: Version) -> Option<Version> {
         match self {
-            VersionType::Internal if current == NOT_FOUND => 1,
-            VersionType::Internal => current + 1,
-            VersionType::External | VersionType::ExternalGte => expected,
+            VersionType::Internal if current == NOT_FOUND => Some(1),
+            VersionType::Internal => current.checked_add(1),
+            VersionType::External | VersionType::ExternalGte => Some(expected),
         }
     }
 }

@@ -30,6 +30,11 @@ pub enum Explanation {
     HigherOrEqual { current: Version, expected: Version },
     /// `version_type=external_gte`: the supplied version is smaller.
     Higher { current: Version, expected: Version },
+    /// An internal-versioned write on a document whose `_version` is already the largest
+    /// (reachable through an external version of `i64::MAX`). Elasticsearch's
+    /// `VersionType.INTERNAL.updateVersion` overflows to a negative version there; esocc refuses
+    /// the write instead, with its own text.
+    Exhausted { current: Version },
 }
 
 impl fmt::Display for Explanation {
@@ -74,6 +79,10 @@ impl fmt::Display for Explanation {
             Explanation::Higher { current, expected } => write!(
                 f,
                 "current version [{current}] is higher than the one provided [{expected}]"
+            ),
+            Explanation::Exhausted { current } => write!(
+                f,
+                "current version [{current}] is the largest a document can have, so no internal version can follow it"
             ),
         }
     }

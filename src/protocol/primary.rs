@@ -114,7 +114,11 @@ pub fn plan_as_primary(
         return Err(VersionConflict(explanation));
     }
 
-    let version = version_type.next_version(current_version, expected);
+    let version = version_type
+        .next_version(current_version, expected)
+        .ok_or(VersionConflict(Explanation::Exhausted {
+            current: current_version,
+        }))?;
     let (result, deleted) = match (kind, not_found_or_deleted) {
         (WriteKind::Index, true) => (WriteResult::Created, false),
         (WriteKind::Index, false) => (WriteResult::Updated, false),
@@ -154,6 +158,21 @@ mod tests {
 
     fn reason(r: Result<WritePlan, VersionConflict>) -> String {
         r.unwrap_err().reason("1")
+    }
+
+    #[test]
+    fn an_internal_write_after_the_largest_external_version_is_refused_not_wrapped() {
+        let at_max = live(4, 1, Version::MAX);
+        assert_eq!(
+            reason(plan_as_primary(at_max, WriteKind::Index, &Condition::None)),
+            "[1]: version conflict, current version [9223372036854775807] is the largest a document can have, so no internal version can follow it"
+        );
+        let external_gte = Condition::Version {
+            version: Version::MAX,
+            version_type: VersionType::ExternalGte,
+        };
+        let plan = plan_as_primary(at_max, WriteKind::Index, &external_gte).unwrap();
+        assert_eq!(plan.version, Version::MAX);
     }
 
     #[test]
