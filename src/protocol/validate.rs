@@ -50,6 +50,12 @@ pub fn check_if_primary_term(term: i64) -> Result<Term, String> {
     Term::try_from(term).map_err(|_| format!("primary term must be non negative. got [{term}]"))
 }
 
+/// `UpdateRequest.retryOnConflict`'s check of the raw parameter (an `illegal_argument_exception`),
+/// for the update API and bulk update items alike.
+pub fn check_retry_on_conflict(retries: i32) -> Result<u32, String> {
+    u32::try_from(retries).map_err(|_| "retry_on_conflict cannot be negative.".to_string())
+}
+
 fn check_id(id: &str, errors: &mut ValidationErrors) {
     let len = id.len();
     if len > MAX_ID_BYTES {
@@ -222,6 +228,15 @@ mod tests {
 
     fn reason(r: Result<Condition, ValidationErrors>) -> String {
         r.unwrap_err().reason()
+    }
+
+    #[test]
+    fn retry_on_conflict_is_a_non_negative_count() {
+        assert_eq!(check_retry_on_conflict(3), Ok(3));
+        assert_eq!(
+            check_retry_on_conflict(-1),
+            Err("retry_on_conflict cannot be negative.".to_string())
+        );
     }
 
     #[test]

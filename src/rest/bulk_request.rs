@@ -8,7 +8,9 @@ use super::error::RestError;
 use super::handlers::update::UpdateBody;
 use super::handlers::{json_message, parse_request_object};
 use super::strict_json::{self, TopLevel};
-use crate::protocol::validate::{check_if_primary_term, check_if_seq_no, WriteParams};
+use crate::protocol::validate::{
+    check_if_primary_term, check_if_seq_no, check_retry_on_conflict, WriteParams,
+};
 use crate::protocol::{OpType, VersionType};
 
 /// What an item does.
@@ -274,10 +276,8 @@ fn item(
                 )
             }
             "retry_on_conflict" => {
-                let n = int_value(key, value)?;
-                item.retry_on_conflict = u32::try_from(n).map_err(|_| {
-                    RestError::illegal_argument("retry_on_conflict cannot be negative.")
-                })?;
+                item.retry_on_conflict = check_retry_on_conflict(int_value(key, value)?)
+                    .map_err(RestError::illegal_argument)?;
             }
             _ => {}
         }

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use super::documents::write_reply;
 use super::{EsBody, EsPath, Node};
 use crate::engine::{UpdateRequest, Write};
-use crate::protocol::validate::{reject_update_versioning, validate_update, UpdateParams};
+use crate::protocol::validate::{
+    check_retry_on_conflict, reject_update_versioning, validate_update, UpdateParams,
+};
 use crate::rest::breaker::Child;
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
@@ -102,8 +104,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     let doc_as_upsert = p.boolean("doc_as_upsert")?.unwrap_or(false);
     let retry_on_conflict = match p.int("retry_on_conflict")? {
         None => 0,
-        Some(n) => u32::try_from(n)
-            .map_err(|_| RestError::illegal_argument("retry_on_conflict cannot be negative."))?,
+        Some(n) => check_retry_on_conflict(n).map_err(RestError::illegal_argument)?,
     };
     if p.str("version").is_some() || p.str("version_type").is_some() {
         return Err(RestError::validation(&reject_update_versioning()));
