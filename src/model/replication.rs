@@ -51,6 +51,7 @@ use crate::model::shortest::RepresentativeFn;
 use crate::model::svg::sequence_diagram;
 use crate::model::trace::{Describe, Trace};
 use crate::model::Checkable;
+use crate::protocol::checkpoint::promotable;
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
 use crate::protocol::{DocMeta, Guard};
 
@@ -307,16 +308,18 @@ impl Model for ReplicationModel {
             }
         }
         let master = &state.master;
+        let in_sync = |c: CopyId| master.in_sync & state::bit(c) != 0;
         let others = (0..self.config.copies).filter(|c| *c != master.primary);
         if master.failovers_left > 0 {
-            let promotable = others
-                .clone()
-                .filter(|c| self.config.promote_stale_copy || master.in_sync & state::bit(*c) != 0);
-            actions.extend(promotable.map(|promote| Action::FailPrimary { promote }));
+            let candidates = (0..self.config.copies).filter(|&c| {
+                let stale_allowed = self.config.promote_stale_copy && c != master.primary;
+                stale_allowed || promotable(in_sync(c), c == master.primary)
+            });
+            actions.extend(candidates.map(|promote| Action::FailPrimary { promote }));
         }
         if master.replica_failures_left > 0 {
-            let in_sync = others.filter(|c| master.in_sync & state::bit(*c) != 0);
-            actions.extend(in_sync.map(|copy| Action::FailReplica { copy }));
+            let replicas = others.filter(|&c| in_sync(c));
+            actions.extend(replicas.map(|copy| Action::FailReplica { copy }));
         }
     }
 

@@ -68,6 +68,13 @@ pub struct Promotion {
     pub trim_above: SeqNo,
 }
 
+/// May the master promote this copy when the primary fails? Only an in-sync copy other than the
+/// failed primary ("Do not allow stale shards to automatically be promoted",
+/// `AllocationService`/`ReplicationTracker` keep the in-sync allocation ids).
+pub fn promotable(in_sync: bool, is_failed_primary: bool) -> bool {
+    in_sync && !is_failed_primary
+}
+
 /// Plan a promotion from the copy's view: its term, local checkpoint, max `_seq_no` and global
 /// checkpoint.
 pub fn promote(

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::copy::CopyId;
 use super::replication::FailShard;
+use crate::protocol::checkpoint::promotable;
 use crate::protocol::{check_operation_term, Term};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +41,6 @@ impl Master {
         self.in_sync
             .iter()
             .copied()
-            .find(|&copy| Some(copy) != self.primary)
+            .find(|&copy| promotable(true, Some(copy) == self.primary))
     }
 }
