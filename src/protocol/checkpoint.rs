@@ -71,6 +71,14 @@ pub struct Promotion {
 /// May the master promote this copy when the primary fails? Only an in-sync copy other than the
 /// failed primary ("Do not allow stale shards to automatically be promoted",
 /// `AllocationService`/`ReplicationTracker` keep the in-sync allocation ids).
+impl Promotion {
+    /// The `_seq_no`s the resync sends (`PrimaryReplicaSyncer`: from above the global
+    /// checkpoint up to the promoted copy's max `_seq_no`, which is also where the trim starts).
+    pub fn resync_range(&self) -> RangeInclusive<SeqNo> {
+        self.resync_from.max(0)..=self.trim_above
+    }
+}
+
 pub fn promotable(in_sync: bool, is_failed_primary: bool) -> bool {
     in_sync && !is_failed_primary
 }

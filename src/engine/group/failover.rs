@@ -168,7 +168,12 @@ impl ShardGroup {
         let request = Arc::new(ReplicationRequest {
             primary_term: plan.new_term,
             global_checkpoint: primary.global_checkpoint(),
-            ops: primary.history_above(plan.resync_from - 1),
+            ops: {
+                let range = plan.resync_range();
+                let mut ops = primary.history_above(range.start() - 1);
+                ops.retain(|op| range.contains(&op.seq_no));
+                ops
+            },
             trim_above: Some(plan.trim_above),
         });
         for to in primary.targets() {

@@ -6,6 +6,8 @@ use crate::protocol::checkpoint::{
     advance_local_checkpoint, promote, replica_global_checkpoint, survives_rollback, survives_trim,
     Promotion, INITIAL_CHECKPOINT,
 };
+use std::ops::RangeInclusive;
+
 use crate::protocol::{plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term};
 
 use super::state::{Doc, Entry, Op, Receipt, ShardCopy};
@@ -147,9 +149,9 @@ impl ShardCopy {
         plan
     }
 
-    /// The operations a resync sends: every one from `from` up to `to`.
-    pub fn operations(&self, from: SeqNo, to: SeqNo) -> Vec<(SeqNo, Entry)> {
-        (from.max(0)..=to)
+    /// The operations a resync sends: every one in `range` ([`Promotion::resync_range`]).
+    pub fn operations(&self, range: RangeInclusive<SeqNo>) -> Vec<(SeqNo, Entry)> {
+        range
             .filter_map(|s| self.entry(s).map(|e| (s, e.on_the_wire())))
             .collect()
     }

@@ -352,7 +352,7 @@ impl ReplicationModel {
             checkpoints,
             pending: Vec::new(),
         });
-        let ops = copy.operations(plan.resync_from, plan.trim_above);
+        let ops = copy.operations(plan.resync_range());
         let gcp = copy.global_checkpoint;
         state.master.term = plan.new_term;
         for to in copies_in(in_sync).filter(|c| *c != promote) {
