@@ -1,0 +1,436 @@
+//! The general linearizability checker for one document: Wing & Gong's search with Lowe's
+//! memoisation (the algorithm of Porcupine and Knossos' `wgl`), with a step and memory budget.
+//!
+//! The sequential specification is a document that holds a set of tokens and its current change
+//! id: a GET sees exactly the current change and tokens, an index (conditional on a change id or
+//! not) replaces them, a create needs the document absent, a delete makes it absent, an update
+//! merges its token in, a 409 needs its condition to be false, and a change only moves forward
+//! (`_seq_no` grows). An indefinite operation may take effect at any time after it began, or
+//! never; a definite failure other than a 409 changed nothing and constrains nothing.
+//!
+//! The search linearizes operations in real-time order, backtracks at a return whose operation
+//! it could not place, and never revisits a (set of linearized operations, state) pair. It stops
+//! with [`Outcome::Unknown`] when the budget is spent, so it never runs out of memory. A history
+//! that is not linearizable is shrunk to a witness by dropping operations that only constrain
+//! (reads, 409s) while the rest stays non-linearizable.
+
+use std::collections::{HashMap, HashSet};
+
+use super::history::{ChangeId, Kind, Op, Outcome as OpOutcome};
+
+/// How much the search may spend on one document.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Operations tried (linearization attempts and backtracks).
+    pub steps: u64,
+    /// Bytes of memoised configurations.
+    pub memory: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            steps: 20_000_000,
+            memory: 256 << 20,
+        }
+    }
+}
+
+/// The answer for one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Linearizable,
+    /// Not linearizable: the ids of a shrunk sub-history that is not linearizable either.
+    Violation(Vec<u64>),
+    Unknown,
+}
+
+/// A version: a change id from an answer or a read, or the unobserved change of an indefinite
+/// write (numbered by its operation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Ver {
+    Known(ChangeId),
+    Unseen(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+struct Doc {
+    exists: bool,
+    change: Option<Ver>,
+    tokens: Vec<u32>,
+}
+
+/// What an operation does in the specification.
+#[derive(Clone, Debug)]
+enum Step {
+    Read(Option<(ChangeId, Vec<u32>)>),
+    /// Index or create (`condition: None` with `create`: the document must be absent).
+    Replace {
+        create: bool,
+        condition: Option<ChangeId>,
+        to: Ver,
+        token: u32,
+    },
+    Delete {
+        condition: Option<ChangeId>,
+        to: Ver,
+    },
+    Merge {
+        to: Ver,
+        token: u32,
+    },
+    /// A delete answered `not_found`: the document was absent.
+    Absent,
+    /// A 409 of a conditional write or create: the condition was false.
+    Conflict {
+        create: bool,
+        condition: Option<ChangeId>,
+    },
+}
+
+impl Step {
+    fn apply(&self, doc: &Doc) -> Option<Doc> {
+        // An unseen version may be any change id: it matches, and what matched it names it.
+        let is = |c: ChangeId| matches!(doc.change, Some(Ver::Known(k)) if k == c)
+            || matches!(doc.change, Some(Ver::Unseen(_)));
+        let matches = |c: Option<ChangeId>| match c {
+            Some(c) => doc.exists && is(c),
+            None => true,
+        };
+        let named = |c: ChangeId| Doc {
+            change: Some(Ver::Known(c)),
+            ..doc.clone()
+        };
+        let forward = |to: &Ver| match (doc.change, to) {
+            (Some(Ver::Known(from)), Ver::Known(to)) => from.seq_no < to.seq_no,
+            _ => true,
+        };
+        match self {
+            Step::Read(None) => (!doc.exists).then(|| doc.clone()),
+            Step::Read(Some((change, tokens))) => {
+                (doc.exists && is(*change) && doc.tokens == *tokens).then(|| named(*change))
+            }
+            Step::Replace {
+                create,
+                condition,
+                to,
+                token,
+            } => {
+                let allowed = if *create { !doc.exists } else { matches(*condition) };
+                (allowed && forward(to)).then(|| Doc {
+                    exists: true,
+                    change: Some(*to),
+                    tokens: vec![*token],
+                })
+            }
+            Step::Delete { condition, to } => {
+                (doc.exists && matches(*condition) && forward(to)).then(|| Doc {
+                    exists: false,
+                    change: Some(*to),
+                    tokens: Vec::new(),
+                })
+            }
+            Step::Merge { to, token } => forward(to).then(|| {
+                let mut tokens = doc.tokens.clone();
+                if let Err(at) = tokens.binary_search(token) {
+                    tokens.insert(at, *token);
+                }
+                Doc {
+                    exists: true,
+                    change: Some(*to),
+                    tokens,
+                }
+            }),
+            Step::Absent => (!doc.exists).then(|| doc.clone()),
+            Step::Conflict { create, condition } => {
+                // Against an unseen version a condition may or may not hold: a 409 is possible.
+                let held = if *create {
+                    !doc.exists
+                } else {
+                    matches(*condition) && !matches!(doc.change, Some(Ver::Unseen(_)))
+                };
+                (!held).then(|| doc.clone())
+            }
+        }
+    }
+
+    /// Whether dropping the operation can only remove constraints (it never changes the state).
+    fn only_constrains(&self) -> bool {
+        matches!(self, Step::Read(_) | Step::Absent | Step::Conflict { .. })
+    }
+}
+
+/// One operation ready for the search.
+#[derive(Clone, Debug)]
+struct Call {
+    id: u64,
+    step: Step,
+    invoke: u64,
+    /// None: indefinite.
+    complete: Option<u64>,
+}
+
+/// Translate a document's operations; definite failures other than 409s are left out.
+fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
+    let mut names: HashMap<&str, u32> = HashMap::new();
+    let mut intern = |t: &'a str| -> u32 {
+        let next = u32::try_from(names.len()).unwrap_or(u32::MAX);
+        *names.entry(t).or_insert(next)
+    };
+    // Where an unacknowledged write's token was first seen: its version.
+    let mut seen_at: HashMap<&str, ChangeId> = HashMap::new();
+    for op in ops {
+        if let Some(Some((change, tokens))) = op.read() {
+            for t in tokens {
+                seen_at
+                    .entry(t.as_str())
+                    .and_modify(|c| *c = (*c).min(change))
+                    .or_insert(change);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (n, op) in ops.iter().enumerate() {
+        let token = op.invoke.token.as_deref();
+        // An unacknowledged replacing write's version is the one a read saw its token in (its
+        // token is in no other); a merge's token stays in later versions, so its own is unseen.
+        let unseen = Ver::Unseen(u32::try_from(n).unwrap_or(u32::MAX));
+        let to = match (op.outcome, op.completion.change) {
+            (OpOutcome::Ok, Some(change)) => Ver::Known(change),
+            _ if op.kind().replaces() => token
+                .and_then(|t| seen_at.get(t))
+                .map_or(unseen, |c| Ver::Known(*c)),
+            _ => unseen,
+        };
+        let result = op.completion.result.as_deref();
+        let step = match (op.kind(), op.outcome) {
+            (_, OpOutcome::Fail) if !op.conflict() => continue,
+            (Kind::Read, OpOutcome::Ok) => Step::Read(op.read().flatten().map(|(c, tokens)| {
+                let mut tokens: Vec<u32> = tokens.iter().map(|t| intern(t)).collect();
+                tokens.sort_unstable();
+                (c, tokens)
+            })),
+            (Kind::Read, _) => continue,
+            (Kind::Index | Kind::Create, OpOutcome::Fail) | (Kind::Delete, OpOutcome::Fail) => {
+                Step::Conflict {
+                    create: op.kind() == Kind::Create,
+                    condition: op.invoke.condition,
+                }
+            }
+            (Kind::Update, OpOutcome::Fail) => continue,
+            (Kind::Delete, OpOutcome::Ok) if result == Some("not_found") => Step::Absent,
+            (Kind::Index | Kind::Create, _) => Step::Replace {
+                create: op.kind() == Kind::Create,
+                condition: op.invoke.condition,
+                to,
+                token: intern(token.unwrap_or("")),
+            },
+            (Kind::Delete, _) => Step::Delete {
+                condition: op.invoke.condition,
+                to,
+            },
+            (Kind::Update, _) => Step::Merge {
+                to,
+                token: intern(token.unwrap_or("")),
+            },
+        };
+        out.push(Call {
+            id: op.id(),
+            step,
+            invoke: op.invoke.time_ns,
+            complete: op.complete_ns,
+        });
+    }
+    out
+}
+
+/// The search's verdict on a list of calls, and where it failed.
+enum Search {
+    Linearizable,
+    /// The index (into the calls) of the operation whose return could not be reached.
+    Stuck(usize),
+    Unknown,
+}
+
+const NIL: usize = usize::MAX;
+
+/// Wing–Gong–Lowe over `calls`.
+fn search(calls: &[Call], budget: Budget) -> Search {
+    // Entries: (time, is_return, call index); calls before returns at the same instant, so
+    // touching operations count as concurrent.
+    let mut entries: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
+    for (i, c) in calls.iter().enumerate() {
+        entries.push((c.invoke, false, i));
+        if let Some(t) = c.complete {
+            entries.push((t, true, i));
+        }
+    }
+    entries.sort_unstable();
+    let n = entries.len();
+    // A doubly-linked list over entries, with a head sentinel at index n.
+    let mut next: Vec<usize> = (1..=n).map(|i| if i == n { NIL } else { i }).collect();
+    next.push(if n == 0 { NIL } else { 0 });
+    let mut prev: Vec<usize> = (0..n).map(|i| if i == 0 { n } else { i - 1 }).collect();
+    prev.push(NIL);
+    let mut return_of = vec![NIL; calls.len()];
+    for (e, (_, is_return, i)) in entries.iter().enumerate() {
+        if *is_return {
+            return_of[*i] = e;
+        }
+    }
+    let unlink = |e: usize, next: &mut Vec<usize>, prev: &mut Vec<usize>| {
+        let (p, q) = (prev[e], next[e]);
+        next[p] = q;
+        if q != NIL {
+            prev[q] = p;
+        }
+    };
+    let relink = |e: usize, next: &mut Vec<usize>, prev: &mut Vec<usize>| {
+        let (p, q) = (prev[e], next[e]);
+        next[p] = e;
+        if q != NIL {
+            prev[q] = e;
+        }
+    };
+    let words = calls.len().div_ceil(64);
+    let mut linearized = vec![0u64; words];
+    let mut cache: HashSet<(Vec<u64>, Doc)> = HashSet::new();
+    let mut memory = 0usize;
+    let mut stack: Vec<(usize, Doc)> = Vec::new();
+    let mut state = Doc::default();
+    let mut entry = next[n];
+    let mut steps = 0u64;
+    let mut deepest = (0usize, 0usize); // (stack depth, stuck call)
+    loop {
+        steps += 1;
+        if steps > budget.steps || memory > budget.memory {
+            return Search::Unknown;
+        }
+        if entry == NIL {
+            return Search::Linearizable;
+        }
+        let (_, is_return, i) = entries[entry];
+        if !is_return {
+            if let Some(new_state) = calls[i].step.apply(&state) {
+                linearized[i / 64] |= 1 << (i % 64);
+                let doc_bytes = new_state.tokens.len() * 4 + 48;
+                if cache.insert((linearized.clone(), new_state.clone())) {
+                    memory += words * 8 + doc_bytes + 64;
+                    stack.push((entry, std::mem::replace(&mut state, new_state)));
+                    unlink(entry, &mut next, &mut prev);
+                    if return_of[i] != NIL {
+                        unlink(return_of[i], &mut next, &mut prev);
+                    }
+                    entry = next[n];
+                    continue;
+                }
+                linearized[i / 64] &= !(1 << (i % 64));
+            }
+            entry = next[entry];
+        } else {
+            if stack.len() >= deepest.0 {
+                deepest = (stack.len(), i);
+            }
+            let Some((call_entry, old)) = stack.pop() else {
+                return Search::Stuck(deepest.1);
+            };
+            let j = entries[call_entry].2;
+            linearized[j / 64] &= !(1 << (j % 64));
+            state = old;
+            if return_of[j] != NIL {
+                relink(return_of[j], &mut next, &mut prev);
+            }
+            relink(call_entry, &mut next, &mut prev);
+            entry = next[call_entry];
+        }
+    }
+}
+
+/// Check one document's operations.
+pub fn check_key(ops: &[&Op], budget: Budget) -> Outcome {
+    let all = calls(ops);
+    let stuck = match search(&all, budget) {
+        Search::Linearizable => return Outcome::Linearizable,
+        Search::Unknown => return Outcome::Unknown,
+        Search::Stuck(i) => i,
+    };
+    // The prefix up to the stuck operation's return is already not linearizable.
+    let end = all[stuck].complete.unwrap_or(u64::MAX);
+    let prefix: Vec<Call> = all.iter().filter(|c| c.invoke <= end).cloned().collect();
+    let mut witness = if matches!(search(&prefix, budget), Search::Stuck(_)) {
+        prefix
+    } else {
+        all
+    };
+    let mut i = 0;
+    while i < witness.len() {
+        if witness[i].step.only_constrains() {
+            let mut without = witness.clone();
+            without.remove(i);
+            if matches!(search(&without, budget), Search::Stuck(_)) {
+                witness = without;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Outcome::Violation(witness.iter().map(|c| c.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::torture::history::History;
+
+    fn ops(text: &str) -> Vec<Op> {
+        History::parse(text).unwrap().ops
+    }
+
+    const WRITE_THEN_READ: &str = r#"{"type":"invoke","op":0,"process":0,"f":"create","key":"k","token":"a","time_ns":0}
+{"type":"ok","op":0,"time_ns":10,"change":{"seq_no":0,"primary_term":1}}
+{"type":"invoke","op":1,"process":1,"f":"read","key":"k","time_ns":20}
+"#;
+
+    #[test]
+    fn a_read_after_a_write_must_see_it() {
+        let good = format!(
+            "{WRITE_THEN_READ}{}",
+            r#"{"type":"ok","op":1,"time_ns":30,"change":{"seq_no":0,"primary_term":1},"tokens":["a"]}"#
+        );
+        let bad = format!(
+            "{WRITE_THEN_READ}{}",
+            r#"{"type":"ok","op":1,"time_ns":30}"#
+        );
+        let good = ops(&good);
+        let bad = ops(&bad);
+        let refs = |v: &[Op]| v.iter().collect::<Vec<_>>();
+        assert_eq!(
+            check_key(&refs(&good), Budget::default()),
+            Outcome::Linearizable
+        );
+        assert_eq!(
+            check_key(&refs(&bad), Budget::default()),
+            Outcome::Violation(vec![0, 1])
+        );
+        let tiny = Budget {
+            steps: 2,
+            memory: 1 << 20,
+        };
+        assert_eq!(check_key(&refs(&good), tiny), Outcome::Unknown);
+    }
+
+    #[test]
+    fn an_indefinite_write_may_take_effect_late_or_never() {
+        let text = r#"{"type":"invoke","op":0,"process":0,"f":"create","key":"k","token":"a","time_ns":0}
+{"type":"info","op":0,"time_ns":10,"error":"timeout"}
+{"type":"invoke","op":1,"process":1,"f":"read","key":"k","time_ns":20}
+{"type":"ok","op":1,"time_ns":30}
+{"type":"invoke","op":2,"process":1,"f":"read","key":"k","time_ns":40}
+{"type":"ok","op":2,"time_ns":50,"change":{"seq_no":0,"primary_term":1},"tokens":["a"]}
+"#;
+        let all = ops(text);
+        let refs: Vec<&Op> = all.iter().collect();
+        assert_eq!(check_key(&refs, Budget::default()), Outcome::Linearizable);
+        assert_eq!(check_key(&refs[..2], Budget::default()), Outcome::Linearizable);
+    }
+}
