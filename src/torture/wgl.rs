@@ -403,7 +403,9 @@ mod tests {
         );
         let good = ops(&good);
         let bad = ops(&bad);
-        let refs = |v: &[Op]| v.iter().collect::<Vec<_>>();
+        fn refs(v: &[Op]) -> Vec<&Op> {
+            v.iter().collect()
+        }
         assert_eq!(
             check_key(&refs(&good), Budget::default()),
             Outcome::Linearizable
