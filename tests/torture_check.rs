@@ -49,7 +49,13 @@ impl Hist {
     }
 
     /// An acknowledged write of `token` (a create, or an index conditional on `cond`).
-    fn write(&mut self, op: u64, token: &str, cond: Option<(u64, u64)>, at: (u64, u64)) -> &mut Self {
+    fn write(
+        &mut self,
+        op: u64,
+        token: &str,
+        cond: Option<(u64, u64)>,
+        at: (u64, u64),
+    ) -> &mut Self {
         let (f, extra) = match cond {
             Some((s, t)) => (
                 "index",
@@ -172,7 +178,12 @@ fn a_stale_read_and_a_lost_final_read_are_named() {
 fn a_phantom_409_is_named_with_the_conflict_and_the_read() {
     let mut h = Hist::default();
     h.write(0, "a", None, (0, 1))
-        .invoke(1, 1, "index", r#""token":"b","condition":{"seq_no":0,"primary_term":1}"#)
+        .invoke(
+            1,
+            1,
+            "index",
+            r#""token":"b","condition":{"seq_no":0,"primary_term":1}"#,
+        )
         .complete(
             "fail",
             1,
@@ -214,7 +225,12 @@ fn reads_going_back_in_time_are_found_by_the_linearizability_search() {
     // extra read is dropped when shrinking.
     let mut h = Hist::default();
     h.write(0, "a", None, (0, 1))
-        .invoke(1, 1, "index", r#""token":"b","condition":{"seq_no":0,"primary_term":1}"#)
+        .invoke(
+            1,
+            1,
+            "index",
+            r#""token":"b","condition":{"seq_no":0,"primary_term":1}"#,
+        )
         .read(2, Some(((1, 1), &["b"])))
         .read(3, Some(((1, 1), &["b"])))
         .read(4, Some(((0, 1), &["a"])));
@@ -235,9 +251,17 @@ fn final_reads_that_differ_between_nodes_do_not_converge() {
     h.write(0, "a", None, (0, 1))
         .write(1, "b", Some((0, 1)), (1, 1))
         .invoke(2, 2, "read", r#""node":0,"final":true"#)
-        .complete("ok", 2, &format!("{},\"tokens\":[\"b\"]", change((1, 1), 200)))
+        .complete(
+            "ok",
+            2,
+            &format!("{},\"tokens\":[\"b\"]", change((1, 1), 200)),
+        )
         .invoke(3, 3, "read", r#""node":1,"final":true"#)
-        .complete("ok", 3, &format!("{},\"tokens\":[\"a\"]", change((0, 1), 200)));
+        .complete(
+            "ok",
+            3,
+            &format!("{},\"tokens\":[\"a\"]", change((0, 1), 200)),
+        );
     let c = check("diverge", &h.text(), &[]);
     assert_eq!(c.code, 1, "{}{}", c.stdout, c.stderr);
     let heading = "divergent copies on k (converge_at_quiescence)";
@@ -252,13 +276,20 @@ fn a_spent_budget_is_unknown_and_bad_input_names_the_line() {
         .read(2, Some(((1, 1), &["b"])));
     let c = check("budget", &h.text(), &["--wgl-steps", "2"]);
     assert_eq!(c.code, 3, "{}{}", c.stdout, c.stderr);
-    assert!(c.stdout.contains("linearizability unknown (budget spent) on: k"));
+    assert!(c
+        .stdout
+        .contains("linearizability unknown (budget spent) on: k"));
     assert!(c.stdout.contains("verdict: unknown"));
 
-    let c = check("broken", "{\"type\":\"run\"}\n{\"type\":\"ok\",\"op\":7,\"time_ns\":1}\n", &[]);
+    let c = check(
+        "broken",
+        "{\"type\":\"run\"}\n{\"type\":\"ok\",\"op\":7,\"time_ns\":1}\n",
+        &[],
+    );
     assert_eq!(c.code, 2);
     assert!(
-        c.stderr.contains("broken.jsonl: line 2: completion of op 7"),
+        c.stderr
+            .contains("broken.jsonl: line 2: completion of op 7"),
         "{}",
         c.stderr
     );
@@ -277,5 +308,8 @@ fn check_writes_the_report_with_the_verdict_and_the_witness_highlighted() {
     assert!(html.contains("<span class=\"bad\">anomalies found</span>"));
     assert!(html.contains("lost acked write on <a href=\"#key-k\">k</a>"));
     assert_eq!(html.matches("class=\"witness\"").count(), 2);
-    assert!(!html.contains("http://") && !html.contains("https://"), "no external assets");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
 }

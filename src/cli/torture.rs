@@ -142,7 +142,11 @@ fn check_history(args: &CheckArgs) -> Result<(), Failure> {
     exit(&report)
 }
 
-fn write_report(dir: &std::path::Path, history: &History, report: &CheckReport) -> Result<(), Failure> {
+fn write_report(
+    dir: &std::path::Path,
+    history: &History,
+    report: &CheckReport,
+) -> Result<(), Failure> {
     let path = dir.join("index.html");
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, report::render(history, report)))
@@ -167,7 +171,12 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
                 )));
             }
         }
-        Target::Urls(args.url.iter().map(|u| u.trim_end_matches('/').to_owned()).collect())
+        Target::Urls(
+            args.url
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
+        )
     };
     let opts = RunOptions {
         target,

@@ -172,7 +172,12 @@ impl Client {
     }
 
     /// A client for the final reads on node `node`, as process `process`.
-    pub fn reader(node: usize, process: u64, endpoint: Arc<Endpoint>, recorder: Recorder) -> Client {
+    pub fn reader(
+        node: usize,
+        process: u64,
+        endpoint: Arc<Endpoint>,
+        recorder: Recorder,
+    ) -> Client {
         Client {
             client: 0,
             clients: 1,
@@ -215,8 +220,15 @@ impl Client {
     fn complete(&mut self, op: u64, outcome: Outcome, mut completion: Completion) {
         completion.op = op;
         self.endpoint.count(outcome);
-        self.recorder
-            .record(|time_ns| completion_event(outcome, Completion { time_ns, ..completion }));
+        self.recorder.record(|time_ns| {
+            completion_event(
+                outcome,
+                Completion {
+                    time_ns,
+                    ..completion
+                },
+            )
+        });
         if outcome == Outcome::Info {
             self.process += u64::from(self.clients);
         }
@@ -428,7 +440,10 @@ impl Client {
                 ops.iter()
                     .enumerate()
                     .map(|(i, (_, kind, _))| {
-                        match items.and_then(|items| items.get(i)).filter(|_| status == 200) {
+                        match items
+                            .and_then(|items| items.get(i))
+                            .filter(|_| status == 200)
+                        {
                             Some(item) => {
                                 let answer = &item[kind.name()];
                                 let item_status = answer["status"]

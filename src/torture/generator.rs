@@ -47,13 +47,26 @@ pub enum BulkItem {
 /// The next thing a client does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Intent {
-    Read { key: String },
+    Read {
+        key: String,
+    },
     /// GET, then index conditionally on what it returned (create when not found).
-    ReadModifyWrite { key: String, token: String },
+    ReadModifyWrite {
+        key: String,
+        token: String,
+    },
     /// GET, then delete conditionally on what it returned (nothing when not found).
-    ReadDelete { key: String },
-    Update { key: String, token: String },
-    Create { key: String, token: String },
+    ReadDelete {
+        key: String,
+    },
+    Update {
+        key: String,
+        token: String,
+    },
+    Create {
+        key: String,
+        token: String,
+    },
     Bulk(Vec<BulkItem>),
 }
 

@@ -41,11 +41,10 @@ pub fn check_key(key: &str, ops: &[&Op]) -> Vec<Anomaly> {
 }
 
 fn reads<'a>(ops: &'a [&'a Op]) -> impl Iterator<Item = (&'a Op, ChangeId, &'a [String])> + 'a {
-    ops.iter()
-        .filter_map(|op| match op.read() {
-            Some(Some((change, tokens))) => Some((*op, change, tokens)),
-            _ => None,
-        })
+    ops.iter().filter_map(|op| match op.read() {
+        Some(Some((change, tokens))) => Some((*op, change, tokens)),
+        _ => None,
+    })
 }
 
 /// `change_id_unique`: one change id, one change.
@@ -58,9 +57,7 @@ fn change_ids(key: &str, ops: &[&Op], found: &mut Vec<Anomaly>) {
                     "duplicate change id",
                     Some("change_id_unique"),
                     key,
-                    format!(
-                        "two different writes were both acknowledged with change id {change}"
-                    ),
+                    format!("two different writes were both acknowledged with change id {change}"),
                     vec![first.id(), op.id()],
                 ));
             }
@@ -132,9 +129,7 @@ fn tokens(key: &str, ops: &[&Op], by_token: &HashMap<&str, &Op>, found: &mut Vec
                 "phantom value",
                 None,
                 key,
-                format!(
-                    "a read returned token {token}, which no operation on this document wrote"
-                ),
+                format!("a read returned token {token}, which no operation on this document wrote"),
                 vec![earliest.1.id()],
             ));
             continue;

@@ -258,7 +258,11 @@ fn timelines(
     for key in keys.into_iter().take(MAX_TIMELINES) {
         let ops = &by_key[key];
         let shown: Vec<&&Op> = match ops.iter().position(|op| witness.contains(&op.id())) {
-            Some(first) => ops.iter().skip(first.saturating_sub(MAX_BARS / 2)).take(MAX_BARS).collect(),
+            Some(first) => ops
+                .iter()
+                .skip(first.saturating_sub(MAX_BARS / 2))
+                .take(MAX_BARS)
+                .collect(),
             None => ops.iter().take(MAX_BARS).collect(),
         };
         let lanes = clients + 1;

@@ -91,8 +91,10 @@ enum Step {
 impl Step {
     fn apply(&self, doc: &Doc) -> Option<Doc> {
         // An unseen version may be any change id: it matches, and what matched it names it.
-        let is = |c: ChangeId| matches!(doc.change, Some(Ver::Known(k)) if k == c)
-            || matches!(doc.change, Some(Ver::Unseen(_)));
+        let is = |c: ChangeId| {
+            matches!(doc.change, Some(Ver::Known(k)) if k == c)
+                || matches!(doc.change, Some(Ver::Unseen(_)))
+        };
         let matches = |c: Option<ChangeId>| match c {
             Some(c) => doc.exists && is(c),
             None => true,
@@ -116,20 +118,23 @@ impl Step {
                 to,
                 token,
             } => {
-                let allowed = if *create { !doc.exists } else { matches(*condition) };
+                let allowed = if *create {
+                    !doc.exists
+                } else {
+                    matches(*condition)
+                };
                 (allowed && forward(to)).then(|| Doc {
                     exists: true,
                     change: Some(*to),
                     tokens: vec![*token],
                 })
             }
-            Step::Delete { condition, to } => {
-                (doc.exists && matches(*condition) && forward(to)).then(|| Doc {
+            Step::Delete { condition, to } => (doc.exists && matches(*condition) && forward(to))
+                .then(|| Doc {
                     exists: false,
                     change: Some(*to),
                     tokens: Vec::new(),
-                })
-            }
+                }),
             Step::Merge { to, token } => forward(to).then(|| {
                 let mut tokens = doc.tokens.clone();
                 if let Err(at) = tokens.binary_search(token) {
@@ -433,6 +438,9 @@ mod tests {
         let all = ops(text);
         let refs: Vec<&Op> = all.iter().collect();
         assert_eq!(check_key(&refs, Budget::default()), Outcome::Linearizable);
-        assert_eq!(check_key(&refs[..2], Budget::default()), Outcome::Linearizable);
+        assert_eq!(
+            check_key(&refs[..2], Budget::default()),
+            Outcome::Linearizable
+        );
     }
 }
