@@ -263,7 +263,7 @@ fn ctrl_c_stops_the_run_and_still_writes_history_and_report() {
     .unwrap();
     let url = server.url();
     let dir = out_dir("ctrl-c");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_esocc"))
+    let child = Command::new(env!("CARGO_BIN_EXE_esocc"))
         .args([
             "torture", "--time", "300", "--keys", "1", "--url", &url, "--out",
         ])
