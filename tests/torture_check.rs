@@ -313,3 +313,18 @@ fn check_writes_the_report_with_the_verdict_and_the_witness_highlighted() {
         "no external assets"
     );
 }
+
+#[test]
+fn the_readme_shows_the_real_output_of_the_documented_example() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_esocc"))
+        .args(["torture", "check", "docs/torture-lost-write.jsonl"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let shown = format!("$ esocc torture check docs/torture-lost-write.jsonl\n{stdout}");
+    assert!(readme.contains(&shown), "README.md should show:\n{shown}");
+}

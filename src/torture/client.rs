@@ -56,6 +56,10 @@ impl Endpoint {
         self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
+    pub fn indefinite(&self) -> u64 {
+        self.counts[Outcome::Info as usize].load(Ordering::Relaxed)
+    }
+
     fn count(&self, outcome: Outcome) {
         self.counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }

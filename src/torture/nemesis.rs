@@ -3,7 +3,9 @@
 //!
 //! The schedule alternates a healthy period and a fault period of `--nemesis-period` completed
 //! operations each (counted, not timed, so a fault always overlaps the operations it should),
-//! and heals at the end of the run. Each start and stop is a `nemesis` event in the history.
+//! and heals at the end of the run. A period also ends once there were as many indefinite
+//! results in it as there are clients: every client has felt the fault (a delayed link holds
+//! every write until it heals, so only timeouts complete). Each start and stop is a `nemesis` event in the history.
 //!
 //! | nemesis | start | stop |
 //! | --- | --- | --- |
@@ -83,6 +85,8 @@ pub struct Nemesis {
     recorder: Recorder,
     /// Operations per period.
     period: u64,
+    /// Indefinite results that end a period early.
+    clients: u64,
     endpoint: Arc<Endpoint>,
     /// The fault in force, for the progress bar.
     pub current: watch::Sender<String>,
@@ -96,6 +100,7 @@ impl Nemesis {
         endpoint: Arc<Endpoint>,
         recorder: Recorder,
         period: u64,
+        clients: u32,
     ) -> Nemesis {
         Nemesis {
             kind,
@@ -104,6 +109,7 @@ impl Nemesis {
             base: format!("{}/_esocc/{}/0", endpoint.urls[0], endpoint.index),
             recorder,
             period,
+            clients: u64::from(clients),
             endpoint,
             current: watch::channel("healthy".to_string()).0,
         }
@@ -214,10 +220,12 @@ impl Nemesis {
         Ok(())
     }
 
-    /// Wait for `period` more operations to complete or for `stop`; returns whether it stopped.
+    /// Wait for `period` more operations to complete (or `clients` more indefinite results) or
+    /// for `stop`; returns whether it stopped.
     async fn wait(&self, stop: &mut watch::Receiver<bool>) -> bool {
         let target = self.endpoint.done() + self.period;
-        while self.endpoint.done() < target {
+        let info_target = self.endpoint.indefinite() + self.clients;
+        while self.endpoint.done() < target && self.endpoint.indefinite() < info_target {
             if tokio::time::timeout(POLL, stop.wait_for(|s| *s))
                 .await
                 .is_ok()

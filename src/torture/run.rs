@@ -209,6 +209,7 @@ async fn drive(
         endpoint.clone(),
         recorder.clone(),
         opts.nemesis_period,
+        opts.clients,
     );
     let current = nemesis.current.subscribe();
     let nemesis = tokio::spawn(nemesis.run(stop.clone()));
