@@ -9,8 +9,12 @@
 //! never; a definite failure other than a 409 changed nothing and constrains nothing.
 //!
 //! The search linearizes operations in real-time order, backtracks at a return whose operation
-//! it could not place, and never revisits a (set of linearized operations, state) pair. It stops
-//! with [`Outcome::Unknown`] when the budget is spent, so it never runs out of memory. A history
+//! it could not place, and never revisits a (set of linearized operations, state) pair. Those
+//! pairs are memoised as fingerprints (a 128-bit Zobrist hash of the set, a 64-bit hash of the
+//! state), a few dozen bytes each instead of a bitset of the whole history; two configurations
+//! sharing a fingerprint (odds around 2^-100 per pair) would prune a path, which could only turn
+//! a linearizable verdict into a violation, never hide one. Reads and 409s that are possible are
+//! linearized at once, without branching (see [`search`]). It stops with [`Outcome::Unknown`] when the budget is spent, so it never runs out of memory. A history
 //! that is not linearizable is shrunk to a witness by dropping operations that only constrain
 //! (reads, 409s) while the rest stays non-linearizable.
 
@@ -259,94 +263,203 @@ enum Search {
 
 const NIL: usize = usize::MAX;
 
-/// Wing–Gong–Lowe over `calls`.
+/// What one memoised configuration costs: its fingerprint in the set, and a stack entry.
+const CONFIGURATION_BYTES: usize = 48 + std::mem::size_of::<(usize, Doc)>();
+
+/// SplitMix64: well-spread, fixed pseudo-random words for the Zobrist fingerprint.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fingerprint(doc: &Doc) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    doc.hash(&mut h);
+    h.finish()
+}
+
+/// The real-time ordered entries of the calls (calls before returns at the same instant, so
+/// touching operations count as concurrent) as a doubly-linked list that the search lifts
+/// linearized operations out of and puts them back into.
+struct Entries {
+    /// (time, is a return, call index), sorted.
+    entries: Vec<(u64, bool, usize)>,
+    next: Vec<usize>,
+    prev: Vec<usize>,
+    /// Each call's return entry, NIL for an indefinite one.
+    return_of: Vec<usize>,
+}
+
+impl Entries {
+    fn new(calls: &[Call]) -> Entries {
+        let mut entries: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
+        for (i, c) in calls.iter().enumerate() {
+            entries.push((c.invoke, false, i));
+            if let Some(t) = c.complete {
+                entries.push((t, true, i));
+            }
+        }
+        entries.sort_unstable();
+        let n = entries.len();
+        // The head sentinel is index n.
+        let mut next: Vec<usize> = (1..=n).map(|i| if i == n { NIL } else { i }).collect();
+        next.push(if n == 0 { NIL } else { 0 });
+        let mut prev: Vec<usize> = (0..n).map(|i| if i == 0 { n } else { i - 1 }).collect();
+        prev.push(NIL);
+        let mut return_of = vec![NIL; calls.len()];
+        for (e, (_, is_return, i)) in entries.iter().enumerate() {
+            if *is_return {
+                return_of[*i] = e;
+            }
+        }
+        Entries {
+            entries,
+            next,
+            prev,
+            return_of,
+        }
+    }
+
+    fn first(&self) -> usize {
+        self.next[self.entries.len()]
+    }
+
+    fn unlink(&mut self, e: usize) {
+        let (p, q) = (self.prev[e], self.next[e]);
+        self.next[p] = q;
+        if q != NIL {
+            self.prev[q] = p;
+        }
+    }
+
+    fn relink(&mut self, e: usize) {
+        let (p, q) = (self.prev[e], self.next[e]);
+        self.next[p] = e;
+        if q != NIL {
+            self.prev[q] = e;
+        }
+    }
+
+    /// Take call entry `e` (and its return) out of the list.
+    fn lift(&mut self, e: usize) {
+        self.unlink(e);
+        let r = self.return_of[self.entries[e].2];
+        if r != NIL {
+            self.unlink(r);
+        }
+    }
+
+    fn unlift(&mut self, e: usize) {
+        let r = self.return_of[self.entries[e].2];
+        if r != NIL {
+            self.relink(r);
+        }
+        self.relink(e);
+    }
+}
+
+/// Wing–Gong–Lowe over `calls`, with one reduction: an operation that only constrains (a read,
+/// a 409) and is possible now is linearized now, without branching. That loses nothing: it
+/// leaves the state as it is, so any linearization placing it later can place it here instead
+/// (every operation that returned before it began is already linearized, or the scan would
+/// have stopped at that return). When such a forced step fails, its whole configuration fails.
 fn search(calls: &[Call], budget: Budget) -> Search {
-    // Entries: (time, is_return, call index); calls before returns at the same instant, so
-    // touching operations count as concurrent.
-    let mut entries: Vec<(u64, bool, usize)> = Vec::with_capacity(calls.len() * 2);
-    for (i, c) in calls.iter().enumerate() {
-        entries.push((c.invoke, false, i));
-        if let Some(t) = c.complete {
-            entries.push((t, true, i));
-        }
-    }
-    entries.sort_unstable();
-    let n = entries.len();
-    // A doubly-linked list over entries, with a head sentinel at index n.
-    let mut next: Vec<usize> = (1..=n).map(|i| if i == n { NIL } else { i }).collect();
-    next.push(if n == 0 { NIL } else { 0 });
-    let mut prev: Vec<usize> = (0..n).map(|i| if i == 0 { n } else { i - 1 }).collect();
-    prev.push(NIL);
-    let mut return_of = vec![NIL; calls.len()];
-    for (e, (_, is_return, i)) in entries.iter().enumerate() {
-        if *is_return {
-            return_of[*i] = e;
-        }
-    }
-    let unlink = |e: usize, next: &mut Vec<usize>, prev: &mut Vec<usize>| {
-        let (p, q) = (prev[e], next[e]);
-        next[p] = q;
-        if q != NIL {
-            prev[q] = p;
-        }
-    };
-    let relink = |e: usize, next: &mut Vec<usize>, prev: &mut Vec<usize>| {
-        let (p, q) = (prev[e], next[e]);
-        next[p] = e;
-        if q != NIL {
-            prev[q] = e;
-        }
-    };
-    let words = calls.len().div_ceil(64);
-    let mut linearized = vec![0u64; words];
-    let mut cache: HashSet<(Vec<u64>, Doc)> = HashSet::new();
+    let mut list = Entries::new(calls);
+    // The set of linearized operations as a 128-bit Zobrist fingerprint, the state as a 64-bit
+    // hash: a memoised configuration costs a few dozen bytes, not a bitset of the history.
+    let zobrist: Vec<u128> = (0..calls.len() as u64)
+        .map(|i| (u128::from(splitmix(2 * i)) << 64) | u128::from(splitmix(2 * i + 1)))
+        .collect();
+    let mut linearized = 0u128;
+    let mut cache: HashSet<(u128, u64)> = HashSet::new();
     let mut memory = 0usize;
-    let mut stack: Vec<(usize, Doc)> = Vec::new();
+    // (call entry, state before it, forced).
+    let mut stack: Vec<(usize, Doc, bool)> = Vec::new();
     let mut state = Doc::default();
-    let mut entry = next[n];
     let mut steps = 0u64;
-    let mut deepest = (0usize, 0usize); // (stack depth, stuck call)
+    let mut deepest = (0usize, 0usize); // (stack depth, the call whose return stopped it)
+                                        // Where the scan continues; `None`: restart at the head of the list (a new configuration).
+    let mut entry: Option<usize> = None;
     loop {
         steps += 1;
         if steps > budget.steps || memory > budget.memory {
             return Search::Unknown;
         }
-        if entry == NIL {
-            return Search::Linearizable;
-        }
-        let (_, is_return, i) = entries[entry];
-        if !is_return {
-            if let Some(new_state) = calls[i].step.apply(&state) {
-                linearized[i / 64] |= 1 << (i % 64);
-                let doc_bytes = new_state.tokens.len() * 4 + 48;
-                if cache.insert((linearized.clone(), new_state.clone())) {
-                    memory += words * 8 + doc_bytes + 64;
-                    stack.push((entry, std::mem::replace(&mut state, new_state)));
-                    unlink(entry, &mut next, &mut prev);
-                    if return_of[i] != NIL {
-                        unlink(return_of[i], &mut next, &mut prev);
+        // At a new configuration, first the forced steps.
+        let mut forced_failed = false;
+        let e = match entry {
+            Some(e) => e,
+            None => {
+                let mut e = list.first();
+                let mut took = false;
+                while e != NIL && !list.entries[e].1 {
+                    let i = list.entries[e].2;
+                    if calls[i].step.only_constrains() {
+                        if let Some(new_state) = calls[i].step.apply(&state) {
+                            linearized ^= zobrist[i];
+                            if cache.insert((linearized, fingerprint(&new_state))) {
+                                memory += CONFIGURATION_BYTES;
+                                stack.push((e, std::mem::replace(&mut state, new_state), true));
+                                list.lift(e);
+                                took = true;
+                            } else {
+                                linearized ^= zobrist[i];
+                                forced_failed = true;
+                            }
+                            break;
+                        }
                     }
-                    entry = next[n];
+                    e = list.next[e];
+                }
+                if took {
                     continue;
                 }
-                linearized[i / 64] &= !(1 << (i % 64));
+                list.first()
             }
-            entry = next[entry];
-        } else {
+        };
+        if !forced_failed {
+            if e == NIL {
+                return Search::Linearizable;
+            }
+            let (_, is_return, i) = list.entries[e];
+            if !is_return {
+                entry = Some(list.next[e]);
+                if calls[i].step.only_constrains() {
+                    continue; // tried by the forced pass
+                }
+                if let Some(new_state) = calls[i].step.apply(&state) {
+                    linearized ^= zobrist[i];
+                    if cache.insert((linearized, fingerprint(&new_state))) {
+                        memory += CONFIGURATION_BYTES + new_state.tokens.len() * 4;
+                        stack.push((e, std::mem::replace(&mut state, new_state), false));
+                        list.lift(e);
+                        entry = None;
+                    } else {
+                        linearized ^= zobrist[i];
+                    }
+                }
+                continue;
+            }
             if stack.len() >= deepest.0 {
                 deepest = (stack.len(), i);
             }
-            let Some((call_entry, old)) = stack.pop() else {
+        }
+        // Backtrack: undo forced steps (their configuration failed) and the last free choice,
+        // then try the next call after it.
+        loop {
+            let Some((call_entry, old, forced)) = stack.pop() else {
                 return Search::Stuck(deepest.1);
             };
-            let j = entries[call_entry].2;
-            linearized[j / 64] &= !(1 << (j % 64));
+            linearized ^= zobrist[list.entries[call_entry].2];
             state = old;
-            if return_of[j] != NIL {
-                relink(return_of[j], &mut next, &mut prev);
+            list.unlift(call_entry);
+            if !forced {
+                entry = Some(list.next[call_entry]);
+                break;
             }
-            relink(call_entry, &mut next, &mut prev);
-            entry = next[call_entry];
         }
     }
 }
