@@ -173,6 +173,8 @@ impl Step {
 #[derive(Clone, Debug)]
 struct Call {
     id: u64,
+    /// Which document: 0 when each document is searched on its own.
+    key: usize,
     step: Step,
     invoke: u64,
     /// None: indefinite.
@@ -245,6 +247,7 @@ fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
         };
         out.push(Call {
             id: op.id(),
+            key: 0,
             step,
             invoke: op.invoke.time_ns,
             complete: op.complete_ns,
@@ -252,6 +255,21 @@ fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
     }
     out
 }
+
+/// Which of the search's reductions are on. The checker uses all of them; turning them off gives
+/// the plain Wing & Gong search the benchmark compares against.
+#[derive(Clone, Copy, Debug)]
+struct Strategy {
+    /// Never revisit a (linearized set, state) configuration.
+    memoise: bool,
+    /// Linearize possible reads and 409s at once, without branching.
+    forced: bool,
+}
+
+const FULL: Strategy = Strategy {
+    memoise: true,
+    forced: true,
+};
 
 /// The search's verdict on a list of calls, and where it failed.
 enum Search {
@@ -264,7 +282,7 @@ enum Search {
 const NIL: usize = usize::MAX;
 
 /// What one memoised configuration costs: its fingerprint in the set, and a stack entry.
-const CONFIGURATION_BYTES: usize = 48 + std::mem::size_of::<(usize, Doc)>();
+const CONFIGURATION_BYTES: usize = 48 + std::mem::size_of::<(usize, Doc, bool)>();
 
 /// SplitMix64: well-spread, fixed pseudo-random words for the Zobrist fingerprint.
 fn splitmix(x: u64) -> u64 {
@@ -274,7 +292,7 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn fingerprint(doc: &Doc) -> u64 {
+fn fingerprint(doc: &[Doc]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     doc.hash(&mut h);
@@ -366,19 +384,30 @@ impl Entries {
 /// leaves the state as it is, so any linearization placing it later can place it here instead
 /// (every operation that returned before it began is already linearized, or the scan would
 /// have stopped at that return). When such a forced step fails, its whole configuration fails.
-fn search(calls: &[Call], budget: Budget) -> Search {
+fn search(calls: &[Call], budget: Budget, strategy: Strategy) -> Search {
     let mut list = Entries::new(calls);
+    let mut cache: HashSet<(u128, u64)> = HashSet::new();
+    let documents = calls.iter().map(|c| c.key + 1).max().unwrap_or(1);
+    // Apply call `i` to the documents: the new documents, or None when it is impossible now.
+    let apply = |i: usize, state: &Vec<Doc>| -> Option<Vec<Doc>> {
+        let doc = calls[i].step.apply(&state[calls[i].key])?;
+        let mut next = state.clone();
+        next[calls[i].key] = doc;
+        Some(next)
+    };
+    let mut seen = |linearized: u128, state: &Vec<Doc>| -> bool {
+        strategy.memoise && !cache.insert((linearized, fingerprint(state)))
+    };
     // The set of linearized operations as a 128-bit Zobrist fingerprint, the state as a 64-bit
     // hash: a memoised configuration costs a few dozen bytes, not a bitset of the history.
     let zobrist: Vec<u128> = (0..calls.len() as u64)
         .map(|i| (u128::from(splitmix(2 * i)) << 64) | u128::from(splitmix(2 * i + 1)))
         .collect();
     let mut linearized = 0u128;
-    let mut cache: HashSet<(u128, u64)> = HashSet::new();
     let mut memory = 0usize;
     // (call entry, state before it, forced).
-    let mut stack: Vec<(usize, Doc, bool)> = Vec::new();
-    let mut state = Doc::default();
+    let mut stack: Vec<(usize, Vec<Doc>, bool)> = Vec::new();
+    let mut state = vec![Doc::default(); documents];
     let mut steps = 0u64;
     let mut deepest = (0usize, 0usize); // (stack depth, the call whose return stopped it)
                                         // Where the scan continues; `None`: restart at the head of the list (a new configuration).
@@ -395,12 +424,12 @@ fn search(calls: &[Call], budget: Budget) -> Search {
             None => {
                 let mut e = list.first();
                 let mut took = false;
-                while e != NIL && !list.entries[e].1 {
+                while strategy.forced && e != NIL && !list.entries[e].1 {
                     let i = list.entries[e].2;
                     if calls[i].step.only_constrains() {
-                        if let Some(new_state) = calls[i].step.apply(&state) {
+                        if let Some(new_state) = apply(i, &state) {
                             linearized ^= zobrist[i];
-                            if cache.insert((linearized, fingerprint(&new_state))) {
+                            if !seen(linearized, &new_state) {
                                 memory += CONFIGURATION_BYTES;
                                 stack.push((e, std::mem::replace(&mut state, new_state), true));
                                 list.lift(e);
@@ -427,13 +456,14 @@ fn search(calls: &[Call], budget: Budget) -> Search {
             let (_, is_return, i) = list.entries[e];
             if !is_return {
                 entry = Some(list.next[e]);
-                if calls[i].step.only_constrains() {
+                if strategy.forced && calls[i].step.only_constrains() {
                     continue; // tried by the forced pass
                 }
-                if let Some(new_state) = calls[i].step.apply(&state) {
+                if let Some(new_state) = apply(i, &state) {
                     linearized ^= zobrist[i];
-                    if cache.insert((linearized, fingerprint(&new_state))) {
-                        memory += CONFIGURATION_BYTES + new_state.tokens.len() * 4;
+                    if !seen(linearized, &new_state) {
+                        memory += CONFIGURATION_BYTES
+                            + new_state.iter().map(|d| d.tokens.len() * 4).sum::<usize>();
                         stack.push((e, std::mem::replace(&mut state, new_state), false));
                         list.lift(e);
                         entry = None;
@@ -467,7 +497,7 @@ fn search(calls: &[Call], budget: Budget) -> Search {
 /// Check one document's operations.
 pub fn check_key(ops: &[&Op], budget: Budget) -> Outcome {
     let all = calls(ops);
-    let stuck = match search(&all, budget) {
+    let stuck = match search(&all, budget, FULL) {
         Search::Linearizable => return Outcome::Linearizable,
         Search::Unknown => return Outcome::Unknown,
         Search::Stuck(i) => i,
@@ -475,7 +505,7 @@ pub fn check_key(ops: &[&Op], budget: Budget) -> Outcome {
     // The prefix up to the stuck operation's return is already not linearizable.
     let end = all[stuck].complete.unwrap_or(u64::MAX);
     let prefix: Vec<Call> = all.iter().filter(|c| c.invoke <= end).cloned().collect();
-    let mut witness = if matches!(search(&prefix, budget), Search::Stuck(_)) {
+    let mut witness = if matches!(search(&prefix, budget, FULL), Search::Stuck(_)) {
         prefix
     } else {
         all
@@ -485,7 +515,7 @@ pub fn check_key(ops: &[&Op], budget: Budget) -> Outcome {
         if witness[i].step.only_constrains() {
             let mut without = witness.clone();
             without.remove(i);
-            if matches!(search(&without, budget), Search::Stuck(_)) {
+            if matches!(search(&without, budget, FULL), Search::Stuck(_)) {
                 witness = without;
                 continue;
             }
@@ -493,6 +523,24 @@ pub fn check_key(ops: &[&Op], budget: Budget) -> Outcome {
         i += 1;
     }
     Outcome::Violation(witness.iter().map(|c| c.id).collect())
+}
+
+/// The plain Wing & Gong search the benchmark measures against: all documents in one search
+/// (no split), no memoisation, no forced steps. A violation comes without a witness.
+pub fn check_plain(documents: &[Vec<&Op>], budget: Budget) -> Outcome {
+    let mut all = Vec::new();
+    for (key, ops) in documents.iter().enumerate() {
+        all.extend(calls(ops).into_iter().map(|c| Call { key, ..c }));
+    }
+    let plain = Strategy {
+        memoise: false,
+        forced: false,
+    };
+    match search(&all, budget, plain) {
+        Search::Linearizable => Outcome::Linearizable,
+        Search::Unknown => Outcome::Unknown,
+        Search::Stuck(_) => Outcome::Violation(Vec::new()),
+    }
 }
 
 #[cfg(test)]
