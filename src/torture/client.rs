@@ -143,7 +143,6 @@ fn completion_event(outcome: Outcome, completion: Completion) -> Event {
 /// One client: a process id (renewed after an indefinite result), its generator, and for `bulk`
 /// the version of each key it last saw (`None`: absent).
 pub struct Client {
-    pub client: u32,
     clients: u32,
     process: u64,
     node: usize,
@@ -164,7 +163,6 @@ impl Client {
     ) -> Client {
         let node = client as usize % endpoint.urls.len().max(1);
         Client {
-            client,
             clients,
             process: u64::from(client),
             node,
@@ -183,7 +181,6 @@ impl Client {
         recorder: Recorder,
     ) -> Client {
         Client {
-            client: 0,
             clients: 1,
             process,
             node,

@@ -381,11 +381,6 @@ impl Recorder {
         inner.1.push(event);
     }
 
-    pub fn now_ns(&self) -> u64 {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        u64::try_from(inner.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-
     /// Every key an operation was invoked on, sorted.
     pub fn invoked_keys(&self) -> Vec<String> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

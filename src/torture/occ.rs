@@ -119,6 +119,8 @@ fn tokens(key: &str, ops: &[&Op], by_token: &HashMap<&str, &Op>, found: &mut Vec
             }
         }
     }
+    // Updates merge into a replaced document, so there its token legitimately stays.
+    let merged = ops.iter().any(|op| op.kind() == Kind::Update);
     let mut names: Vec<&&str> = first_seen.keys().collect();
     names.sort();
     for token in names {
@@ -169,7 +171,7 @@ fn tokens(key: &str, ops: &[&Op], by_token: &HashMap<&str, &Op>, found: &mut Vec
                 ),
                 vec![write.id(), earliest.1.id()],
             ));
-        } else if write.kind().replaces() && versions.len() > 1 {
+        } else if write.kind().replaces() && versions.len() > 1 && !merged {
             let mut two: Vec<&(ChangeId, &Op)> = versions.iter().collect();
             two.sort_by_key(|(c, _)| *c);
             found.push(Anomaly::new(

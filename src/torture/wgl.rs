@@ -85,6 +85,8 @@ enum Step {
     },
     /// A delete answered `not_found`: the document was absent.
     Absent,
+    /// An update answered `noop`: the document already held its token.
+    Holds(u32),
     /// A 409 of a conditional write or create: the condition was false.
     Conflict {
         create: bool,
@@ -151,6 +153,9 @@ impl Step {
                 }
             }),
             Step::Absent => (!doc.exists).then(|| doc.clone()),
+            Step::Holds(token) => {
+                (doc.exists && doc.tokens.binary_search(token).is_ok()).then(|| doc.clone())
+            }
             Step::Conflict { create, condition } => {
                 // Against an unseen version a condition may or may not hold: a 409 is possible.
                 let held = if *create {
@@ -165,7 +170,10 @@ impl Step {
 
     /// Whether dropping the operation can only remove constraints (it never changes the state).
     fn only_constrains(&self) -> bool {
-        matches!(self, Step::Read(_) | Step::Absent | Step::Conflict { .. })
+        matches!(
+            self,
+            Step::Read(_) | Step::Absent | Step::Holds(_) | Step::Conflict { .. }
+        )
     }
 }
 
@@ -230,6 +238,9 @@ fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
             }
             (Kind::Update, OpOutcome::Fail) => continue,
             (Kind::Delete, OpOutcome::Ok) if result == Some("not_found") => Step::Absent,
+            (Kind::Update, OpOutcome::Ok) if result == Some("noop") => {
+                Step::Holds(intern(token.unwrap_or("")))
+            }
             (Kind::Index | Kind::Create, _) => Step::Replace {
                 create: op.kind() == Kind::Create,
                 condition: op.invoke.condition,
