@@ -301,3 +301,63 @@ fn ctrl_c_stops_the_run_and_still_writes_history_and_report() {
     assert!(h.ops.iter().any(|op| op.invoke.final_read));
     assert!(dir.join("index.html").exists());
 }
+
+#[test]
+fn through_the_proxy_partitions_and_delays_reach_any_endpoint() {
+    let server = esocc::rest::RunningServer::start(
+        esocc::rest::ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            nodes: 1,
+        },
+        1,
+    )
+    .unwrap();
+    let url = server.url();
+    for (workload, nemesis) in [("register", "partition"), ("update", "mixed")] {
+        let name = format!("proxy-{workload}-{nemesis}");
+        let dir = out_dir(&name);
+        let output = torture(
+            &dir,
+            &[
+                "--url",
+                &url,
+                "--proxy",
+                "--workload",
+                workload,
+                "--nemesis",
+                nemesis,
+                "--ops",
+                "600",
+                "--nemesis-period",
+                "60",
+                "--timeout-ms",
+                "200",
+                "--seed",
+                "4",
+            ],
+        );
+        assert_valid(&output, &name);
+        let h = history(&dir);
+        assert!(
+            ran_under_fault(&h),
+            "{name}: no operation ran under a fault"
+        );
+        assert!(
+            h.nemesis
+                .iter()
+                .any(|e| e.value.starts_with("proxy 0 (http://127.0.0.1:")),
+            "{name}: {:?}",
+            h.nemesis
+        );
+        // Cut or slowed connections are indefinite results.
+        assert!(
+            h.ops.iter().any(|op| op.outcome == Outcome::Info),
+            "{name}: no indefinite result"
+        );
+    }
+    let dir = out_dir("proxy-failover");
+    let output = torture(&dir, &["--url", &url, "--proxy", "--nemesis", "failover"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("--nemesis failover needs esocc serve's fault endpoints"));
+}

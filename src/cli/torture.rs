@@ -73,6 +73,10 @@ struct RunArgs {
     /// Start `esocc serve` on a free loopback port (the default without --url).
     #[arg(long)]
     spawn: bool,
+    /// Send the clients through a TCP proxy per node, and let the nemesis partition (drop) or
+    /// delay the proxies instead of using esocc serve's fault endpoints: faults for any endpoint.
+    #[arg(long)]
+    proxy: bool,
     /// Nodes of the spawned server.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     nodes: u32,
@@ -194,6 +198,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         nemesis_period: args.nemesis_period,
         retry_on_conflict: args.retry_on_conflict,
         index: args.index,
+        proxy: args.proxy,
         budget: args.budget.budget(),
         out: args.out,
     };

@@ -10,7 +10,8 @@
 //! | --- | --- |
 //! | [`generator`] | the workloads: each client's deterministic stream of intents |
 //! | [`client`] | intents to Elasticsearch requests, answers to `ok` / `fail` / `info` |
-//! | [`nemesis`] | faults on a schedule, through `esocc serve`'s `/_esocc` endpoints |
+//! | [`nemesis`] | faults on a schedule, through `esocc serve`'s `/_esocc` endpoints or the proxies |
+//! | [`proxy`] | `--proxy`: a TCP proxy per node that delivers, delays or drops |
 //! | [`history`] | the `history.jsonl` format, its parser and the recorder |
 //! | [`occ`] | the OCC-aware checker |
 //! | [`wgl`] | the Wing–Gong–Lowe linearizability checker with a budget |
@@ -26,6 +27,7 @@ pub mod generator;
 pub mod history;
 pub mod nemesis;
 pub mod occ;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod wgl;

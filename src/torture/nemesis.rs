@@ -19,6 +19,11 @@
 //!
 //! Copies are never recovered by `esocc serve`, so a fault that needs an in-sync replica and
 //! finds none is recorded as skipped.
+//!
+//! With `--proxy` the faults are the proxies' instead (any endpoint, a real Elasticsearch
+//! included): `partition` drops one node's proxy (connections cut and refused), `delay` delays
+//! it (each chunk held for half the client timeout to twice it), `mixed` picks one of the two;
+//! the heal sets the proxy back to deliver. The other nemeses need `esocc serve`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +35,7 @@ use tokio::sync::watch;
 
 use super::client::Endpoint;
 use super::history::{Event, NemesisEvent, Recorder};
+use super::proxy::{Link, Proxy};
 
 /// The nemeses `--nemesis` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +63,18 @@ impl NemesisKind {
     }
 }
 
+impl NemesisKind {
+    /// Whether the nemesis can run through `--proxy` (the others need `esocc serve`).
+    pub fn works_through_proxy(self) -> bool {
+        matches!(
+            self,
+            NemesisKind::None | NemesisKind::Partition | NemesisKind::Delay | NemesisKind::Mixed
+        )
+    }
+}
+
+const PROXY_MIXED: [NemesisKind; 2] = [NemesisKind::Partition, NemesisKind::Delay];
+
 const MIXED: [NemesisKind; 5] = [
     NemesisKind::Failover,
     NemesisKind::Isolate,
@@ -73,6 +91,8 @@ enum Heal {
     Nothing,
     /// Set the link to `deliver` and release what it holds.
     Link(u64),
+    /// Set this proxy back to deliver.
+    Proxy(usize),
 }
 
 /// The fault driver for one shard of one index.
@@ -87,6 +107,9 @@ pub struct Nemesis {
     period: u64,
     /// Indefinite results that end a period early.
     clients: u64,
+    /// With `--proxy`: the proxies the faults go to, and the client timeout delays scale with.
+    proxies: Vec<Proxy>,
+    timeout: Duration,
     endpoint: Arc<Endpoint>,
     /// The fault in force, for the progress bar.
     pub current: watch::Sender<String>,
@@ -101,6 +124,8 @@ impl Nemesis {
         recorder: Recorder,
         period: u64,
         clients: u32,
+        proxies: Vec<Proxy>,
+        timeout: Duration,
     ) -> Nemesis {
         Nemesis {
             kind,
@@ -110,6 +135,8 @@ impl Nemesis {
             recorder,
             period,
             clients: u64::from(clients),
+            proxies,
+            timeout,
             endpoint,
             current: watch::channel("healthy".to_string()).0,
         }
@@ -175,7 +202,30 @@ impl Nemesis {
     }
 
     /// Start one fault; returns how to heal it.
+    /// Start one fault on a proxy.
+    fn start_proxy(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        let i = self.rng.random_range(0..self.proxies.len());
+        let link = match kind {
+            NemesisKind::Partition => Link::Drop,
+            NemesisKind::Delay => Link::Delay(self.timeout * self.rng.random_range(1..=4u32) / 2),
+            other => {
+                return Err(format!(
+                    "--nemesis {} needs esocc serve's fault endpoints, not --proxy",
+                    other.name()
+                ))
+            }
+        };
+        self.proxies[i].set(link);
+        let url = self.proxies[i].url.clone();
+        self.record("start", format!("proxy {i} ({url}): {link:?}"));
+        Ok(Heal::Proxy(i))
+    }
+
+    /// Start one fault; returns how to heal it.
     async fn start(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        if !self.proxies.is_empty() {
+            return self.start_proxy(kind);
+        }
         let replicas = self.in_sync_replicas().await?;
         if replicas.is_empty() {
             self.record(
@@ -208,6 +258,10 @@ impl Nemesis {
     async fn heal(&self, heal: Heal) -> Result<(), String> {
         match heal {
             Heal::Nothing => self.record("stop", "nothing to heal".into()),
+            Heal::Proxy(i) => {
+                self.proxies[i].set(Link::Deliver);
+                self.record("stop", format!("proxy {i}: Deliver"));
+            }
             Heal::Link(copy) => {
                 self.post(&format!("link/{copy}/deliver")).await?;
                 let released = self.post(&format!("release/{copy}")).await?;
@@ -247,6 +301,9 @@ impl Nemesis {
                 return Ok(());
             }
             let kind = match self.kind {
+                NemesisKind::Mixed if !self.proxies.is_empty() => {
+                    PROXY_MIXED[self.rng.random_range(0..PROXY_MIXED.len())]
+                }
                 NemesisKind::Mixed => MIXED[self.rng.random_range(0..MIXED.len())],
                 kind => kind,
             };

@@ -17,6 +17,7 @@ use super::client::{Client, Endpoint};
 use super::generator::{Generator, Workload};
 use super::history::{History, RunParams};
 use super::nemesis::{Nemesis, NemesisKind};
+use super::proxy::Proxy;
 use super::report;
 use super::wgl::Budget;
 use super::Recorder;
@@ -46,6 +47,8 @@ pub struct RunOptions {
     pub nemesis_period: u64,
     pub retry_on_conflict: u32,
     pub index: String,
+    /// Put a TCP proxy in front of every node; the nemesis then acts on the proxies.
+    pub proxy: bool,
     pub budget: Budget,
     pub out: PathBuf,
 }
@@ -140,6 +143,12 @@ async fn create_index(endpoint: &Endpoint, replicas: u32) -> Result<(), String> 
 
 /// Run the torture and write `history.jsonl` and `index.html` into `opts.out`.
 pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
+    if opts.proxy && !opts.nemesis.works_through_proxy() {
+        return Err(format!(
+            "--nemesis {} needs esocc serve's fault endpoints: with --proxy use partition, delay or mixed",
+            opts.nemesis.name()
+        ));
+    }
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let spawned = match &opts.target {
@@ -170,13 +179,29 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let recorder = Recorder::new(params);
+    let proxies = if opts.proxy {
+        runtime.block_on(async {
+            let mut proxies = Vec::new();
+            for url in &urls {
+                proxies.push(Proxy::start(url).await?);
+            }
+            Ok::<_, String>(proxies)
+        })?
+    } else {
+        Vec::new()
+    };
+    let client_urls = if proxies.is_empty() {
+        urls.clone()
+    } else {
+        proxies.iter().map(|p| p.url.clone()).collect()
+    };
     let endpoint = Arc::new(Endpoint::new(
-        urls.clone(),
+        client_urls,
         opts.index.clone(),
         opts.timeout,
         opts.retry_on_conflict,
     )?);
-    let nemesis_error = runtime.block_on(drive(opts, &endpoint, &recorder, nodes))?;
+    let nemesis_error = runtime.block_on(drive(opts, &endpoint, &recorder, nodes, proxies))?;
     drop(spawned);
     let text = recorder.to_jsonl();
     let path = opts.out.join("history.jsonl");
@@ -199,6 +224,7 @@ async fn drive(
     endpoint: &Arc<Endpoint>,
     recorder: &Recorder,
     nodes: u32,
+    proxies: Vec<Proxy>,
 ) -> Result<Option<String>, String> {
     create_index(endpoint, nodes.saturating_sub(1)).await?;
     let (stop_tx, stop) = watch::channel(false);
@@ -210,6 +236,8 @@ async fn drive(
         recorder.clone(),
         opts.nemesis_period,
         opts.clients,
+        proxies,
+        opts.timeout,
     );
     let current = nemesis.current.subscribe();
     let nemesis = tokio::spawn(nemesis.run(stop.clone()));
