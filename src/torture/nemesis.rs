@@ -36,6 +36,7 @@ use tokio::sync::watch;
 use super::client::Endpoint;
 use super::history::{Event, NemesisEvent, Recorder};
 use super::proxy::{Link, Proxy};
+use super::run::RunOptions;
 
 /// The nemeses `--nemesis` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -116,27 +117,24 @@ pub struct Nemesis {
 }
 
 impl Nemesis {
-    /// Faults on shard 0 of the endpoint's index, through its first URL.
+    /// The run's nemesis: faults on shard 0 of the endpoint's index through its first URL, or
+    /// on `proxies` when there are any.
     pub fn new(
-        kind: NemesisKind,
-        seed: u64,
+        opts: &RunOptions,
         endpoint: Arc<Endpoint>,
         recorder: Recorder,
-        period: u64,
-        clients: u32,
         proxies: Vec<Proxy>,
-        timeout: Duration,
     ) -> Nemesis {
         Nemesis {
-            kind,
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6E65_6D65_7369_7321),
+            kind: opts.nemesis,
+            rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6E65_6D65_7369_7321),
             http: endpoint.http.clone(),
             base: format!("{}/_esocc/{}/0", endpoint.urls[0], endpoint.index),
             recorder,
-            period,
-            clients: u64::from(clients),
+            period: opts.nemesis_period,
+            clients: u64::from(opts.clients),
             proxies,
-            timeout,
+            timeout: opts.timeout,
             endpoint,
             current: watch::channel("healthy".to_string()).0,
         }
