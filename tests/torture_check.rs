@@ -274,7 +274,7 @@ fn a_spent_budget_is_unknown_and_bad_input_names_the_line() {
     h.write(0, "a", None, (0, 1))
         .write(1, "b", Some((0, 1)), (1, 1))
         .read(2, Some(((1, 1), &["b"])));
-    let c = check("budget", &h.text(), &["--wgl-steps", "2"]);
+    let c = check("budget", &h.text(), &["--wgl-steps-per-op", "1"]);
     assert_eq!(c.code, 3, "{}{}", c.stdout, c.stderr);
     assert!(c
         .stdout

@@ -48,9 +48,10 @@ struct CheckArgs {
 
 #[derive(Args)]
 struct BudgetArgs {
-    /// Steps the linearizability search may take per document before answering unknown.
-    #[arg(long, value_name = "N", default_value_t = Budget::default().steps)]
-    wgl_steps: u64,
+    /// Steps per operation the linearizability search may take on a document before answering
+    /// unknown.
+    #[arg(long, value_name = "N", default_value_t = Budget::default().steps_per_op)]
+    wgl_steps_per_op: u64,
     /// Memory (MB) the search may use per document for memoised configurations.
     #[arg(long, value_name = "MB", default_value_t = Budget::default().memory >> 20)]
     wgl_memory_mb: usize,
@@ -59,7 +60,7 @@ struct BudgetArgs {
 impl BudgetArgs {
     fn budget(&self) -> Budget {
         Budget {
-            steps: self.wgl_steps,
+            steps_per_op: self.wgl_steps_per_op,
             memory: self.wgl_memory_mb.saturating_mul(1 << 20),
         }
     }

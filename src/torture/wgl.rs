@@ -25,8 +25,9 @@ use super::history::{ChangeId, Kind, Op, Outcome as OpOutcome};
 /// How much the search may spend on one document.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
-    /// Operations tried (linearization attempts and backtracks).
-    pub steps: u64,
+    /// Steps (linearization attempts and backtracks) per operation of the document: the search
+    /// may take `steps_per_op × operations` in all, so the budget grows with the history.
+    pub steps_per_op: u64,
     /// Bytes of memoised configurations.
     pub memory: usize,
 }
@@ -34,7 +35,7 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            steps: 20_000_000,
+            steps_per_op: 1_000,
             memory: 256 << 20,
         }
     }
@@ -217,6 +218,24 @@ fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
     let monotone = !ops
         .iter()
         .any(|op| op.kind().replaces() || op.kind() == Kind::Delete);
+    // Where every write is conditional (or a create) and nothing merges, an indefinite replacing
+    // write no read saw leaves a version nothing can match: once it took effect only 409s can
+    // follow. If a read began after every 409 had answered, it could only have taken effect
+    // after that read, where it changes nothing the history shows.
+    let conditional = ops.iter().all(|op| match op.kind() {
+        Kind::Index | Kind::Delete => op.invoke.condition.is_some(),
+        Kind::Update => false,
+        Kind::Create | Kind::Read => true,
+    });
+    let last_409 = ops
+        .iter()
+        .filter(|op| op.conflict())
+        .filter_map(|op| op.complete_ns)
+        .max()
+        .unwrap_or(0);
+    let read_after_409s = ops
+        .iter()
+        .any(|op| op.read().is_some() && op.invoke.time_ns > last_409);
     for op in ops {
         let token = op.invoke.token.as_deref();
         // An unacknowledged replacing write's version is the one a read saw its token in (its
@@ -232,7 +251,10 @@ fn calls<'a>(ops: &[&'a Op]) -> Vec<Call> {
         // Where tokens only accumulate, an indefinite merge no read saw can only have taken
         // effect after every read that lacks its token, where it changes nothing the history
         // shows: leaving it out is exact, and saves the search its 2^n subsets.
-        if monotone && op.kind() == Kind::Update && op.outcome == OpOutcome::Info && seen.is_none()
+        let unobserved = op.outcome == OpOutcome::Info && seen.is_none();
+        if unobserved
+            && ((monotone && op.kind() == Kind::Update)
+                || (conditional && read_after_409s && op.kind().replaces()))
         {
             continue;
         }
@@ -463,12 +485,15 @@ fn search(calls: &[Call], budget: Budget, strategy: Strategy) -> Search {
     let mut stack: Vec<(usize, Vec<Doc>, bool)> = Vec::new();
     let mut state = vec![Doc::default(); documents];
     let mut steps = 0u64;
+    let max_steps = budget
+        .steps_per_op
+        .saturating_mul(calls.len().max(1) as u64);
     let mut deepest = (0usize, 0usize); // (stack depth, the call whose return stopped it)
                                         // Where the scan continues; `None`: restart at the head of the list (a new configuration).
     let mut entry: Option<usize> = None;
     loop {
         steps += 1;
-        if steps > budget.steps || memory > budget.memory {
+        if steps > max_steps || memory > budget.memory {
             return Search::Unknown;
         }
         // At a new configuration, first the forced steps.
@@ -638,7 +663,7 @@ mod tests {
             Outcome::Violation(vec![0, 1])
         );
         let tiny = Budget {
-            steps: 2,
+            steps_per_op: 1,
             memory: 1 << 20,
         };
         assert_eq!(check_key(&refs(&good), tiny), Outcome::Unknown);
@@ -685,7 +710,7 @@ mod tests {
         let all = ops(&text);
         let refs: Vec<&Op> = all.iter().collect();
         let small = Budget {
-            steps: 10_000,
+            steps_per_op: 200,
             memory: 1 << 20,
         };
         assert_eq!(check_key(&refs, small), Outcome::Linearizable);
