@@ -96,8 +96,13 @@ impl CheckReport {
     /// The verdict and each anomaly with its witness, as the terminal shows them.
     pub fn render(&self, history: &History) -> String {
         let mut out = format!(
-            "{} operations on {} documents: {} ok, {} fail, {} info\n",
-            self.ops, self.keys, self.ok, self.fail, self.info
+            "{} operations on {} document{}: {} ok, {} fail, {} info\n",
+            self.ops,
+            self.keys,
+            if self.keys == 1 { "" } else { "s" },
+            self.ok,
+            self.fail,
+            self.info
         );
         for a in &self.anomalies {
             out.push_str(&format!(
