@@ -11,6 +11,9 @@
 //!
 //! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
 //!
+//! * [`torture`]: `esocc torture`, a Jepsen-style harness and history checker for any
+//!   Elasticsearch-compatible endpoint.
+//!
 //! [`spec`] is the sequential specification (a compare-and-set register per document) that the
 //! linearizability checks of the models and tests compare histories against.
 
@@ -22,3 +25,5 @@ pub mod protocol;
 pub mod rest;
 #[cfg(not(esocc_loom))]
 pub mod spec;
+#[cfg(not(esocc_loom))] // an HTTP harness, like `rest`
+pub mod torture;

@@ -1,14 +1,16 @@
 //! The command line: argument parsing and exit codes. Each subcommand lives in its own module.
 //!
 //! Exit codes: 0 when everything checked matches its expectation, 1 when a verdict differs from
-//! the catalogue's expectation (or the generated report drifted), 2 on bad input: an unreadable
-//! path, invalid JSON, an unknown parameter, an address that cannot be bound.
+//! the catalogue's expectation (or the generated report drifted, or a torture history has
+//! anomalies), 2 on bad input: an unreadable path, invalid JSON, an unknown parameter, an address
+//! that cannot be bound; 3 when a torture history's check is unknown (budget spent).
 //! `serve` embeds the REST layer's own arguments ([`esocc::rest::ServeArgs`]).
 
 mod check;
 mod explore;
 mod report;
 mod table;
+mod torture;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +40,7 @@ enum Command {
     Report(ReportArgs),
     /// Serve Elasticsearch's document API over the in-memory engine (loopback by default).
     Serve(esocc::rest::ServeArgs),
+    Torture(torture::TortureArgs),
 }
 
 /// Model-check catalogue entries and compare every verdict with the expected one.
@@ -111,6 +114,8 @@ pub enum Failure {
     Mismatch,
     /// Bad input, with the message to print: exit 2.
     BadInput(String),
+    /// A check could not decide within its budget: exit 3.
+    Unknown,
 }
 
 pub fn main() -> ExitCode {
@@ -119,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Report(args) => report::run(args),
+        Command::Torture(args) => torture::run_command(args),
         Command::Serve(args) => {
             let addr = args.addr;
             match esocc::rest::serve(args) {
@@ -132,6 +138,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Mismatch) => ExitCode::from(1),
+        Err(Failure::Unknown) => ExitCode::from(3),
         Err(Failure::BadInput(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)

@@ -1,0 +1,316 @@
+//! The nemesis: faults injected while the clients run, through `esocc serve`'s `/_esocc/...`
+//! fault endpoints (see docs/rest.md), on a schedule drawn from the seed.
+//!
+//! The schedule alternates a healthy period and a fault period of `--nemesis-period` completed
+//! operations each (counted, not timed, so a fault always overlaps the operations it should),
+//! and heals at the end of the run. A period also ends once there were as many indefinite
+//! results in it as there are clients: every client has felt the fault (a delayed link holds
+//! every write until it heals, so only timeouts complete). Each start and stop is a `nemesis` event in the history.
+//!
+//! | nemesis | start | stop |
+//! | --- | --- | --- |
+//! | `none` | nothing | nothing |
+//! | `failover` | `fail_primary`: an in-sync replica is promoted with a new term | (a failed copy is not recovered) |
+//! | `isolate` | `isolate_primary`: a replica is promoted, the old primary keeps running until fenced | (not recovered) |
+//! | `replica` | `fail_replica` of a random in-sync replica | (not recovered) |
+//! | `partition` | replication to a random in-sync replica is dropped (it leaves the in-sync set on the next write) | the link delivers again |
+//! | `delay` | replication to a random in-sync replica is held (`delay`, or `reorder`: released newest first) | the link delivers, what it held is released |
+//! | `mixed` | one of the above, drawn from the seed | its stop |
+//!
+//! Copies are never recovered by `esocc serve`, so a fault that needs an in-sync replica and
+//! finds none is recorded as skipped.
+//!
+//! With `--proxy` the faults are the proxies' instead (any endpoint, a real Elasticsearch
+//! included): `partition` drops one node's proxy (connections cut and refused), `delay` delays
+//! it (each chunk held for half the client timeout to twice it), `mixed` picks one of the two;
+//! the heal sets the proxy back to deliver. The other nemeses need `esocc serve`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::client::Endpoint;
+use super::history::{Event, NemesisEvent, Recorder};
+use super::proxy::{Link, Proxy};
+use super::run::RunOptions;
+
+/// The nemeses `--nemesis` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NemesisKind {
+    None,
+    Failover,
+    Isolate,
+    Replica,
+    Partition,
+    Delay,
+    Mixed,
+}
+
+impl NemesisKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NemesisKind::None => "none",
+            NemesisKind::Failover => "failover",
+            NemesisKind::Isolate => "isolate",
+            NemesisKind::Replica => "replica",
+            NemesisKind::Partition => "partition",
+            NemesisKind::Delay => "delay",
+            NemesisKind::Mixed => "mixed",
+        }
+    }
+}
+
+impl NemesisKind {
+    /// Whether the nemesis can run through `--proxy` (the others need `esocc serve`).
+    pub fn works_through_proxy(self) -> bool {
+        matches!(
+            self,
+            NemesisKind::None | NemesisKind::Partition | NemesisKind::Delay | NemesisKind::Mixed
+        )
+    }
+}
+
+const PROXY_MIXED: [NemesisKind; 2] = [NemesisKind::Partition, NemesisKind::Delay];
+
+const MIXED: [NemesisKind; 5] = [
+    NemesisKind::Failover,
+    NemesisKind::Isolate,
+    NemesisKind::Replica,
+    NemesisKind::Partition,
+    NemesisKind::Delay,
+];
+
+/// How often the schedule looks at the operation count.
+const POLL: Duration = Duration::from_millis(2);
+
+/// What must be undone when a fault period ends.
+enum Heal {
+    Nothing,
+    /// Set the link to `deliver` and release what it holds.
+    Link(u64),
+    /// Set this proxy back to deliver.
+    Proxy(usize),
+}
+
+/// The fault driver for one shard of one index.
+pub struct Nemesis {
+    kind: NemesisKind,
+    rng: ChaCha8Rng,
+    http: reqwest::Client,
+    /// `{url}/_esocc/{index}/0`.
+    base: String,
+    recorder: Recorder,
+    /// Operations per period.
+    period: u64,
+    /// Indefinite results that end a period early.
+    clients: u64,
+    /// With `--proxy`: the proxies the faults go to, and the client timeout delays scale with.
+    proxies: Vec<Proxy>,
+    timeout: Duration,
+    endpoint: Arc<Endpoint>,
+    /// The fault in force, for the progress bar.
+    pub current: watch::Sender<String>,
+}
+
+impl Nemesis {
+    /// The run's nemesis: faults on shard 0 of the endpoint's index through its first URL, or
+    /// on `proxies` when there are any.
+    pub fn new(
+        opts: &RunOptions,
+        endpoint: Arc<Endpoint>,
+        recorder: Recorder,
+        proxies: Vec<Proxy>,
+    ) -> Nemesis {
+        Nemesis {
+            kind: opts.nemesis,
+            rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6E65_6D65_7369_7321),
+            http: endpoint.http.clone(),
+            base: format!("{}/_esocc/{}/0", endpoint.urls[0], endpoint.index),
+            recorder,
+            period: opts.nemesis_period,
+            clients: u64::from(opts.clients),
+            proxies,
+            timeout: opts.timeout,
+            endpoint,
+            current: watch::channel("healthy".to_string()).0,
+        }
+    }
+
+    fn record(&self, f: &str, value: String) {
+        self.current.send_replace(if f == "start" {
+            value.clone()
+        } else {
+            "healthy".into()
+        });
+        self.recorder.record(|time_ns| {
+            Event::Nemesis(NemesisEvent {
+                f: f.into(),
+                value,
+                time_ns,
+            })
+        });
+    }
+
+    async fn post(&self, path: &str) -> Result<Value, String> {
+        let url = format!("{}/{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(format!("POST {url}: {status} {body}"))
+        }
+    }
+
+    /// The in-sync replicas the master knows.
+    async fn in_sync_replicas(&self) -> Result<Vec<u64>, String> {
+        let response = self
+            .http
+            .get(&self.base)
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {e}", self.base))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "GET {}: {} (the endpoint has no /_esocc fault endpoints: is it esocc serve with --nodes > 1?)",
+                self.base,
+                response.status()
+            ));
+        }
+        let state = response.json::<Value>().await.unwrap_or(Value::Null);
+        let primary = state["primary"].as_u64();
+        Ok(state["copies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["in_sync"].as_bool() == Some(true))
+            .filter_map(|c| c["copy"].as_u64())
+            .filter(|c| Some(*c) != primary)
+            .collect())
+    }
+
+    /// Start one fault; returns how to heal it.
+    /// Start one fault on a proxy.
+    fn start_proxy(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        let i = self.rng.random_range(0..self.proxies.len());
+        let link = match kind {
+            NemesisKind::Partition => Link::Drop,
+            NemesisKind::Delay => Link::Delay(self.timeout * self.rng.random_range(1..=4u32) / 2),
+            other => {
+                return Err(format!(
+                    "--nemesis {} needs esocc serve's fault endpoints, not --proxy",
+                    other.name()
+                ))
+            }
+        };
+        self.proxies[i].set(link);
+        let url = self.proxies[i].url.clone();
+        self.record("start", format!("proxy {i} ({url}): {link:?}"));
+        Ok(Heal::Proxy(i))
+    }
+
+    /// Start one fault; returns how to heal it.
+    async fn start(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        if !self.proxies.is_empty() {
+            return self.start_proxy(kind);
+        }
+        let replicas = self.in_sync_replicas().await?;
+        if replicas.is_empty() {
+            self.record(
+                "start",
+                format!("{} skipped: no in-sync replica left", kind.name()),
+            );
+            return Ok(Heal::Nothing);
+        }
+        let replica = replicas[self.rng.random_range(0..replicas.len())];
+        let (path, heal) = match kind {
+            NemesisKind::Failover => ("fail_primary".to_string(), Heal::Nothing),
+            NemesisKind::Isolate => ("isolate_primary".to_string(), Heal::Nothing),
+            NemesisKind::Replica => (format!("fail_replica/{replica}"), Heal::Nothing),
+            NemesisKind::Partition => (format!("link/{replica}/drop"), Heal::Link(replica)),
+            NemesisKind::Delay => {
+                let fault = if self.rng.random_bool(0.5) {
+                    "delay"
+                } else {
+                    "reorder"
+                };
+                (format!("link/{replica}/{fault}"), Heal::Link(replica))
+            }
+            NemesisKind::None | NemesisKind::Mixed => return Ok(Heal::Nothing),
+        };
+        let answer = self.post(&path).await?;
+        self.record("start", format!("{path} → {answer}"));
+        Ok(heal)
+    }
+
+    async fn heal(&self, heal: Heal) -> Result<(), String> {
+        match heal {
+            Heal::Nothing => self.record("stop", "nothing to heal".into()),
+            Heal::Proxy(i) => {
+                self.proxies[i].set(Link::Deliver);
+                self.record("stop", format!("proxy {i}: Deliver"));
+            }
+            Heal::Link(copy) => {
+                self.post(&format!("link/{copy}/deliver")).await?;
+                let released = self.post(&format!("release/{copy}")).await?;
+                self.record(
+                    "stop",
+                    format!("link/{copy}/deliver, released {}", released["released"]),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for `period` more operations to complete (or `clients` more indefinite results) or
+    /// for `stop`; returns whether it stopped.
+    async fn wait(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let target = self.endpoint.done() + self.period;
+        let info_target = self.endpoint.indefinite() + self.clients;
+        while self.endpoint.done() < target && self.endpoint.indefinite() < info_target {
+            if tokio::time::timeout(POLL, stop.wait_for(|s| *s))
+                .await
+                .is_ok()
+            {
+                return true;
+            }
+        }
+        *stop.borrow()
+    }
+
+    /// Run the schedule until `stop` turns true, then heal. An error (the endpoint refused a
+    /// fault) ends the schedule and is returned.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+        if self.kind == NemesisKind::None {
+            return Ok(());
+        }
+        loop {
+            if self.wait(&mut stop).await {
+                return Ok(());
+            }
+            let kind = match self.kind {
+                NemesisKind::Mixed if !self.proxies.is_empty() => {
+                    PROXY_MIXED[self.rng.random_range(0..PROXY_MIXED.len())]
+                }
+                NemesisKind::Mixed => MIXED[self.rng.random_range(0..MIXED.len())],
+                kind => kind,
+            };
+            let heal = self.start(kind).await?;
+            let stopped = self.wait(&mut stop).await;
+            self.heal(heal).await?;
+            if stopped {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Short tortures against a spawned `esocc serve` (and one through `--url`): the safe protocol is
+//! valid under every nemesis, each fault really happened while operations ran, the same seed
+//! generates the same operations, and Ctrl-C still writes the history and the report.
+//!
+//! Runs are bounded by operation counts (the nemesis periods too), never by time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use esocc::torture::history::{History, Kind, Outcome};
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("torture-run")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn torture(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_esocc"))
+        .arg("torture")
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+fn history(dir: &Path) -> History {
+    History::parse(&std::fs::read_to_string(dir.join("history.jsonl")).unwrap()).unwrap()
+}
+
+/// Whether some client operation was in flight during a fault period that was not skipped.
+fn ran_under_fault(h: &History) -> bool {
+    let mut periods = Vec::new();
+    let mut start = None;
+    for e in &h.nemesis {
+        match (e.f.as_str(), start) {
+            ("start", _) if !e.value.contains("skipped") => start = Some(e.time_ns),
+            ("stop", Some(s)) => {
+                periods.push((s, e.time_ns));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    h.ops.iter().filter(|op| !op.invoke.final_read).any(|op| {
+        let end = op.complete_ns.unwrap_or(u64::MAX);
+        periods
+            .iter()
+            .any(|(s, e)| op.invoke.time_ns < *e && end > *s)
+    })
+}
+
+fn assert_valid(output: &Output, name: &str) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{name}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("verdict: valid"), "{name}: {stdout}");
+}
+
+#[test]
+fn the_safe_protocol_is_valid_under_every_nemesis() {
+    let runs = [
+        ("register", "none"),
+        ("register", "failover"),
+        ("update", "isolate"),
+        ("bulk", "replica"),
+        ("register", "partition"),
+        ("update", "delay"),
+        ("set", "mixed"),
+        ("bulk", "mixed"),
+    ];
+    for (workload, nemesis) in runs {
+        let name = format!("{workload}-{nemesis}");
+        let dir = out_dir(&name);
+        let output = torture(
+            &dir,
+            &[
+                "--spawn",
+                "--nodes",
+                "5",
+                "--workload",
+                workload,
+                "--nemesis",
+                nemesis,
+                "--ops",
+                "600",
+                "--nemesis-period",
+                "60",
+                "--timeout-ms",
+                "200",
+                "--seed",
+                "11",
+            ],
+        );
+        assert_valid(&output, &name);
+        let h = history(&dir);
+        let client_ops = h.ops.iter().filter(|op| !op.invoke.final_read).count();
+        assert!(client_ops >= 600, "{name}: {client_ops} operations");
+        assert!(
+            h.ops.iter().any(|op| op.invoke.final_read),
+            "{name}: final reads"
+        );
+        assert!(
+            h.ops.iter().any(|op| op.is_ok() && op.kind().is_write()),
+            "{name}: some write succeeded"
+        );
+        if nemesis == "none" {
+            assert!(h.nemesis.is_empty(), "{name}");
+            continue;
+        }
+        assert!(
+            ran_under_fault(&h),
+            "{name}: no operation ran under a fault"
+        );
+        match nemesis {
+            // A promotion shows in the change ids: a write acknowledged in term 2 or later.
+            "failover" | "isolate" => assert!(
+                h.ops
+                    .iter()
+                    .filter_map(|op| op.acked_write())
+                    .any(|c| c.primary_term >= 2),
+                "{name}: no write in a new term"
+            ),
+            // Held replication makes writes time out: indefinite results.
+            "delay" => assert!(
+                h.ops.iter().any(|op| op.outcome == Outcome::Info),
+                "{name}: no indefinite result"
+            ),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_generates_the_same_operations() {
+    let ops = |seed: &str, name: &str| {
+        let dir = out_dir(name);
+        let output = torture(
+            &dir,
+            &[
+                "--workload",
+                "register",
+                "--clients",
+                "1",
+                "--keys",
+                "3",
+                "--ops",
+                "60",
+                "--seed",
+                seed,
+                "--nodes",
+                "1",
+            ],
+        );
+        assert_valid(&output, name);
+        history(&dir)
+            .ops
+            .into_iter()
+            .map(|op| (op.invoke.f, op.invoke.key, op.invoke.token))
+            .collect::<Vec<(Kind, String, Option<String>)>>()
+    };
+    let first = ops("5", "seed-5-a");
+    assert_eq!(first, ops("5", "seed-5-b"));
+    assert_ne!(first, ops("6", "seed-6"));
+}
+
+#[test]
+fn url_mode_reads_every_key_on_every_node_at_the_end() {
+    let server = esocc::rest::RunningServer::start(
+        esocc::rest::ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            nodes: 1,
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let url = server.url();
+    let dir = out_dir("url");
+    let urls = format!("{url},{url}/");
+    let output = torture(
+        &dir,
+        &[
+            "--url",
+            &urls,
+            "--workload",
+            "update",
+            "--ops",
+            "100",
+            "--keys",
+            "4",
+        ],
+    );
+    assert_valid(&output, "url");
+    let h = history(&dir);
+    let finals: Vec<(String, Option<u32>)> = h
+        .ops
+        .iter()
+        .filter(|op| op.invoke.final_read)
+        .map(|op| (op.invoke.key.clone(), op.invoke.node))
+        .collect();
+    let keys: std::collections::BTreeSet<&String> = h.ops.iter().map(|op| &op.invoke.key).collect();
+    assert_eq!(finals.len(), keys.len() * 2, "{finals:?}");
+    assert!(finals.iter().any(|(_, n)| *n == Some(1)));
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("<span class=\"valid\">valid</span>"));
+}
+
+#[test]
+fn without_replicas_faults_are_skipped_and_a_dead_url_is_bad_input() {
+    // A single-node esocc serve has the /_esocc routes but no replica to fail.
+    let dir = out_dir("no-replica");
+    let output = torture(
+        &dir,
+        &[
+            "--nodes",
+            "1",
+            "--nemesis",
+            "failover",
+            "--ops",
+            "400",
+            "--nemesis-period",
+            "50",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Every fault is skipped: the run is valid, and the history says why.
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let h = history(&dir);
+    assert!(!h.nemesis.is_empty());
+    assert!(h
+        .nemesis
+        .iter()
+        .filter(|e| e.f == "start")
+        .all(|e| e.value.contains("skipped: no in-sync replica left")));
+
+    // Against a URL that is not esocc at all, the nemesis fails: exit 2.
+    let dir = out_dir("not-esocc");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let output = torture(&dir, &["--url", &url, "--ops", "10"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("error: DELETE"));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_and_still_writes_history_and_report() {
+    let server = esocc::rest::RunningServer::start(
+        esocc::rest::ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            nodes: 1,
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let url = server.url();
+    let dir = out_dir("ctrl-c");
+    let child = Command::new(env!("CARGO_BIN_EXE_esocc"))
+        .args([
+            "torture", "--time", "300", "--keys", "1", "--url", &url, "--out",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The clients are running once the one document exists and has been rewritten.
+    let http = reqwest::blocking::Client::new();
+    let running = (0..2000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        http.get(format!("{url}/torture/_doc/k0"))
+            .send()
+            .ok()
+            .and_then(|r| r.json::<serde_json::Value>().ok())
+            .and_then(|doc| doc["_version"].as_u64())
+            .is_some_and(|v| v > 5)
+    });
+    assert!(running, "the run did not start");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let h = history(&dir);
+    assert!(h.ops.len() > 5, "{} operations", h.ops.len());
+    assert!(h.ops.iter().any(|op| op.invoke.final_read));
+    assert!(dir.join("index.html").exists());
+}
+
+#[test]
+fn through_the_proxy_partitions_and_delays_reach_any_endpoint() {
+    let server = esocc::rest::RunningServer::start(
+        esocc::rest::ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            nodes: 1,
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let url = server.url();
+    for (workload, nemesis) in [("register", "partition"), ("update", "mixed")] {
+        let name = format!("proxy-{workload}-{nemesis}");
+        let dir = out_dir(&name);
+        let output = torture(
+            &dir,
+            &[
+                "--url",
+                &url,
+                "--proxy",
+                "--workload",
+                workload,
+                "--nemesis",
+                nemesis,
+                "--ops",
+                "600",
+                "--nemesis-period",
+                "60",
+                "--timeout-ms",
+                "200",
+                "--seed",
+                "4",
+            ],
+        );
+        assert_valid(&output, &name);
+        let h = history(&dir);
+        assert!(
+            ran_under_fault(&h),
+            "{name}: no operation ran under a fault"
+        );
+        assert!(
+            h.nemesis
+                .iter()
+                .any(|e| e.value.starts_with("proxy 0 (http://127.0.0.1:")),
+            "{name}: {:?}",
+            h.nemesis
+        );
+        // Cut or slowed connections are indefinite results.
+        assert!(
+            h.ops.iter().any(|op| op.outcome == Outcome::Info),
+            "{name}: no indefinite result"
+        );
+    }
+    let dir = out_dir("proxy-failover");
+    let output = torture(&dir, &["--url", &url, "--proxy", "--nemesis", "failover"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("--nemesis failover needs esocc serve's fault endpoints"));
+}
