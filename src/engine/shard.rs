@@ -28,8 +28,8 @@ use super::slot::{DocSlot, DocVersion};
 use super::sync::{epoch, AtomicU64, IdMap, Mutex, Ordering, CHECKPOINT_WINDOW};
 use super::ticket::SeqNoTicket;
 use crate::protocol::{
-    ids::FIRST_PRIMARY_TERM, plan_as_primary, Condition, DocMeta, SeqNo, Term, WriteKind,
-    WriteResult,
+    checkpoint::tombstone_expired, ids::FIRST_PRIMARY_TERM, plan_as_primary, Condition, DocMeta,
+    SeqNo, Term, WriteKind, WriteResult,
 };
 
 /// Which shard a copy belongs to: what error bodies and responses name.
@@ -214,7 +214,7 @@ impl ShardCopy {
         fresh.sort_by_key(|t| t.deleted_at);
         tombstones.extend(fresh);
         while let Some(t) = tombstones.front() {
-            if t.deleted_at.elapsed() < self.gc_deletes {
+            if !tombstone_expired(t.deleted_at.elapsed(), self.gc_deletes) {
                 break;
             }
             self.docs.get(&t.id, |slot| {

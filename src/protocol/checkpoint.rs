@@ -5,6 +5,7 @@
 //! `IndexShard` promotion, `PrimaryReplicaSyncer`, `resetEngineToGlobalCheckpoint`.
 
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use super::ids::{SeqNo, Term, NO_OPS_PERFORMED};
 
@@ -105,6 +106,13 @@ pub fn survives_trim(op_seq_no: SeqNo, op_term: Term, trim_above: SeqNo, new_ter
     op_seq_no <= trim_above || op_term >= new_term
 }
 
+/// `index.gc_deletes`: may a released delete's tombstone (one the global checkpoint has passed)
+/// be pruned, `deleted_for` after the delete? Only once `gc_deletes` has elapsed
+/// (`LiveVersionMap.pruneTombstones`).
+pub fn tombstone_expired(deleted_for: Duration, gc_deletes: Duration) -> bool {
+    deleted_for >= gc_deletes
+}
+
 /// When a replica first sees a newer primary term it rolls its documents back to the global
 /// checkpoint and re-applies only the operations at or below it (`resetEngineToGlobalCheckpoint`);
 /// the newer primary's resync brings the rest. Does an operation survive that rollback?
@@ -118,6 +126,14 @@ pub const INITIAL_CHECKPOINT: SeqNo = NO_OPS_PERFORMED;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tombstone_expires_once_gc_deletes_has_elapsed() {
+        let gc = Duration::from_secs(60);
+        assert!(!tombstone_expired(Duration::from_secs(59), gc));
+        assert!(tombstone_expired(gc, gc));
+        assert!(tombstone_expired(Duration::ZERO, Duration::ZERO));
+    }
 
     #[test]
     fn local_checkpoint_stops_at_the_first_gap() {

@@ -29,9 +29,8 @@ use std::time::{Duration, Instant};
 use crate::engine::history::{OpLog, OpRecord};
 use crate::engine::sync::Mutex;
 use crate::engine::CopyOptions;
-use crate::protocol::checkpoint::survives_trim;
-use crate::protocol::checkpoint::INITIAL_CHECKPOINT;
-use crate::protocol::{SeqNo, Term};
+use crate::protocol::checkpoint::{survives_trim, tombstone_expired, INITIAL_CHECKPOINT};
+use crate::protocol::{plan_as_replica, ReplicaPlan, SeqNo, Term};
 
 /// `trimAboveSeqNo` of a resync and the primary term it came with.
 #[derive(Clone, Copy, Debug)]
@@ -112,10 +111,8 @@ impl Translog {
                 return;
             }
             let Some(id) = op.id() else { return };
-            let newer = snapshot
-                .docs
-                .get(id)
-                .is_none_or(|held| held.seq_no < op.seq_no);
+            let held = snapshot.docs.get(id).and_then(OpRecord::meta);
+            let newer = plan_as_replica(held, op.seq_no) == ReplicaPlan::Apply;
             if newer {
                 let id: Arc<str> = Arc::from(id);
                 if let Some(at) = released.deleted_at {
@@ -129,7 +126,7 @@ impl Translog {
         deletes.sort_by_key(|(at, _, _)| *at);
         snapshot.deletes.extend(deletes);
         while let Some((at, id, seq_no)) = snapshot.deletes.front() {
-            if at.elapsed() < self.gc_deletes {
+            if !tombstone_expired(at.elapsed(), self.gc_deletes) {
                 break;
             }
             if snapshot.docs.get(id).is_some_and(|op| op.seq_no == *seq_no) {
