@@ -317,9 +317,11 @@ impl ReplicationModel {
                     &before.copies[usize::from(to)],
                     &after.copies[usize::from(to)],
                 );
-                let stale = now.log.iter().flatten().any(|e| {
-                    e.receipt
-                        .is_some_and(|r| r.request_term == term && r.request_term < r.own_term)
+                // A receipt this delivery wrote whose request term was older than the copy's.
+                let stale = now.log.iter().enumerate().any(|(slot, e)| {
+                    let receipt = e.and_then(|e| e.receipt);
+                    receipt != was.log.get(slot).copied().flatten().and_then(|e| e.receipt)
+                        && receipt.is_some_and(|r| r.request_term < r.own_term)
                 });
                 match rejection {
                     Some(too_old) => format!("rejected: {}", too_old.reason(SHARD)),
