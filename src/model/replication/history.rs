@@ -38,36 +38,34 @@ fn write_op(expected: Option<Option<Chain>>, new: Chain) -> DocOp<Chain> {
 /// Many states share a history, and the tester's search allocates, so verdicts are memoized per
 /// thread (a pure function of the history).
 pub fn verdicts(history: &[Event], final_read: Option<Option<Chain>>) -> (bool, bool) {
-    type Ended = HashMap<(Vec<Event>, Option<Chain>), (bool, bool)>;
+    /// Per history, the verdicts by final read (`None`: the history has not ended).
+    type Cache = HashMap<Vec<Event>, Vec<(Option<Option<Chain>>, (bool, bool))>>;
     thread_local! {
-        static OPEN: RefCell<HashMap<Vec<Event>, (bool, bool)>> = RefCell::new(HashMap::new());
-        static ENDED: RefCell<Ended> = RefCell::new(HashMap::new());
+        static VERDICTS: RefCell<Cache> = RefCell::new(HashMap::new());
     }
-    let judge = || {
-        (
+    VERDICTS.with(|cache| {
+        let known = cache.borrow().get(history).and_then(|by_read| {
+            by_read
+                .iter()
+                .find(|(read, _)| *read == final_read)
+                .map(|(_, v)| *v)
+        });
+        if let Some(v) = known {
+            return v;
+        }
+        let v = (
             linearizable(history, true, final_read),
             linearizable(history, false, final_read),
-        )
-    };
-    match final_read {
-        None => OPEN.with(|cache| {
-            if let Some(v) = cache.borrow().get(history) {
-                return *v;
+        );
+        let mut cache = cache.borrow_mut();
+        match cache.get_mut(history) {
+            Some(by_read) => by_read.push((final_read, v)),
+            None => {
+                cache.insert(history.to_vec(), vec![(final_read, v)]);
             }
-            let v = judge();
-            cache.borrow_mut().insert(history.to_vec(), v);
-            v
-        }),
-        Some(value) => ENDED.with(|cache| {
-            let key = (history.to_vec(), value);
-            if let Some(v) = cache.borrow().get(&key) {
-                return *v;
-            }
-            let v = judge();
-            cache.borrow_mut().insert(key, v);
-            v
-        }),
-    }
+        }
+        v
+    })
 }
 
 /// The history thread of the final read: no client operation uses it.
