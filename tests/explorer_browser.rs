@@ -8,10 +8,10 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use support::free_port;
 use support::webdriver::{wait_until, Browser};
 
 /// The entry the test explores: the seed scenario with blind writes (some properties hold, some
@@ -34,14 +34,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The entry's expected verdicts, from the catalogue file itself.

@@ -9,19 +9,11 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 
+use support::free_port;
 use support::webdriver::Browser;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn the_report_shows_verdict_witness_and_timeline() {
