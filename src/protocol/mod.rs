@@ -15,6 +15,7 @@
 //! | [`update`] | the update API: partial-document merge, noop detection, upsert, retries |
 //! | [`replica`] | planning a replicated operation on a replica, and primary-term fencing |
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
+//! | [`recovery`] | ops-based peer recovery: what the primary sends, when a copy is in sync again |
 //! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
 
 pub mod active_shards;
@@ -23,6 +24,7 @@ pub mod condition;
 pub mod error;
 pub mod ids;
 pub mod primary;
+pub mod recovery;
 pub mod replica;
 pub mod update;
 pub mod validate;
