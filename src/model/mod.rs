@@ -70,6 +70,8 @@ pub enum Invariant {
     CheckpointSafety,
     ConvergeAtQuiescence,
     HistoryTermsMonotonic,
+    AppliedAtMostOnce,
+    NoStaleAckedRead,
     RetryBound,
     UpdateTerminates,
     RetrySizing,
@@ -80,11 +82,13 @@ pub enum Invariant {
     ReachResyncApplied,
     ReachReadOfEachWrite,
     ReachUpdateRetry,
+    ReachReroute,
+    ReachRecovery,
 }
 
 impl Invariant {
     /// Every invariant, in listing order.
-    pub const ALL: [Invariant; 21] = [
+    pub const ALL: [Invariant; 25] = [
         Invariant::NoLostAckedWrite,
         Invariant::RmwSerializable,
         Invariant::CasLinearizable,
@@ -96,6 +100,8 @@ impl Invariant {
         Invariant::CheckpointSafety,
         Invariant::ConvergeAtQuiescence,
         Invariant::HistoryTermsMonotonic,
+        Invariant::AppliedAtMostOnce,
+        Invariant::NoStaleAckedRead,
         Invariant::RetryBound,
         Invariant::UpdateTerminates,
         Invariant::RetrySizing,
@@ -106,6 +112,8 @@ impl Invariant {
         Invariant::ReachResyncApplied,
         Invariant::ReachReadOfEachWrite,
         Invariant::ReachUpdateRetry,
+        Invariant::ReachReroute,
+        Invariant::ReachRecovery,
     ];
 
     /// Is this a reachability goal (a stateright `sometimes` property: some reachable state
@@ -119,6 +127,8 @@ impl Invariant {
                 | Invariant::ReachResyncApplied
                 | Invariant::ReachReadOfEachWrite
                 | Invariant::ReachUpdateRetry
+                | Invariant::ReachReroute
+                | Invariant::ReachRecovery
         )
     }
 
@@ -136,6 +146,8 @@ impl Invariant {
             Invariant::CheckpointSafety => "checkpoint_safety",
             Invariant::ConvergeAtQuiescence => "converge_at_quiescence",
             Invariant::HistoryTermsMonotonic => "history_terms_monotonic",
+            Invariant::AppliedAtMostOnce => "applied_at_most_once",
+            Invariant::NoStaleAckedRead => "no_stale_acked_read",
             Invariant::RetryBound => "retry_bound",
             Invariant::UpdateTerminates => "update_terminates",
             Invariant::RetrySizing => "retry_sizing",
@@ -146,6 +158,8 @@ impl Invariant {
             Invariant::ReachResyncApplied => "reach_resync_applied",
             Invariant::ReachReadOfEachWrite => "reach_read_of_each_write",
             Invariant::ReachUpdateRetry => "reach_update_retry",
+            Invariant::ReachReroute => "reach_reroute",
+            Invariant::ReachRecovery => "reach_recovery",
         }
     }
 
@@ -169,6 +183,8 @@ impl Invariant {
             Invariant::CheckpointSafety => "global checkpoint <= every in-sync local checkpoint; every op <= a local checkpoint was processed",
             Invariant::ConvergeAtQuiescence => "with no messages in flight, all in-sync copies hold identical documents and have processed every operation up to the primary's highest _seq_no (replication; no gap stalls the checkpoints)",
             Invariant::HistoryTermsMonotonic => "on every copy, among processed index operations, a higher _seq_no never carries a lower primary term than a lower _seq_no (the no-ops a promotion writes to fill gaps carry the new term below older operations, as Elasticsearch's InternalEngine.fillSeqNoGaps does, and are left out)",
+            Invariant::AppliedAtMostOnce => "no write's id appears twice in any copy's document value: a write re-executed by the coordinating node's re-route is applied at most once",
+            Invariant::NoStaleAckedRead => "no realtime GET returns a value that lacks a write acknowledged before the GET began; Elasticsearch does not promise this under failover: a primary that has not learned of its demotion still serves GETs, and with reads from any copy (TransportGetAction) a replica that rolled back to the global checkpoint serves them until the resync arrives",
             Invariant::RetryBound => "an update performs at most retry_on_conflict + 1 write attempts",
             Invariant::UpdateTerminates => "every update eventually answers: success, noop or 409 (liveness)",
             Invariant::RetrySizing => "with retry_on_conflict >= (clients - 1) * ops_per_client, no update answers 409",
@@ -179,6 +195,8 @@ impl Invariant {
             Invariant::ReachResyncApplied => "reachable: a replica applied a new primary's resync",
             Invariant::ReachReadOfEachWrite => "reachable: for every client, a read (a GET, or the final read once the run has ended) returns a value containing one of its writes",
             Invariant::ReachUpdateRetry => "reachable: an update retried after a 409",
+            Invariant::ReachReroute => "reachable: the coordinating node re-routed a write whose primary failed to the new primary",
+            Invariant::ReachRecovery => "reachable: a failed replica recovered from the primary and was marked in sync again",
         }
     }
 }

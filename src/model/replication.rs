@@ -95,6 +95,43 @@ pub struct Config {
     /// Bug: the master may promote a copy that is not in the in-sync set.
     pub promote_stale_copy: bool,
     pub replica_order: ReplicaOrder,
+    /// The coordinating node re-sends a write whose primary failed to the new primary
+    /// (Elasticsearch's `ReroutePhase`). `false`: the write fails indefinitely.
+    pub coordinator_retry: bool,
+    /// Which copies serve a client's realtime GET.
+    pub reads_from: ReadsFrom,
+    /// How many times a copy that is not in sync may recover from the primary.
+    pub recoveries: u8,
+    /// Which API the clients write through.
+    pub api: Api,
+    /// The update API's `retry_on_conflict` (with `api: update`).
+    pub retry_on_conflict: u8,
+    /// Bug: the master marks a recovering copy in sync as soon as its recovery starts, before
+    /// its local checkpoint reached the global checkpoint.
+    pub mark_in_sync_early: bool,
+}
+
+/// The API clients write through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// A GET, then an index request guarded by what it returned ([`Config::guard`]).
+    Index,
+    /// The update API: the primary reads its own document and indexes the client's change
+    /// conditioned on that read's `_seq_no` and `_primary_term` (`UpdateHelper.prepare`); values
+    /// are write chains, so the update is a non-idempotent append, like a script.
+    Update,
+}
+
+/// Which copies serve a realtime GET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadsFrom {
+    /// Only a copy that believes it is primary (`preference=_primary` of Elasticsearch 6).
+    Primary,
+    /// Any active copy: one that believes it is primary, or an in-sync replica
+    /// (Elasticsearch 7+: `TransportGetAction` routes to any active copy of the shard).
+    Any,
 }
 
 impl Default for Config {
@@ -112,6 +149,12 @@ impl Default for Config {
             ack_before_replication: false,
             promote_stale_copy: false,
             replica_order: ReplicaOrder::SeqNo,
+            coordinator_retry: true,
+            reads_from: ReadsFrom::Primary,
+            api: Api::Index,
+            retry_on_conflict: 0,
+            recoveries: 0,
+            mark_in_sync_early: false,
         }
     }
 }
@@ -153,9 +196,10 @@ pub struct ReplicationModel {
 /// A step of the model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// A client GETs the document from a copy that believes it is primary.
+    /// A client GETs the document from a copy that serves reads ([`Config::reads_from`]).
     Get { client: ClientId, copy: CopyId },
-    /// A client sends its guarded write to a copy that believes it is primary.
+    /// A client sends its write (guarded index, update, or the same request re-routed) to a
+    /// copy that believes it is primary.
     Write { client: ClientId, copy: CopyId },
     /// The network delivers a message.
     Deliver(Msg),
@@ -167,6 +211,8 @@ pub enum Action {
     FailPrimary { promote: CopyId },
     /// The master removes a replica from the in-sync set.
     FailReplica { copy: CopyId },
+    /// A copy that is not in sync starts a peer recovery from the current primary.
+    Recover { copy: CopyId },
 }
 
 /// The document every copy starts with: `_seq_no` 0 in term 1, `_version` 1, the empty chain.
@@ -201,6 +247,18 @@ impl ReplicationModel {
         )
     }
 
+    /// Does `copy` serve a client's realtime GET ([`Config::reads_from`])?
+    pub fn serves_reads(&self, state: &State, copy: CopyId) -> bool {
+        let c = &state.copies[usize::from(copy)];
+        match self.config.reads_from {
+            ReadsFrom::Primary => c.is_primary(),
+            ReadsFrom::Any => {
+                c.is_primary()
+                    || (c.role == Role::Replica && state.master.in_sync & state::bit(copy) != 0)
+            }
+        }
+    }
+
     fn initial_copy(&self, id: CopyId) -> ShardCopy {
         let copies = self.config.copies;
         let seed = Entry {
@@ -219,6 +277,8 @@ impl ReplicationModel {
                     group: all_copies(copies),
                     checkpoints: vec![Some(checkpoint); usize::from(copies)],
                     pending: Vec::new(),
+                    recovering: 0,
+                    finalizing: 0,
                 })
             } else {
                 Role::Replica
@@ -229,6 +289,7 @@ impl ReplicationModel {
             local_checkpoint: checkpoint,
             global_checkpoint: checkpoint,
             resynced: false,
+            recovered: false,
         }
     }
 }
@@ -250,6 +311,7 @@ impl Model for ReplicationModel {
                 in_sync: all_copies(c.copies),
                 failovers_left: c.failovers,
                 replica_failures_left: c.replica_failures,
+                recoveries_left: c.recoveries,
             },
             copies: (0..c.copies).map(|i| self.initial_copy(i)).collect(),
             clients: vec![
@@ -275,14 +337,25 @@ impl Model for ReplicationModel {
                 .filter(|(_, c)| c.is_primary())
                 .map(|(i, _)| i as CopyId)
         };
+        let readers = (0..self.config.copies).filter(|&c| self.serves_reads(state, c));
+        let current_primary = state.master.primary;
         for (client, c) in state.clients.iter().enumerate() {
             let client = client as ClientId;
             match c.phase {
-                Phase::Idle => actions.extend(primaries().map(|copy| Action::Get { client, copy })),
+                Phase::Idle if self.config.api == Api::Update => {
+                    actions.extend(primaries().map(|copy| Action::Write { client, copy }))
+                }
+                Phase::Idle => actions.extend(readers.clone().map(|copy| Action::Get { client, copy })),
                 Phase::Read(_) => {
                     actions.extend(primaries().map(|copy| Action::Write { client, copy }))
                 }
-                Phase::Waiting | Phase::Done => {}
+                Phase::Rerouted(_) if state.copies[usize::from(current_primary)].is_primary() => {
+                    actions.push(Action::Write {
+                        client,
+                        copy: current_primary,
+                    })
+                }
+                Phase::Rerouted(_) | Phase::Waiting(_) | Phase::Done => {}
             }
         }
         for (i, msg) in state.network.iter().enumerate() {
@@ -318,8 +391,20 @@ impl Model for ReplicationModel {
             actions.extend(candidates.map(|promote| Action::FailPrimary { promote }));
         }
         if master.replica_failures_left > 0 {
-            let replicas = others.filter(|&c| in_sync(c));
+            let replicas = others.clone().filter(|&c| in_sync(c));
             actions.extend(replicas.map(|copy| Action::FailReplica { copy }));
+        }
+        if master.recoveries_left > 0 && state.copies[usize::from(master.primary)].is_primary() {
+            let recovering = match &state.copies[usize::from(master.primary)].role {
+                Role::Primary(tracker) => tracker.recovering,
+                _ => 0,
+            };
+            let failed = others.filter(|&c| {
+                !in_sync(c)
+                    && recovering & state::bit(c) == 0
+                    && !state.copies[usize::from(c)].is_primary()
+            });
+            actions.extend(failed.map(|copy| Action::Recover { copy }));
         }
     }
 

@@ -10,7 +10,7 @@ use std::ops::RangeInclusive;
 
 use crate::protocol::{plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term};
 
-use super::state::{Doc, Entry, Op, Receipt, ShardCopy};
+use super::state::{Doc, Entry, Op, Receipt, Role, ShardCopy};
 use super::ReplicaOrder;
 
 impl ShardCopy {
@@ -101,6 +101,25 @@ impl ShardCopy {
             }
         }
         self.term = new_term;
+        self.replay(order);
+    }
+
+    /// A copy that is not in sync starts an ops-based peer recovery under the primary's `term`:
+    /// it keeps its history up to its global checkpoint (what it recovers locally,
+    /// `IndexShard.recoverLocallyUpToGlobalCheckpoint`) and drops the rest, which the recovery
+    /// sends again.
+    pub fn reset_for_recovery(&mut self, term: Term, order: ReplicaOrder) {
+        let global_checkpoint = self.global_checkpoint;
+        for (seq_no, entry) in self.log.iter_mut().enumerate() {
+            if !survives_rollback(seq_no as SeqNo, global_checkpoint) {
+                *entry = None;
+            }
+        }
+        while self.log.last() == Some(&None) {
+            self.log.pop();
+        }
+        self.role = Role::Replica;
+        self.term = term;
         self.replay(order);
     }
 

@@ -5,7 +5,10 @@
 //! read of the master's current primary, so a write lost after a client's last operation is seen
 //! even when no client reads again.
 //!
-//! A 409 is a definite failure (`CasFailed`); a write that failed any other way never returns.
+//! A 409 is a failure (`CasFailed`); a write that failed any other way never returns. A 409 that
+//! a re-routed write meets on the new primary answers a write already invoked: it may be its own
+//! change, replicated before the old primary failed, so it is judged like any other answer and
+//! the checker finds the write that "failed" but took effect.
 //! Two histories are judged: the whole one (`reads_linearizable`: GETs and 409s included), and
 //! the writes alone (`cas_linearizable`: writes that took effect or may have). A 409 is left out
 //! of the second like a GET: it changed nothing, and when a demoted primary answers it from its
@@ -88,6 +91,7 @@ fn linearizable(history: &[Event], with_reads: bool, final_read: Option<Option<C
                 tester.on_invret(op, write_op(Some(expected), new), DocRet::CasFailed)
             }
             Event::Read { .. } | Event::Conflict { .. } => continue,
+            Event::Rejected { op, .. } => tester.on_return(op, DocRet::CasFailed),
             Event::Invoke {
                 op, expected, new, ..
             } => tester.on_invoke(op, write_op(expected, new)),

@@ -35,6 +35,10 @@
 //!   documents (metadata and value), and each has processed every `_seq_no` up to the primary's
 //!   highest (no gap is left behind: a `_seq_no` burnt without a no-op would stall every
 //!   checkpoint).
+//! * `applied_at_most_once`: no copy's document value holds a writer twice (a re-routed write
+//!   re-executed on a document that already has its effect would append it again).
+//! * `no_stale_acked_read`: every GET's value contains every write acknowledged before the GET
+//!   (GETs are atomic steps, so "before it began" is "earlier in the history").
 //! * `history_terms_monotonic`: on every copy, the processed index operations' terms never
 //!   decrease with `_seq_no`. Elasticsearch: a primary assigns `_seq_no`s above everything it
 //!   holds, in its own term (`InternalEngine.generateSeqNoForOperationOnPrimary`), and a replica
@@ -80,11 +84,13 @@ pub fn all() -> Vec<P> {
             Invariant::HistoryTermsMonotonic.name(),
             history_terms_monotonic,
         ),
+        P::always(Invariant::AppliedAtMostOnce.name(), applied_at_most_once),
+        P::always(Invariant::NoStaleAckedRead.name(), no_stale_acked_read),
         P::sometimes(Invariant::ReachAckedWrite.name(), |_, s| s.acked != 0),
         P::sometimes(Invariant::ReachConflict.name(), |_, s| {
             s.history
                 .iter()
-                .any(|e| matches!(e, Event::Conflict { .. }))
+                .any(|e| matches!(e, Event::Conflict { .. } | Event::Rejected { .. }))
         }),
         P::sometimes(Invariant::ReachFailover.name(), |m, s| {
             s.master.failovers_left < m.config.failovers
@@ -93,6 +99,14 @@ pub fn all() -> Vec<P> {
             s.copies.iter().any(|c| c.resynced)
         }),
         P::sometimes(Invariant::ReachReadOfEachWrite.name(), read_of_each_write),
+        P::sometimes(Invariant::ReachReroute.name(), |_, s| {
+            s.clients
+                .iter()
+                .any(|c| matches!(c.phase, Phase::Rerouted(_)))
+        }),
+        P::sometimes(Invariant::ReachRecovery.name(), |_, s| {
+            s.copies.iter().any(|c| c.recovered)
+        }),
     ]
 }
 
@@ -227,6 +241,27 @@ fn history_terms_monotonic(_: &ReplicationModel, s: &State) -> bool {
             .map(|(_, e)| e.term)
             .collect();
         terms.windows(2).all(|pair| pair[0] <= pair[1])
+    })
+}
+
+fn applied_at_most_once(_: &ReplicationModel, s: &State) -> bool {
+    s.copies
+        .iter()
+        .all(|c| c.doc.is_none_or(|d| !d.value.repeats_a_writer()))
+}
+
+fn no_stale_acked_read(_: &ReplicationModel, s: &State) -> bool {
+    let mut acked_before = 0u16;
+    s.history.iter().all(|e| match *e {
+        Event::Acked { op } => {
+            acked_before |= 1 << (op + 1);
+            true
+        }
+        Event::Read { value, .. } => {
+            let read = value.unwrap_or_default();
+            (1..16).all(|w| acked_before & (1 << w) == 0 || read.contains(w))
+        }
+        _ => true,
     })
 }
 

@@ -49,6 +49,16 @@ impl Chain {
         self.writers().any(|w| w == writer)
     }
 
+    /// Some writer appears more than once: a write was applied twice.
+    pub fn repeats_a_writer(self) -> bool {
+        let mut seen = 0u16;
+        self.writers().any(|w| {
+            let again = seen & (1 << w) != 0;
+            seen |= 1 << w;
+            again
+        })
+    }
+
     /// The writer of the last write in the chain (`None` for the seed value).
     pub fn last(self) -> Option<WriterId> {
         self.writers().last()
@@ -128,6 +138,20 @@ pub struct Tracker {
     /// The local checkpoint each copy last reported (`None`: not known yet).
     pub checkpoints: Vec<Option<SeqNo>>,
     pub pending: Vec<PendingWrite>,
+    /// Copies it tracks while they recover (`ReplicationTracker.initiateTracking`): writes go
+    /// to them and wait for them, but they are not in sync and do not hold the global
+    /// checkpoint back.
+    pub recovering: CopySet,
+    /// Recovering copies whose recovery finished (`RecoverySourceHandler.finalizeRecovery`):
+    /// they are marked in sync once their local checkpoint reaches the global checkpoint.
+    pub finalizing: CopySet,
+}
+
+impl Tracker {
+    /// The copies a new write is sent to and waits for (`ReplicationGroup.getReplicationTargets`).
+    pub fn targets(&self) -> CopySet {
+        self.group | self.recovering
+    }
 }
 
 /// A copy's own belief about its role.
@@ -154,6 +178,8 @@ pub struct ShardCopy {
     pub global_checkpoint: SeqNo,
     /// It applied a new primary's resync (recorded for the reachability goal).
     pub resynced: bool,
+    /// It was marked in sync again after a recovery (recorded for the reachability goal).
+    pub recovered: bool,
 }
 
 impl ShardCopy {
@@ -194,6 +220,8 @@ pub struct Master {
     pub in_sync: CopySet,
     pub failovers_left: u8,
     pub replica_failures_left: u8,
+    /// How many more times a failed copy may start a peer recovery.
+    pub recoveries_left: u8,
 }
 
 /// Where a client is in its current read-modify-write.
@@ -203,8 +231,12 @@ pub enum Phase {
     Idle,
     /// Read this document; about to write.
     Read(Option<Doc>),
-    /// Its write was accepted by a primary and awaits acknowledgement.
-    Waiting,
+    /// Its write, based on this read, was accepted by a primary and awaits acknowledgement.
+    Waiting(Option<Doc>),
+    /// Its write's primary failed (demoted) before acknowledging it: the coordinating node
+    /// re-sends the same request, with the same condition, to the current primary
+    /// (`TransportReplicationAction.ReroutePhase` on a `RetryOnPrimaryException`).
+    Rerouted(Option<Doc>),
     Done,
 }
 
@@ -246,6 +278,22 @@ pub enum Msg {
         seq_no: Option<SeqNo>,
         local_checkpoint: SeqNo,
     },
+    /// Ops-based peer recovery: the primary sends a recovering copy every operation above the
+    /// copy's local checkpoint (`RecoverySourceHandler`, phase 2).
+    Recover {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        global_checkpoint: SeqNo,
+        ops: Vec<(SeqNo, Entry)>,
+    },
+    /// The recovering copy applied the recovery and asks to be marked in sync.
+    Recovered {
+        from: CopyId,
+        to: CopyId,
+        term: Term,
+        local_checkpoint: SeqNo,
+    },
     /// A request failed: rejected by term fencing (with the copy's answer), or lost (`None`).
     Failed {
         from: CopyId,
@@ -280,6 +328,9 @@ pub enum Event {
     },
     /// A write was acknowledged.
     Acked { op: u8 },
+    /// A pending write, re-routed after its primary failed, was answered with a 409 by the new
+    /// primary: the write may or may not have taken effect (`ConcurrentSeqNoVersioningIT`).
+    Rejected { op: u8, conflict: VersionConflict },
     /// A conditional write was rejected with a 409 (invoked and answered at once).
     Conflict {
         op: u8,

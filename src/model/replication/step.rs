@@ -3,6 +3,7 @@
 //! messages and keeps the books (pending writes, acknowledgements, history).
 
 use crate::protocol::checkpoint::{can_acknowledge, global_checkpoint, next_seq_no};
+use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::{
     check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
@@ -11,7 +12,7 @@ use super::state::{
     bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
     Tracker,
 };
-use super::{Action, ReplicationModel};
+use super::{Action, Api, ReplicationModel};
 
 impl ReplicationModel {
     /// Apply `action` to `state`; `None` when the action is not enabled.
@@ -42,16 +43,16 @@ impl ReplicationModel {
                 self.remove_from_in_sync(state, copy);
                 Some(())
             }
+            Action::Recover { copy } => self.start_recovery(state, copy),
         }
     }
 
     fn get(&self, state: &mut State, client: ClientId, copy: CopyId) -> Option<()> {
         let c = state.clients[usize::from(client)];
-        let serving = &state.copies[usize::from(copy)];
-        if c.phase != Phase::Idle || !serving.is_primary() {
+        if c.phase != Phase::Idle || !self.serves_reads(state, copy) {
             return None;
         }
-        let doc = serving.doc;
+        let doc = state.copies[usize::from(copy)].doc;
         state.history.push(Event::Read {
             op: self.thread(client, c.op),
             value: doc.map(|d| d.value),
@@ -60,23 +61,76 @@ impl ReplicationModel {
         Some(())
     }
 
+    /// A client's write reaches the copy `at`: an index request conditioned on what the client
+    /// read, an update (the primary reads its own document and indexes conditioned on it, as
+    /// `UpdateHelper.prepare` translates it), or the same request again, re-routed.
     fn write(&self, state: &mut State, client: ClientId, at: CopyId) -> Option<()> {
         let c = state.clients[usize::from(client)];
-        let Phase::Read(read) = c.phase else {
+        if !state.copies[usize::from(at)].is_primary() {
             return None;
+        }
+        let (read, invoked) = match (c.phase, self.config.api) {
+            (Phase::Read(read), Api::Index) => (read, false),
+            (Phase::Idle, Api::Update) => (state.copies[usize::from(at)].doc, false),
+            (Phase::Rerouted(read), _) if at == state.master.primary => (read, true),
+            _ => return None,
         };
-        let guard = self.config.guard;
+        self.execute(state, client, at, read, invoked)
+    }
+
+    /// The primary `at` executes a client's write based on `read`. `invoked`: the client's
+    /// history already holds the request (it is re-routed), so only its answer is recorded.
+    fn execute(
+        &self,
+        state: &mut State,
+        client: ClientId,
+        at: CopyId,
+        read: Option<Doc>,
+        invoked: bool,
+    ) -> Option<()> {
+        let c = state.clients[usize::from(client)];
+        let guard = match self.config.api {
+            Api::Index => self.config.guard,
+            Api::Update => Guard::SeqNoAndTerm,
+        };
         let op = self.thread(client, c.op);
         let writer = self.writer(client, c.op);
         let read_value = read.map(|d| d.value);
         let new = read_value.unwrap_or_default().append(writer);
         let condition = guard.condition(read.map(|d| d.meta));
+        let invoke = Event::Invoke {
+            op,
+            expected: (guard != Guard::Blind).then_some(read_value),
+            new,
+            condition,
+        };
         let copy = &mut state.copies[usize::from(at)];
-        if !copy.is_primary() {
-            return None;
-        }
         let plan = match plan_as_primary(copy.doc.map(|d| d.meta), WriteKind::Index, &condition) {
             Ok(plan) => plan,
+            Err(_) if self.fenced(state, at) => {
+                // The 409 leaves the primary only after its replication round (the bulk shard
+                // request is replicated even when its item failed): a copy that knows a newer
+                // term fences it, the master confirms, the primary fails itself and the
+                // coordinating node re-routes the request (`ReplicationOperation.onNoLongerPrimary`).
+                if !invoked {
+                    state.history.push(invoke);
+                }
+                self.demote(state, at);
+                self.reroute_or_fail(state, client, read);
+                return Some(());
+            }
+            Err(_) if invoked && self.config.api == Api::Update && self.config.retry_on_conflict > 0 => {
+                // `retry_on_conflict`: the update is prepared again on the current primary, from
+                // the document it holds now (`TransportUpdateAction.handleUpdateFailureWithRetry`,
+                // then the coordinating node's re-send of the whole `UpdateRequest`).
+                let fresh = state.copies[usize::from(at)].doc;
+                return self.execute(state, client, at, fresh, true);
+            }
+            Err(conflict) if invoked => {
+                state.history.push(Event::Rejected { op, conflict });
+                self.finish_operation(state, client);
+                return Some(());
+            }
             Err(conflict) => {
                 state.history.push(Event::Conflict {
                     op,
@@ -114,7 +168,7 @@ impl ReplicationModel {
                 applied: bit(at),
             });
         }
-        for to in copies_in(tracker.group).filter(|c| *c != at) {
+        for to in copies_in(tracker.targets()).filter(|c| *c != at) {
             state.send(Msg::Replicate {
                 from: at,
                 to,
@@ -126,16 +180,13 @@ impl ReplicationModel {
             });
         }
         state.changes[usize::from(writer - 1)] = Some(meta);
-        state.history.push(Event::Invoke {
-            op,
-            expected: (guard != Guard::Blind).then_some(read_value),
-            new,
-            condition,
-        });
+        if !invoked {
+            state.history.push(invoke);
+        }
         if self.config.ack_before_replication {
             self.acknowledge(state, client);
         } else {
-            state.clients[usize::from(client)].phase = Phase::Waiting;
+            state.clients[usize::from(client)].phase = Phase::Waiting(read);
         }
         self.settle(state, at);
         Some(())
@@ -175,6 +226,47 @@ impl ReplicationModel {
                     copy.resynced = true;
                     self.reply_applied(state, to, from, term, None);
                 }
+            }
+            Msg::Recover {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops,
+            } => {
+                if self.accept_request(state, from, to, term, global_checkpoint) {
+                    for (seq_no, entry) in ops {
+                        self.apply(state, to, seq_no, entry, term);
+                    }
+                    let local_checkpoint = state.copies[usize::from(to)].local_checkpoint;
+                    state.send(Msg::Recovered {
+                        from: to,
+                        to: from,
+                        term,
+                        local_checkpoint,
+                    });
+                }
+            }
+            Msg::Recovered {
+                from,
+                to,
+                local_checkpoint,
+                ..
+            } => {
+                let Role::Primary(tracker) = &mut state.copies[usize::from(to)].role else {
+                    return; // the recovery died with its primary
+                };
+                if tracker.recovering & bit(from) == 0 {
+                    return;
+                }
+                let known = &mut tracker.checkpoints[usize::from(from)];
+                *known = Some(known.map_or(local_checkpoint, |k| k.max(local_checkpoint)));
+                tracker.finalizing |= bit(from);
+                // A write sent before the copy's recovery started reached it through the recovery.
+                for p in tracker.pending.iter_mut().filter(|p| p.seq_no <= local_checkpoint) {
+                    p.applied |= bit(from);
+                }
+                self.settle(state, to);
             }
             Msg::Applied {
                 from,
@@ -270,14 +362,67 @@ impl ReplicationModel {
         });
     }
 
-    /// The master removes `copy` from the in-sync set; the current primary stops waiting for it.
+    /// The master removes `copy` from the in-sync set (or fails its recovery); the current
+    /// primary stops waiting for it.
     fn remove_from_in_sync(&self, state: &mut State, copy: CopyId) {
         state.master.in_sync &= !bit(copy);
         let primary = state.master.primary;
         if let Role::Primary(tracker) = &mut state.copies[usize::from(primary)].role {
             tracker.group &= !bit(copy);
+            tracker.recovering &= !bit(copy);
+            tracker.finalizing &= !bit(copy);
         }
         self.settle(state, primary);
+    }
+
+    /// A copy that is not in sync recovers from the master's primary: it resets to its global
+    /// checkpoint and adopts the primary's term; the primary tracks it (new writes go to it and
+    /// wait for it) and sends it every operation above its local checkpoint.
+    fn start_recovery(&self, state: &mut State, copy: CopyId) -> Option<()> {
+        let master = &mut state.master;
+        master.recoveries_left = master.recoveries_left.checked_sub(1)?;
+        let primary = master.primary;
+        let term = master.term;
+        if copy == primary || master.in_sync & bit(copy) != 0 {
+            return None;
+        }
+        if self.config.mark_in_sync_early {
+            master.in_sync |= bit(copy);
+        }
+        let recovering = &mut state.copies[usize::from(copy)];
+        if recovering.is_primary() {
+            return None;
+        }
+        recovering.reset_for_recovery(term, self.config.replica_order);
+        recovering.recovered = self.config.mark_in_sync_early;
+        let from = recovering.local_checkpoint;
+        let source = &mut state.copies[usize::from(primary)];
+        let ops = source.operations(recovery_range(from, source.max_seq_no()));
+        let global_checkpoint = source.global_checkpoint;
+        let Role::Primary(tracker) = &mut source.role else {
+            return None;
+        };
+        if tracker.targets() & bit(copy) != 0 {
+            return None;
+        }
+        if self.config.mark_in_sync_early {
+            tracker.group |= bit(copy);
+        } else {
+            tracker.recovering |= bit(copy);
+        }
+        tracker.checkpoints[usize::from(copy)] = None;
+        // A write already sent to the others reaches the copy through the recovery.
+        for p in &mut tracker.pending {
+            p.applied |= bit(copy);
+        }
+        state.send(Msg::Recover {
+            from: primary,
+            to: copy,
+            term,
+            global_checkpoint,
+            ops,
+        });
+        Some(())
     }
 
     /// Recompute the primary's global checkpoint and acknowledge every write that can be.
@@ -290,13 +435,26 @@ impl ReplicationModel {
         };
         tracker.checkpoints[usize::from(primary)] = Some(own);
         let in_sync = copies_in(tracker.group).map(|c| tracker.checkpoints[usize::from(c)]);
-        copy.global_checkpoint = global_checkpoint(previous, in_sync);
-        let group = tracker.group;
+        let gcp = global_checkpoint(previous, in_sync);
+        copy.global_checkpoint = gcp;
+        let caught_up: Vec<_> = copies_in(tracker.finalizing)
+            .filter(|&c| tracker.checkpoints[usize::from(c)].is_some_and(|lcp| may_mark_in_sync(lcp, gcp)))
+            .collect();
+        for &c in &caught_up {
+            tracker.finalizing &= !bit(c);
+            tracker.recovering &= !bit(c);
+            tracker.group |= bit(c);
+        }
+        let targets = tracker.targets();
         let (done, waiting): (Vec<_>, Vec<_>) = tracker
             .pending
             .iter()
-            .partition(|p| can_acknowledge(copies_in(group), |c| p.applied & bit(*c) != 0));
+            .partition(|p| can_acknowledge(copies_in(targets), |c| p.applied & bit(*c) != 0));
         tracker.pending = waiting;
+        for c in caught_up {
+            state.master.in_sync |= bit(c);
+            state.copies[usize::from(c)].recovered = true;
+        }
         for p in done {
             self.acknowledge(state, p.client);
         }
@@ -311,12 +469,41 @@ impl ReplicationModel {
         self.finish_operation(state, client);
     }
 
-    /// The copy learns it is no longer primary: its pending writes fail indefinitely.
+    /// Would the primary's replication round be fenced: does a copy it replicates to hold a
+    /// newer term?
+    fn fenced(&self, state: &State, at: CopyId) -> bool {
+        let copy = &state.copies[usize::from(at)];
+        let Role::Primary(tracker) = &copy.role else {
+            return false;
+        };
+        self.config.term_fencing
+            && copies_in(tracker.targets()).any(|c| {
+                check_operation_term(copy.term, state.copies[usize::from(c)].term).is_err()
+            })
+    }
+
+    /// A client's write failed with its primary: re-routed, or failed indefinitely.
+    fn reroute_or_fail(&self, state: &mut State, client: ClientId, read: Option<Doc>) {
+        if self.config.coordinator_retry {
+            state.clients[usize::from(client)].phase = Phase::Rerouted(read);
+        } else {
+            self.finish_operation(state, client);
+        }
+    }
+
+    /// The copy learns it is no longer primary: its pending writes fail with
+    /// `RetryOnPrimaryException`, which the coordinating node re-routes to the new primary
+    /// (or, without [`Config::coordinator_retry`], they fail indefinitely).
+    ///
+    /// [`Config::coordinator_retry`]: super::Config::coordinator_retry
     fn demote(&self, state: &mut State, copy: CopyId) {
         let role = std::mem::replace(&mut state.copies[usize::from(copy)].role, Role::Demoted);
         if let Role::Primary(tracker) = role {
             for p in tracker.pending {
-                self.finish_operation(state, p.client);
+                match state.clients[usize::from(p.client)].phase {
+                    Phase::Waiting(read) => self.reroute_or_fail(state, p.client, read),
+                    _ => self.finish_operation(state, p.client),
+                }
             }
         }
     }
@@ -351,6 +538,8 @@ impl ReplicationModel {
             group: in_sync,
             checkpoints,
             pending: Vec::new(),
+            recovering: 0,
+            finalizing: 0,
         });
         let ops = copy.operations(plan.resync_range());
         let gcp = copy.global_checkpoint;
@@ -374,7 +563,9 @@ impl ReplicationModel {
 /// What the sender of a lost message sees: its request failed (a lost answer fails it too).
 fn failure_of(msg: &Msg) -> Option<Msg> {
     match *msg {
-        Msg::Replicate { from, to, term, .. } | Msg::Resync { from, to, term, .. } => {
+        Msg::Replicate { from, to, term, .. }
+        | Msg::Resync { from, to, term, .. }
+        | Msg::Recover { from, to, term, .. } => {
             Some(Msg::Failed {
                 from: to,
                 to: from,
@@ -382,7 +573,7 @@ fn failure_of(msg: &Msg) -> Option<Msg> {
                 rejected: None,
             })
         }
-        Msg::Applied { from, to, term, .. } => Some(Msg::Failed {
+        Msg::Applied { from, to, term, .. } | Msg::Recovered { from, to, term, .. } => Some(Msg::Failed {
             from,
             to,
             term,

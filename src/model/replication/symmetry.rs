@@ -43,8 +43,10 @@ fn client_order(s: &State) -> Vec<usize> {
     let key = |c: usize| {
         let client = s.clients[c];
         let read = match client.phase {
-            Phase::Read(doc) => Some(doc.map(|d| d.meta)),
-            _ => None,
+            Phase::Read(doc) | Phase::Waiting(doc) | Phase::Rerouted(doc) => {
+                Some(doc.map(|d| d.meta))
+            }
+            Phase::Idle | Phase::Done => None,
         };
         let writes = (0..ops).map(move |k| {
             let writer = 1 + c * ops + k;
@@ -65,8 +67,9 @@ fn phase_rank(phase: Phase) -> u8 {
     match phase {
         Phase::Idle => 0,
         Phase::Read(_) => 1,
-        Phase::Waiting => 2,
-        Phase::Done => 3,
+        Phase::Waiting(_) => 2,
+        Phase::Rerouted(_) => 3,
+        Phase::Done => 4,
     }
 }
 
@@ -175,6 +178,19 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                 trim_above,
                 duplicate,
             },
+            Msg::Recover {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops,
+            } => Msg::Recover {
+                from,
+                to,
+                term,
+                global_checkpoint,
+                ops: ops.into_iter().map(|(s, e)| (s, entry(e))).collect(),
+            },
             other => other,
         })
         .collect();
@@ -208,6 +224,8 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     op: c.op,
                     phase: match c.phase {
                         Phase::Read(d) => Phase::Read(d.map(doc)),
+                        Phase::Waiting(d) => Phase::Waiting(d.map(doc)),
+                        Phase::Rerouted(d) => Phase::Rerouted(d.map(doc)),
                         other => other,
                     },
                 }
@@ -234,6 +252,10 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     condition,
                 },
                 Event::Acked { op } => Event::Acked { op: thread(op) },
+                Event::Rejected { op, conflict } => Event::Rejected {
+                    op: thread(op),
+                    conflict,
+                },
                 Event::Conflict {
                     op,
                     expected,
@@ -275,6 +297,8 @@ fn rename_copies(s: &State, order: &[usize]) -> State {
                 Msg::Replicate { from, to, .. }
                 | Msg::Resync { from, to, .. }
                 | Msg::Applied { from, to, .. }
+                | Msg::Recover { from, to, .. }
+                | Msg::Recovered { from, to, .. }
                 | Msg::Failed { from, to, .. } => {
                     *from = copy(*from);
                     *to = copy(*to);
@@ -295,6 +319,8 @@ fn rename_copies(s: &State, order: &[usize]) -> State {
                 let mut c = s.copies[old].clone();
                 if let Role::Primary(t) = &mut c.role {
                     t.group = set(t.group);
+                    t.recovering = set(t.recovering);
+                    t.finalizing = set(t.finalizing);
                     let mut checkpoints = vec![None; order.len()];
                     for (i, known) in t.checkpoints.iter().enumerate() {
                         checkpoints[usize::from(name[i])] = *known;

@@ -9,7 +9,7 @@ use crate::model::Invariant;
 use crate::protocol::{Condition, PrimaryDemoted, VersionConflict};
 
 use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State, WriterId};
-use super::{Action, ReplicationModel, SEED};
+use super::{Action, Api, ReplicationModel, SEED};
 
 /// The shard as Elasticsearch names it in term-fencing errors.
 const SHARD: &str = "[idx][0]";
@@ -84,11 +84,27 @@ impl Describe for ReplicationModel {
                                 conflict,
                                 ..
                             } => Some((new, condition, Some(conflict))),
+                            Event::Rejected { conflict, .. } => {
+                                let (new, condition) = self.request_of(before, *client);
+                                Some((new, condition, Some(conflict)))
+                            }
                             _ => None,
                         });
+                let rerouted = matches!(c.phase, Phase::Rerouted(_));
                 let (new, condition, conflict) =
-                    recorded.unwrap_or((Chain::EMPTY, Condition::None, None));
+                    recorded.unwrap_or_else(|| match rerouted {
+                        true => {
+                            let (new, condition) = self.request_of(before, *client);
+                            (new, condition, None)
+                        }
+                        false => (Chain::EMPTY, Condition::None, None),
+                    });
+                let fenced = matches!(after.clients[usize::from(*client)].phase, Phase::Rerouted(_))
+                    && !after.copies[usize::from(*copy)].is_primary();
                 let response = match conflict {
+                    _ if fenced => format!(
+                        "409 on its stale copy, but its replication round is fenced by a copy of a newer term: the master answers n{copy} is no longer primary; it fails itself"
+                    ),
                     Some(conflict) => {
                         format!("409 {}: {}", VersionConflict::TYPE, conflict.reason("1"))
                     }
@@ -104,14 +120,33 @@ impl Describe for ReplicationModel {
                         )
                     }
                 };
+                let request = if self.config.api == Api::Update && c.phase == Phase::Idle {
+                    let retry = match self.config.retry_on_conflict {
+                        0 => String::new(),
+                        n => format!("?retry_on_conflict={n}"),
+                    };
+                    format!(
+                        "POST /idx/_update/1{retry} {{\"script\": \"append {}\"}} (the primary reads its copy and indexes {}{})",
+                        self.writer_text(self.writer(*client, c.op)),
+                        self.value(new),
+                        write_query(&condition)
+                    )
+                } else {
+                    format!(
+                        "{}PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
+                        if rerouted {
+                            "(re-routed by the coordinating node) "
+                        } else {
+                            ""
+                        },
+                        write_query(&condition),
+                        self.value(new)
+                    )
+                };
                 Exchange {
                     from: format!("client {client}"),
                     to: format!("n{copy}"),
-                    request: format!(
-                        "PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
-                        write_query(&condition),
-                        self.value(new)
-                    ),
+                    request,
                     response: with_answers(response),
                 }
             }
@@ -154,6 +189,23 @@ impl Describe for ReplicationModel {
                     )),
                 }
             }
+            Action::Recover { copy } => Exchange {
+                from: format!("n{copy}"),
+                to: format!("n{}", before.master.primary),
+                request: format!(
+                    "start peer recovery from local checkpoint {} (reset to global checkpoint {})",
+                    after.copies[usize::from(*copy)].local_checkpoint,
+                    before.copies[usize::from(*copy)].global_checkpoint
+                ),
+                response: with_answers(if after.master.in_sync & bit(*copy) != 0 {
+                    format!(
+                        "the master marks n{copy} in sync at once (before it caught up); in-sync copies: {}",
+                        copy_list(after.master.in_sync)
+                    )
+                } else {
+                    format!("n{} tracks n{copy}: new writes go to it", before.master.primary)
+                }),
+            },
             Action::FailReplica { copy } => Exchange {
                 from: "master".into(),
                 to: format!("n{}", before.master.primary),
@@ -238,6 +290,34 @@ impl Describe for ReplicationModel {
                     docs.join("; ")
                 ))
             }
+            Invariant::NoStaleAckedRead => {
+                let mut acked_before: Vec<u8> = Vec::new();
+                s.history.iter().find_map(|e| match *e {
+                    Event::Acked { op } => {
+                        acked_before.push(op + 1);
+                        None
+                    }
+                    Event::Read { op, value } => {
+                        let read = value.unwrap_or_default();
+                        acked_before.iter().find(|w| !read.contains(**w)).map(|w| {
+                            format!(
+                                "{} was acknowledged, then {}'s GET returned {}, which lacks it: a stale read",
+                                self.writer_text(*w),
+                                self.writer_text(op + 1),
+                                self.value(read)
+                            )
+                        })
+                    }
+                    _ => None,
+                })
+            }
+            Invariant::AppliedAtMostOnce => s.copies.iter().enumerate().find_map(|(c, copy)| {
+                let doc = copy.doc.filter(|d| d.value.repeats_a_writer())?;
+                Some(format!(
+                    "n{c}'s document {} holds a write twice: a re-routed update was applied again on top of its own first application",
+                    self.value(doc.value)
+                ))
+            }),
             Invariant::ReadsLinearizable | Invariant::CasLinearizable => Some(format!(
                 "no order of these operations is valid for one compare-and-set register: {}",
                 self.history(s, invariant == Invariant::ReadsLinearizable)
@@ -253,6 +333,8 @@ fn ends(msg: &Msg) -> (String, String) {
         Msg::Replicate { from, to, .. }
         | Msg::Resync { from, to, .. }
         | Msg::Applied { from, to, .. }
+        | Msg::Recover { from, to, .. }
+        | Msg::Recovered { from, to, .. }
         | Msg::Failed { from, to, .. } => (from, to),
     };
     (format!("n{from}"), format!("n{to}"))
@@ -296,14 +378,47 @@ impl ReplicationModel {
                 Some(s) => format!("applied _seq_no={s}, local checkpoint {local_checkpoint}"),
                 None => format!("resynced, local checkpoint {local_checkpoint}"),
             },
+            Msg::Recover {
+                term,
+                global_checkpoint,
+                ops,
+                ..
+            } => {
+                let ops: Vec<String> = ops
+                    .iter()
+                    .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
+                    .collect();
+                format!(
+                    "recovery operations [{}] (request term {term}, global checkpoint {global_checkpoint})",
+                    ops.join("; ")
+                )
+            }
+            Msg::Recovered {
+                local_checkpoint, ..
+            } => format!("recovery done, local checkpoint {local_checkpoint}: mark me in sync"),
             Msg::Failed { term, .. } => format!("request of term {term} failed"),
         }
+    }
+
+    /// The request a client's current write carries: its new value and condition, from its read.
+    fn request_of(&self, state: &State, client: u8) -> (Chain, Condition) {
+        let c = state.clients[usize::from(client)];
+        let read = match c.phase {
+            Phase::Read(read) | Phase::Waiting(read) | Phase::Rerouted(read) => read,
+            Phase::Idle | Phase::Done => None,
+        };
+        let new = read
+            .map_or(Chain::EMPTY, |d| d.value)
+            .append(self.writer(client, c.op));
+        (new, self.config.guard.condition(read.map(|d| d.meta)))
     }
 
     /// What the receiver did with a delivered message.
     fn delivery(&self, before: &State, msg: &Msg, after: &State) -> String {
         match *msg {
-            Msg::Replicate { to, term, .. } | Msg::Resync { to, term, .. } => {
+            Msg::Replicate { to, term, .. }
+            | Msg::Resync { to, term, .. }
+            | Msg::Recover { to, term, .. } => {
                 // What the step recorded: the copy's rejection, its new term, the receipt.
                 let rejection = after.network.iter().find_map(|m| match m {
                     Msg::Failed {
@@ -331,6 +446,18 @@ impl ReplicationModel {
                     ),
                     None if stale => "applied from an older term (no term fencing)".into(),
                     None => "applied".into(),
+                }
+            }
+            Msg::Recovered { from, to, .. } => {
+                if after.master.in_sync & bit(from) != 0 && before.master.in_sync & bit(from) == 0 {
+                    format!(
+                        "the master marks n{from} in sync; in-sync copies: {}",
+                        copy_list(after.master.in_sync)
+                    )
+                } else if before.copies[usize::from(to)].is_primary() {
+                    "waits until its local checkpoint reaches the global checkpoint".into()
+                } else {
+                    "ignored (no longer primary: the recovery fails)".into()
                 }
             }
             Msg::Applied { to, .. } => {
@@ -362,9 +489,16 @@ impl ReplicationModel {
         let new_events = &after.history[before.history.len()..];
         for (client, (was, is)) in before.clients.iter().zip(&after.clients).enumerate() {
             let op = self.thread(client as u8, was.op);
+            let waiting = matches!(was.phase, Phase::Waiting(_));
             if new_events.contains(&Event::Acked { op }) {
                 let _ = write!(out, "; client {client}'s write is acknowledged → 200");
-            } else if was.phase == Phase::Waiting && is.op > was.op {
+            } else if waiting && matches!(is.phase, Phase::Rerouted(_)) {
+                let _ = write!(
+                    out,
+                    "; client {client}'s write fails on its primary with RetryOnPrimaryException: the coordinating node re-routes it to n{}",
+                    after.master.primary
+                );
+            } else if waiting && is.op > was.op {
                 let _ = write!(
                     out,
                     "; client {client}'s write fails with {} {} {} (indefinite: never acknowledged, not a 409)",
@@ -405,6 +539,10 @@ impl ReplicationModel {
                     ),
                 }),
                 Event::Acked { op } => Some(format!("{} acknowledged", self.writer_text(op + 1))),
+                Event::Rejected { op, .. } => Some(format!(
+                    "{} 409 after re-route",
+                    self.writer_text(op + 1)
+                )),
                 Event::Conflict { op, expected, .. } => with_reads.then(|| {
                     format!(
                         "{} 409 (expected {})",
