@@ -51,7 +51,7 @@ use crate::model::shortest::RepresentativeFn;
 use crate::model::svg::sequence_diagram;
 use crate::model::trace::{Describe, Trace};
 use crate::model::Checkable;
-use crate::protocol::checkpoint::promotable;
+use crate::protocol::checkpoint::{promotable, tombstone_prunable};
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
 use crate::protocol::{DocMeta, Guard};
 
@@ -106,6 +106,13 @@ pub struct Config {
     pub api: Api,
     /// The update API's `retry_on_conflict` (with `api: update`).
     pub retry_on_conflict: u8,
+    /// The last client deletes (a GET, then a DELETE conditioned on what it read); the others
+    /// index, and re-create the document after a delete (`op_type=create`). Copies may prune a
+    /// tombstone once their local checkpoint has passed it (`index.gc_deletes`).
+    pub deletes: bool,
+    /// Bug: a copy may prune a tombstone before its local checkpoint has passed it, so a late,
+    /// older index operation resurrects the document (elastic's `ReplicaEngine.tla`).
+    pub prune_tombstones_early: bool,
     /// Bug: the master marks a recovering copy in sync as soon as its recovery starts, before
     /// its local checkpoint reached the global checkpoint.
     pub mark_in_sync_early: bool,
@@ -155,6 +162,8 @@ impl Default for Config {
             retry_on_conflict: 0,
             recoveries: 0,
             mark_in_sync_early: false,
+            deletes: false,
+            prune_tombstones_early: false,
         }
     }
 }
@@ -213,6 +222,8 @@ pub enum Action {
     FailReplica { copy: CopyId },
     /// A copy that is not in sync starts a peer recovery from the current primary.
     Recover { copy: CopyId },
+    /// A copy prunes its tombstone's version information.
+    PruneTombstone { copy: CopyId },
 }
 
 /// The document every copy starts with: `_seq_no` 0 in term 1, `_version` 1, the empty chain.
@@ -224,6 +235,7 @@ pub const SEED: Doc = Doc {
         deleted: false,
     },
     value: Chain::EMPTY,
+    pruned: false,
 };
 
 impl ReplicationModel {
@@ -247,6 +259,11 @@ impl ReplicationModel {
         )
     }
 
+    /// Does this client delete ([`Config::deletes`])?
+    pub fn deletes(&self, client: ClientId) -> bool {
+        self.config.deletes && client + 1 == self.config.clients
+    }
+
     /// Does `copy` serve a client's realtime GET ([`Config::reads_from`])?
     pub fn serves_reads(&self, state: &State, copy: CopyId) -> bool {
         let c = &state.copies[usize::from(copy)];
@@ -266,6 +283,7 @@ impl ReplicationModel {
             op: Op::Write {
                 version: SEED.meta.version,
                 value: SEED.value,
+                deleted: false,
             },
             pending: false,
             receipt: None,
@@ -345,7 +363,9 @@ impl Model for ReplicationModel {
                 Phase::Idle if self.config.api == Api::Update => {
                     actions.extend(primaries().map(|copy| Action::Write { client, copy }))
                 }
-                Phase::Idle => actions.extend(readers.clone().map(|copy| Action::Get { client, copy })),
+                Phase::Idle => {
+                    actions.extend(readers.clone().map(|copy| Action::Get { client, copy }))
+                }
                 Phase::Read(_) => {
                     actions.extend(primaries().map(|copy| Action::Write { client, copy }))
                 }
@@ -393,6 +413,18 @@ impl Model for ReplicationModel {
         if master.replica_failures_left > 0 {
             let replicas = others.clone().filter(|&c| in_sync(c));
             actions.extend(replicas.map(|copy| Action::FailReplica { copy }));
+        }
+        if self.config.deletes {
+            let tombstones = (0..self.config.copies).filter(|&c| {
+                let copy = &state.copies[usize::from(c)];
+                copy.doc.is_some_and(|d| d.meta.deleted && !d.pruned)
+                    && (self.config.prune_tombstones_early
+                        || tombstone_prunable(
+                            copy.doc.map_or(0, |d| d.meta.seq_no),
+                            copy.local_checkpoint,
+                        ))
+            });
+            actions.extend(tombstones.map(|copy| Action::PruneTombstone { copy }));
         }
         if master.recoveries_left > 0 && state.copies[usize::from(master.primary)].is_primary() {
             let recovering = match &state.copies[usize::from(master.primary)].role {

@@ -113,6 +113,15 @@ pub fn tombstone_expired(deleted_for: Duration, gc_deletes: Duration) -> bool {
     deleted_for >= gc_deletes
 }
 
+/// May a copy prune the tombstone of a delete at `tombstone_seq_no` (once `index.gc_deletes` has
+/// elapsed)? Only when its local checkpoint has passed it: every older operation on the document
+/// has then been processed, so none can arrive late and resurrect it
+/// (`InternalEngine.pruneDeletedTombstones` prunes up to the local checkpoint; elastic's
+/// `ReplicaEngine.tla` found the bug of pruning earlier).
+pub fn tombstone_prunable(tombstone_seq_no: SeqNo, local_checkpoint: SeqNo) -> bool {
+    tombstone_seq_no <= local_checkpoint
+}
+
 /// When a replica first sees a newer primary term it rolls its documents back to the global
 /// checkpoint and re-applies only the operations at or below it (`resetEngineToGlobalCheckpoint`);
 /// the newer primary's resync brings the rest. Does an operation survive that rollback?

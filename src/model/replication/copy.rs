@@ -27,12 +27,17 @@ impl ShardCopy {
 
     /// Install an operation's effect on the document as a non-primary.
     fn apply_to_doc(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) {
-        let Op::Write { version, value } = entry.op else {
+        let Op::Write {
+            version,
+            value,
+            deleted,
+        } = entry.op
+        else {
             return; // a no-op changes no document
         };
         let install = match order {
             ReplicaOrder::SeqNo => {
-                plan_as_replica(self.doc.map(|d| d.meta), seq_no) == ReplicaPlan::Apply
+                plan_as_replica(Doc::known(self.doc), seq_no) == ReplicaPlan::Apply
             }
             ReplicaOrder::Arrival => true,
         };
@@ -44,9 +49,10 @@ impl ShardCopy {
                 seq_no,
                 primary_term: entry.term,
                 version,
-                deleted: false,
+                deleted,
             },
             value,
+            pruned: false,
         });
     }
 

@@ -25,13 +25,10 @@ use super::state::{Chain, Event};
 
 type Tester = LinearizabilityTester<u8, Document<Chain>>;
 
-fn write_op(expected: Option<Option<Chain>>, new: Chain) -> DocOp<Chain> {
+fn write_op(expected: Option<Option<Chain>>, new: Option<Chain>) -> DocOp<Chain> {
     match expected {
-        None => DocOp::Write(Some(new)),
-        Some(expected) => DocOp::Cas {
-            expected,
-            new: Some(new),
-        },
+        None => DocOp::Write(new),
+        Some(expected) => DocOp::Cas { expected, new },
     }
 }
 
@@ -88,13 +85,17 @@ fn linearizable(history: &[Event], with_reads: bool, final_read: Option<Option<C
             Event::Conflict {
                 op, expected, new, ..
             } if with_reads => {
-                tester.on_invret(op, write_op(Some(expected), new), DocRet::CasFailed)
+                tester.on_invret(op, write_op(Some(expected), Some(new)), DocRet::CasFailed)
             }
             Event::Read { .. } | Event::Conflict { .. } => continue,
             Event::Rejected { op, .. } => tester.on_return(op, DocRet::CasFailed),
             Event::Invoke {
-                op, expected, new, ..
-            } => tester.on_invoke(op, write_op(expected, new)),
+                op,
+                expected,
+                new,
+                delete,
+                ..
+            } => tester.on_invoke(op, write_op(expected, (!delete).then_some(new))),
             Event::Acked { op } => {
                 let blind = history
                     .iter()
@@ -131,6 +132,7 @@ mod tests {
                 op: 0,
                 expected: Some(SEED),
                 new: w,
+                delete: false,
                 condition: Condition::None,
             },
             Event::Acked { op: 0 },
@@ -148,6 +150,7 @@ mod tests {
                 op: 0,
                 expected: Some(SEED),
                 new: w,
+                delete: false,
                 condition: Condition::None,
             },
             Event::Acked { op: 0 },
@@ -163,6 +166,7 @@ mod tests {
             op,
             expected: Some(SEED),
             new: Chain::EMPTY.append(writer),
+            delete: false,
             condition: Condition::None,
         };
         let both = [

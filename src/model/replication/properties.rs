@@ -14,7 +14,8 @@
 //!   which the later write may have seen: its writer may then appear in the later chain.
 //! * `cas_linearizable`, `reads_linearizable`: the recorded client history, closed by a final
 //!   read of the master's current primary once every client is done and nothing is in flight.
-//! * `change_id_unique`: no two different changes (the seed and every write a primary executed)
+//! * `change_id_unique`: no two different live changes (the seed and every index a primary executed;
+//!   a tombstone reads as missing and gives a client nothing to compare)
 //!   share the identity the clients' guard compares — `(_seq_no, _primary_term)` for the real
 //!   guard, `_seq_no` or `_version` for the unsafe ones.
 //! * `seq_no_monotonic`: every copy's document carries a `_seq_no` at least as high as every
@@ -53,7 +54,7 @@ use stateright::Property;
 use crate::model::Invariant;
 
 use super::history::verdicts;
-use super::state::{copies_in, Chain, Event, Op, Phase, State};
+use super::state::{copies_in, Chain, Doc, Event, Op, Phase, State};
 use super::{ReplicationModel, SEED};
 use crate::protocol::SeqNo;
 
@@ -122,7 +123,7 @@ fn ended(s: &State) -> bool {
 
 /// What a final read of the master's current primary returns once the run has ended.
 fn final_read(_: &ReplicationModel, s: &State) -> Option<Option<Chain>> {
-    ended(s).then(|| s.copies[usize::from(s.master.primary)].doc.map(|d| d.value))
+    ended(s).then(|| Doc::found(s.copies[usize::from(s.master.primary)].doc))
 }
 
 fn no_lost_acked_write(_: &ReplicationModel, s: &State) -> bool {
@@ -166,6 +167,7 @@ fn change_id_unique(m: &ReplicationModel, s: &State) -> bool {
     let guard = m.config.guard;
     let changes: Vec<_> = std::iter::once(SEED.meta)
         .chain(s.changes.iter().flatten().copied())
+        .filter(|meta| !meta.deleted) // a tombstone reads as missing: nothing to compare
         .map(|meta| guard.condition(Some(meta)))
         .collect();
     changes
@@ -227,7 +229,7 @@ fn converge_at_quiescence(_: &ReplicationModel, s: &State) -> bool {
         return true;
     }
     let in_sync = || copies_in(s.master.in_sync).map(|c| &s.copies[usize::from(c)]);
-    let docs: Vec<_> = in_sync().map(|c| c.doc).collect();
+    let docs: Vec<_> = in_sync().map(|c| Doc::content(c.doc)).collect();
     let highest = s.copies[usize::from(s.master.primary)].max_seq_no();
     docs.windows(2).all(|pair| pair[0] == pair[1])
         && in_sync().all(|c| c.local_checkpoint == highest)

@@ -68,8 +68,13 @@ impl Chain {
 /// What a logged operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
-    /// Index the document with the `_version` the primary decided and this value.
-    Write { version: Version, value: Chain },
+    /// Index the document (or, `deleted`, delete it, leaving a tombstone) with the `_version` the
+    /// primary decided and this value (a tombstone keeps the chain as the delete's witness).
+    Write {
+        version: Version,
+        value: Chain,
+        deleted: bool,
+    },
     /// A no-op: fills a `_seq_no` (gap filling on promotion).
     Noop,
 }
@@ -119,6 +124,27 @@ pub struct Receipt {
 pub struct Doc {
     pub meta: DocMeta,
     pub value: Chain,
+    /// A tombstone whose version information the copy has pruned (`index.gc_deletes`): it no
+    /// longer orders late operations. Its metadata and chain stay as the model's witness.
+    pub pruned: bool,
+}
+
+impl Doc {
+    /// What the copy's version map knows when it plans an operation: nothing for a pruned
+    /// tombstone.
+    pub fn known(doc: Option<Doc>) -> Option<DocMeta> {
+        doc.filter(|d| !d.pruned).map(|d| d.meta)
+    }
+
+    /// What a GET returns: the value of a live document, nothing for a tombstone.
+    pub fn found(doc: Option<Doc>) -> Option<Chain> {
+        doc.filter(|d| !d.meta.deleted).map(|d| d.value)
+    }
+
+    /// The document as copies compare it: the pruning of a tombstone is local bookkeeping.
+    pub fn content(doc: Option<Doc>) -> Option<(DocMeta, Chain)> {
+        doc.map(|d| (d.meta, d.value))
+    }
 }
 
 /// A write the primary executed and waits to acknowledge.
@@ -323,6 +349,8 @@ pub enum Event {
         op: u8,
         expected: Option<Option<Chain>>,
         new: Chain,
+        /// A delete: the document is absent afterwards (`new` is the tombstone's witness).
+        delete: bool,
         /// The condition the request carried (what the guard built from the read).
         condition: Condition,
     },

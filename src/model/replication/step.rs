@@ -2,10 +2,12 @@
 //! duplicates, and the master's failovers. Decisions are `protocol` calls; the code here routes
 //! messages and keeps the books (pending writes, acknowledgements, history).
 
-use crate::protocol::checkpoint::{can_acknowledge, global_checkpoint, next_seq_no};
+use crate::protocol::checkpoint::{
+    can_acknowledge, global_checkpoint, next_seq_no, tombstone_prunable,
+};
 use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::{
-    check_operation_term, plan_as_primary, Guard, SeqNo, Term, TermCheck, WriteKind,
+    check_operation_term, plan_as_primary, Condition, Guard, SeqNo, Term, TermCheck, WriteKind,
 };
 
 use super::state::{
@@ -44,7 +46,17 @@ impl ReplicationModel {
                 Some(())
             }
             Action::Recover { copy } => self.start_recovery(state, copy),
+            Action::PruneTombstone { copy } => self.prune_tombstone(state, copy),
         }
+    }
+
+    /// The copy drops its tombstone's version information (`LiveVersionMap.pruneTombstones`).
+    fn prune_tombstone(&self, state: &mut State, copy: CopyId) -> Option<()> {
+        let c = &mut state.copies[usize::from(copy)];
+        let doc = c.doc.as_mut().filter(|d| d.meta.deleted && !d.pruned)?;
+        let allowed = self.config.prune_tombstones_early
+            || tombstone_prunable(doc.meta.seq_no, c.local_checkpoint);
+        allowed.then(|| doc.pruned = true)
     }
 
     fn get(&self, state: &mut State, client: ClientId, copy: CopyId) -> Option<()> {
@@ -55,7 +67,7 @@ impl ReplicationModel {
         let doc = state.copies[usize::from(copy)].doc;
         state.history.push(Event::Read {
             op: self.thread(client, c.op),
-            value: doc.map(|d| d.value),
+            value: Doc::found(doc),
         });
         state.clients[usize::from(client)].phase = Phase::Read(doc);
         Some(())
@@ -75,6 +87,11 @@ impl ReplicationModel {
             (Phase::Rerouted(read), _) if at == state.master.primary => (read, true),
             _ => return None,
         };
+        if self.deletes(client) && !invoked && Doc::found(read).is_none() {
+            // The deleter read 404: there is nothing to delete, and it sends nothing.
+            self.finish_operation(state, client);
+            return Some(());
+        }
         self.execute(state, client, at, read, invoked)
     }
 
@@ -95,17 +112,33 @@ impl ReplicationModel {
         };
         let op = self.thread(client, c.op);
         let writer = self.writer(client, c.op);
-        let read_value = read.map(|d| d.value);
-        let new = read_value.unwrap_or_default().append(writer);
+        let delete = self.deletes(client);
+        let kind = if delete {
+            WriteKind::Delete
+        } else {
+            WriteKind::Index
+        };
+        // What the client saw (a tombstone reads as missing), and the chain its write extends.
+        // `op_type=create` asserts only that the document is missing, so a re-create extends the
+        // witness of whichever tombstone it replaces on the primary.
+        let read_value = Doc::found(read);
         let condition = guard.condition(read.map(|d| d.meta));
+        let base = match state.copies[usize::from(at)].doc {
+            Some(tombstone) if condition == Condition::Create && tombstone.meta.deleted => {
+                Some(tombstone)
+            }
+            _ => read,
+        };
+        let new = base.map(|d| d.value).unwrap_or_default().append(writer);
         let invoke = Event::Invoke {
             op,
             expected: (guard != Guard::Blind).then_some(read_value),
             new,
+            delete,
             condition,
         };
         let copy = &mut state.copies[usize::from(at)];
-        let plan = match plan_as_primary(copy.doc.map(|d| d.meta), WriteKind::Index, &condition) {
+        let plan = match plan_as_primary(Doc::known(copy.doc), kind, &condition) {
             Ok(plan) => plan,
             Err(_) if self.fenced(state, at) => {
                 // The 409 leaves the primary only after its replication round (the bulk shard
@@ -119,7 +152,11 @@ impl ReplicationModel {
                 self.reroute_or_fail(state, client, read);
                 return Some(());
             }
-            Err(_) if invoked && self.config.api == Api::Update && self.config.retry_on_conflict > 0 => {
+            Err(_)
+                if invoked
+                    && self.config.api == Api::Update
+                    && self.config.retry_on_conflict > 0 =>
+            {
                 // `retry_on_conflict`: the update is prepared again on the current primary, from
                 // the document it holds now (`TransportUpdateAction.handleUpdateFailureWithRetry`,
                 // then the coordinating node's re-send of the whole `UpdateRequest`).
@@ -150,12 +187,17 @@ impl ReplicationModel {
             op: Op::Write {
                 version: meta.version,
                 value: new,
+                deleted: meta.deleted,
             },
             pending: false,
             receipt: None,
         };
         copy.log.push(Some(entry));
-        copy.doc = Some(Doc { meta, value: new });
+        copy.doc = Some(Doc {
+            meta,
+            value: new,
+            pruned: false,
+        });
         copy.recompute_local_checkpoint();
         let (term, gcp) = (copy.term, copy.global_checkpoint);
         let Role::Primary(tracker) = &mut copy.role else {
@@ -263,7 +305,11 @@ impl ReplicationModel {
                 *known = Some(known.map_or(local_checkpoint, |k| k.max(local_checkpoint)));
                 tracker.finalizing |= bit(from);
                 // A write sent before the copy's recovery started reached it through the recovery.
-                for p in tracker.pending.iter_mut().filter(|p| p.seq_no <= local_checkpoint) {
+                for p in tracker
+                    .pending
+                    .iter_mut()
+                    .filter(|p| p.seq_no <= local_checkpoint)
+                {
                     p.applied |= bit(from);
                 }
                 self.settle(state, to);
@@ -438,7 +484,9 @@ impl ReplicationModel {
         let gcp = global_checkpoint(previous, in_sync);
         copy.global_checkpoint = gcp;
         let caught_up: Vec<_> = copies_in(tracker.finalizing)
-            .filter(|&c| tracker.checkpoints[usize::from(c)].is_some_and(|lcp| may_mark_in_sync(lcp, gcp)))
+            .filter(|&c| {
+                tracker.checkpoints[usize::from(c)].is_some_and(|lcp| may_mark_in_sync(lcp, gcp))
+            })
             .collect();
         for &c in &caught_up {
             tracker.finalizing &= !bit(c);
@@ -565,20 +613,20 @@ fn failure_of(msg: &Msg) -> Option<Msg> {
     match *msg {
         Msg::Replicate { from, to, term, .. }
         | Msg::Resync { from, to, term, .. }
-        | Msg::Recover { from, to, term, .. } => {
+        | Msg::Recover { from, to, term, .. } => Some(Msg::Failed {
+            from: to,
+            to: from,
+            term,
+            rejected: None,
+        }),
+        Msg::Applied { from, to, term, .. } | Msg::Recovered { from, to, term, .. } => {
             Some(Msg::Failed {
-                from: to,
-                to: from,
+                from,
+                to,
                 term,
                 rejected: None,
             })
         }
-        Msg::Applied { from, to, term, .. } | Msg::Recovered { from, to, term, .. } => Some(Msg::Failed {
-            from,
-            to,
-            term,
-            rejected: None,
-        }),
         Msg::Failed { .. } => None,
     }
 }

@@ -118,14 +118,19 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
     };
     let thread = |op: u8| writer_name[usize::from(op) + 1] - 1;
     let doc = |d: Doc| Doc {
-        meta: d.meta,
         value: chain(d.value),
+        ..d
     };
     let entry = |e: Entry| Entry {
         op: match e.op {
-            Op::Write { version, value } => Op::Write {
+            Op::Write {
+                version,
+                value,
+                deleted,
+            } => Op::Write {
                 version,
                 value: chain(value),
+                deleted,
             },
             Op::Noop => Op::Noop,
         },
@@ -244,11 +249,13 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                     op,
                     expected,
                     new,
+                    delete,
                     condition,
                 } => Event::Invoke {
                     op: thread(op),
                     expected: expected.map(|e| e.map(chain)),
                     new: chain(new),
+                    delete,
                     condition,
                 },
                 Event::Acked { op } => Event::Acked { op: thread(op) },

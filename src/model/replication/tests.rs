@@ -394,15 +394,25 @@ fn holds(model: &ReplicationModel, state: &State, invariant: Invariant) -> bool 
 fn a_re_routed_conditional_write_is_answered_409_although_it_took_effect() {
     let model = Config::default().into_model().unwrap();
     let checker = model.clone().checker().spawn_bfs().join();
-    let path = checker.discovery("cas_linearizable").expect("a counterexample");
+    let path = checker
+        .discovery("cas_linearizable")
+        .expect("a counterexample");
     let last = path.last_state().clone();
     let steps = Trace::from_path(&model, path).to_string();
-    assert!(steps.contains("the coordinating node re-routes it"), "{steps}");
     assert!(
-        steps.contains("(re-routed by the coordinating node) PUT /idx/_doc/1?if_seq_no=0&if_primary_term=1"),
+        steps.contains("the coordinating node re-routes it"),
         "{steps}"
     );
-    assert!(steps.contains("→ 409 version_conflict_engine_exception"), "{steps}");
+    assert!(
+        steps.contains(
+            "(re-routed by the coordinating node) PUT /idx/_doc/1?if_seq_no=0&if_primary_term=1"
+        ),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("→ 409 version_conflict_engine_exception"),
+        "{steps}"
+    );
     let rejected = last.history.iter().find_map(|e| match *e {
         Event::Rejected { op, .. } => Some(op + 1),
         _ => None,
@@ -438,7 +448,10 @@ fn a_re_routed_update_with_retry_on_conflict_is_applied_twice() {
         steps.contains("POST /idx/_update/1?retry_on_conflict=1"),
         "{steps}"
     );
-    assert!(steps.contains("(re-routed by the coordinating node) PUT"), "{steps}");
+    assert!(
+        steps.contains("(re-routed by the coordinating node) PUT"),
+        "{steps}"
+    );
     let why = why.expect("an explanation");
     assert!(why.contains("holds a write twice"), "{why}");
 }
@@ -488,14 +501,24 @@ fn a_recovered_replica_is_promotable_with_every_acknowledged_write() {
     s = take(&model, s, Action::Recover { copy: 1 });
     assert_eq!(s.master.in_sync, 0b01, "not in sync while it recovers");
     let recover = s.network.iter().find(|m| matches!(m, Msg::Recover { .. }));
-    s = take(&model, s.clone(), Action::Deliver(recover.cloned().unwrap()));
-    let done = s.network.iter().find(|m| matches!(m, Msg::Recovered { .. }));
+    s = take(
+        &model,
+        s.clone(),
+        Action::Deliver(recover.cloned().unwrap()),
+    );
+    let done = s
+        .network
+        .iter()
+        .find(|m| matches!(m, Msg::Recovered { .. }));
     s = take(&model, s.clone(), Action::Deliver(done.cloned().unwrap()));
     assert_eq!(s.master.in_sync, 0b11, "marked in sync once caught up");
     assert!(s.copies[1].recovered);
     s = take(&model, s, Action::FailPrimary { promote: 1 });
     let properties = model.properties();
-    for p in properties.iter().filter(|p| p.name == "no_lost_acked_write" || p.name == "acked_on_in_sync") {
+    for p in properties
+        .iter()
+        .filter(|p| p.name == "no_lost_acked_write" || p.name == "acked_on_in_sync")
+    {
         assert!((p.condition)(&model, &s), "{}", p.name);
     }
 }
@@ -503,9 +526,21 @@ fn a_recovered_replica_is_promotable_with_every_acknowledged_write() {
 #[test]
 fn marking_a_recovering_copy_in_sync_early_loses_acknowledged_writes() {
     let refuted_early = refuted(recovery_config(true));
-    assert!(refuted_early.contains("no_lost_acked_write"), "{refuted_early:?}");
-    assert!(refuted_early.contains("acked_on_in_sync"), "{refuted_early:?}");
+    assert!(
+        refuted_early.contains("no_lost_acked_write"),
+        "{refuted_early:?}"
+    );
+    assert!(
+        refuted_early.contains("acked_on_in_sync"),
+        "{refuted_early:?}"
+    );
     let refuted_safe = refuted(recovery_config(false));
-    assert!(!refuted_safe.contains("no_lost_acked_write"), "{refuted_safe:?}");
-    assert!(!refuted_safe.contains("acked_on_in_sync"), "{refuted_safe:?}");
+    assert!(
+        !refuted_safe.contains("no_lost_acked_write"),
+        "{refuted_safe:?}"
+    );
+    assert!(
+        !refuted_safe.contains("acked_on_in_sync"),
+        "{refuted_safe:?}"
+    );
 }

@@ -91,16 +91,19 @@ impl Describe for ReplicationModel {
                             _ => None,
                         });
                 let rerouted = matches!(c.phase, Phase::Rerouted(_));
-                let (new, condition, conflict) =
-                    recorded.unwrap_or_else(|| match rerouted {
-                        true => {
-                            let (new, condition) = self.request_of(before, *client);
-                            (new, condition, None)
-                        }
-                        false => (Chain::EMPTY, Condition::None, None),
-                    });
-                let fenced = matches!(after.clients[usize::from(*client)].phase, Phase::Rerouted(_))
-                    && !after.copies[usize::from(*copy)].is_primary();
+                let (new, condition, conflict) = recorded.unwrap_or_else(|| match rerouted {
+                    true => {
+                        // What the re-executed request wrote: the primary's new document.
+                        let (_, condition) = self.request_of(before, *client);
+                        let written = after.copies[usize::from(*copy)].doc;
+                        (written.map_or(Chain::EMPTY, |d| d.value), condition, None)
+                    }
+                    false => (Chain::EMPTY, Condition::None, None),
+                });
+                let fenced = matches!(
+                    after.clients[usize::from(*client)].phase,
+                    Phase::Rerouted(_)
+                ) && !after.copies[usize::from(*copy)].is_primary();
                 let response = match conflict {
                     _ if fenced => format!(
                         "409 on its stale copy, but its replication round is fenced by a copy of a newer term: the master answers n{copy} is no longer primary; it fails itself"
@@ -131,17 +134,29 @@ impl Describe for ReplicationModel {
                         self.value(new),
                         write_query(&condition)
                     )
+                } else if self.deletes(*client)
+                    && !rerouted
+                    && Doc::found(self.request_read(before, *client)).is_none()
+                {
+                    "sends nothing: it read 404, there is nothing to delete".to_string()
                 } else {
-                    format!(
-                        "{}PUT /idx/_doc/1{} {{\"value\": \"{}\"}}",
-                        if rerouted {
-                            "(re-routed by the coordinating node) "
-                        } else {
-                            ""
-                        },
-                        write_query(&condition),
-                        self.value(new)
-                    )
+                    let rerouted = if rerouted {
+                        "(re-routed by the coordinating node) "
+                    } else {
+                        ""
+                    };
+                    let query = write_query(&condition);
+                    if self.deletes(*client) {
+                        format!(
+                            "{rerouted}DELETE /idx/_doc/1{query} (witness {})",
+                            self.value(new)
+                        )
+                    } else {
+                        format!(
+                            "{rerouted}PUT /idx/_doc/1{query} {{\"value\": \"{}\"}}",
+                            self.value(new)
+                        )
+                    }
                 };
                 Exchange {
                     from: format!("client {client}"),
@@ -189,6 +204,19 @@ impl Describe for ReplicationModel {
                     )),
                 }
             }
+            Action::PruneTombstone { copy } => {
+                let doc = before.copies[usize::from(*copy)].doc;
+                Exchange {
+                    from: format!("n{copy}"),
+                    to: format!("n{copy}"),
+                    request: format!(
+                        "prune the tombstone of _seq_no={} (local checkpoint {})",
+                        doc.map_or(-1, |d| d.meta.seq_no),
+                        before.copies[usize::from(*copy)].local_checkpoint
+                    ),
+                    response: None,
+                }
+            }
             Action::Recover { copy } => Exchange {
                 from: format!("n{copy}"),
                 to: format!("n{}", before.master.primary),
@@ -203,7 +231,10 @@ impl Describe for ReplicationModel {
                         copy_list(after.master.in_sync)
                     )
                 } else {
-                    format!("n{} tracks n{copy}: new writes go to it", before.master.primary)
+                    format!(
+                        "n{} tracks n{copy}: new writes go to it",
+                        before.master.primary
+                    )
                 }),
             },
             Action::FailReplica { copy } => Exchange {
@@ -314,7 +345,7 @@ impl Describe for ReplicationModel {
             Invariant::AppliedAtMostOnce => s.copies.iter().enumerate().find_map(|(c, copy)| {
                 let doc = copy.doc.filter(|d| d.value.repeats_a_writer())?;
                 Some(format!(
-                    "n{c}'s document {} holds a write twice: a re-routed update was applied again on top of its own first application",
+                    "n{c}'s document {} holds a write twice: a re-routed request took effect again on top of its own first execution",
                     self.value(doc.value)
                 ))
             }),
@@ -403,14 +434,19 @@ impl ReplicationModel {
     /// The request a client's current write carries: its new value and condition, from its read.
     fn request_of(&self, state: &State, client: u8) -> (Chain, Condition) {
         let c = state.clients[usize::from(client)];
-        let read = match c.phase {
-            Phase::Read(read) | Phase::Waiting(read) | Phase::Rerouted(read) => read,
-            Phase::Idle | Phase::Done => None,
-        };
+        let read = self.request_read(state, client);
         let new = read
             .map_or(Chain::EMPTY, |d| d.value)
             .append(self.writer(client, c.op));
         (new, self.config.guard.condition(read.map(|d| d.meta)))
+    }
+
+    /// The read a client's current write is based on.
+    fn request_read(&self, state: &State, client: u8) -> Option<Doc> {
+        match state.clients[usize::from(client)].phase {
+            Phase::Read(read) | Phase::Waiting(read) | Phase::Rerouted(read) => read,
+            Phase::Idle | Phase::Done => None,
+        }
     }
 
     /// What the receiver did with a delivered message.
@@ -528,6 +564,15 @@ impl ReplicationModel {
                     with_reads.then(|| format!("{} read {}", self.writer_text(op + 1), text(value)))
                 }
                 Event::Invoke {
+                    op,
+                    expected,
+                    delete: true,
+                    ..
+                } => Some(match expected {
+                    None => format!("{} deletes", self.writer_text(op + 1)),
+                    Some(e) => format!("{} deletes if {}", self.writer_text(op + 1), text(e)),
+                }),
+                Event::Invoke {
                     op, expected, new, ..
                 } => Some(match expected {
                     None => format!("{} writes {}", self.writer_text(op + 1), self.value(new)),
@@ -539,10 +584,9 @@ impl ReplicationModel {
                     ),
                 }),
                 Event::Acked { op } => Some(format!("{} acknowledged", self.writer_text(op + 1))),
-                Event::Rejected { op, .. } => Some(format!(
-                    "{} 409 after re-route",
-                    self.writer_text(op + 1)
-                )),
+                Event::Rejected { op, .. } => {
+                    Some(format!("{} 409 after re-route", self.writer_text(op + 1)))
+                }
                 Event::Conflict { op, expected, .. } => with_reads.then(|| {
                     format!(
                         "{} 409 (expected {})",
@@ -559,6 +603,13 @@ impl ReplicationModel {
     fn found(&self, doc: Option<Doc>) -> String {
         match doc {
             None => "404 not found".into(),
+            Some(d) if d.meta.deleted => format!(
+                "404 not found (tombstone _seq_no={} _primary_term={} _version={}{})",
+                d.meta.seq_no,
+                d.meta.primary_term,
+                d.meta.version,
+                if d.pruned { ", pruned" } else { "" }
+            ),
             Some(d) => format!(
                 "200 _seq_no={} _primary_term={} _version={} {}",
                 d.meta.seq_no,
@@ -571,9 +622,16 @@ impl ReplicationModel {
 
     fn op(&self, op: Op) -> String {
         match op {
-            Op::Write { version, value } => {
-                format!("index _version={version} {}", self.value(value))
-            }
+            Op::Write {
+                version,
+                value,
+                deleted: false,
+            } => format!("index _version={version} {}", self.value(value)),
+            Op::Write {
+                version,
+                value,
+                deleted: true,
+            } => format!("delete _version={version} (witness {})", self.value(value)),
             Op::Noop => "no-op".into(),
         }
     }
