@@ -4,32 +4,13 @@
 //!
 //! Runs are bounded by operation counts (the nemesis periods too), never by time.
 
-use std::path::{Path, PathBuf};
+#[path = "support/torture.rs"]
+mod torture_support;
+
 use std::process::{Command, Output};
 
 use esocc::torture::history::{History, Kind, Outcome};
-
-fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("torture-run")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn torture(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esocc"))
-        .arg("torture")
-        .args(args)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn history(dir: &Path) -> History {
-    History::parse(&std::fs::read_to_string(dir.join("history.jsonl")).unwrap()).unwrap()
-}
+use torture_support::{history, out_dir, torture};
 
 /// Whether some client operation was in flight during a fault period that was not skipped.
 fn ran_under_fault(h: &History) -> bool {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use esocc::engine::group::UnsafeKnob;
 use esocc::torture::generator::Workload;
 use esocc::torture::nemesis::NemesisKind;
 use esocc::torture::run::{run, RunOptions, Target};
@@ -81,6 +82,16 @@ struct RunArgs {
     /// Nodes of the spawned server.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     nodes: u32,
+    /// UNSAFE: run the spawned server without one safeguard (`esocc serve --unsafe`:
+    /// ack-before-replication, no-term-fencing, promote-stale-copy), repeatable: a check of the
+    /// checker, which must find the anomalies the knob causes.
+    #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>, conflicts_with = "url")]
+    unsafe_knobs: Vec<UnsafeKnob>,
+    /// Pin each client to a node of the spawned server (`X-Esocc-Node: client mod nodes`), as
+    /// clients connected to one node of a cluster: those of an isolated old primary's node keep
+    /// reaching it until it is fenced (Elasticsearch's documented dirty reads).
+    #[arg(long, conflicts_with_all = ["url", "proxy"])]
+    pin_clients: bool,
     #[arg(long, value_enum, default_value_t = Workload::Register)]
     workload: Workload,
     /// Concurrent clients.
@@ -167,6 +178,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         Target::Spawn {
             exe,
             nodes: args.nodes,
+            knobs: args.unsafe_knobs,
         }
     } else {
         for url in &args.url {
@@ -200,6 +212,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         retry_on_conflict: args.retry_on_conflict,
         index: args.index,
         proxy: args.proxy,
+        pin_clients: args.pin_clients,
         budget: args.budget.budget(),
         out: args.out,
     };

@@ -84,12 +84,8 @@ pub struct ServeArgs {
     /// acknowledges before its replicas applied the write; no-term-fencing: replicas accept
     /// operations of an older primary term; promote-stale-copy: the master promotes a copy that
     /// is not in sync. Acknowledged writes can be lost. Off by default.
-    #[arg(long = "unsafe", value_name = "KNOB", value_parser = parse_knob)]
+    #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>)]
     pub unsafe_knobs: Vec<UnsafeKnob>,
-}
-
-fn parse_knob(s: &str) -> Result<UnsafeKnob, String> {
-    s.parse()
 }
 
 /// The defaults are the command line's, read from the flags' declarations above (one place).

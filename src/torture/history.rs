@@ -83,6 +83,12 @@ pub struct RunParams {
     pub urls: Vec<String>,
     pub nodes: u32,
     pub index: String,
+    /// The safeguards the spawned server ran without (`--unsafe`).
+    #[serde(rename = "unsafe", skip_serializing_if = "Vec::is_empty")]
+    pub unsafe_knobs: Vec<String>,
+    /// Each client named its node (`--pin-clients`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pin_clients: bool,
 }
 
 /// An invocation.

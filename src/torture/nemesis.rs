@@ -15,6 +15,7 @@
 //! | `replica` | `fail_replica` of a random in-sync replica | (not recovered) |
 //! | `partition` | replication to a random in-sync replica is dropped (it leaves the in-sync set on the next write) | the link delivers again |
 //! | `delay` | replication to a random in-sync replica is held (`delay`, or `reorder`: released newest first) | the link delivers, what it held is released |
+//! | `lagging-failover` | replication to the replica the master promotes next (`esocc serve`: the lowest in-sync id) is held | `fail_primary`, then the link delivers what it held (the old term's requests, fenced) |
 //! | `mixed` | one of the above, drawn from the seed | its stop |
 //!
 //! Copies are never recovered by `esocc serve`, so a fault that needs an in-sync replica and
@@ -47,6 +48,7 @@ pub enum NemesisKind {
     Replica,
     Partition,
     Delay,
+    LaggingFailover,
     Mixed,
 }
 
@@ -59,6 +61,7 @@ impl NemesisKind {
             NemesisKind::Replica => "replica",
             NemesisKind::Partition => "partition",
             NemesisKind::Delay => "delay",
+            NemesisKind::LaggingFailover => "lagging-failover",
             NemesisKind::Mixed => "mixed",
         }
     }
@@ -94,6 +97,8 @@ enum Heal {
     Link(u64),
     /// Set this proxy back to deliver.
     Proxy(usize),
+    /// Fail the primary, then set the link to `deliver` and release what it holds.
+    FailoverThenLink(u64),
 }
 
 /// The fault driver for one shard of one index.
@@ -246,6 +251,13 @@ impl Nemesis {
                 };
                 (format!("link/{replica}/{fault}"), Heal::Link(replica))
             }
+            NemesisKind::LaggingFailover => {
+                let next_primary = replicas.iter().copied().min().unwrap_or(replica);
+                (
+                    format!("link/{next_primary}/delay"),
+                    Heal::FailoverThenLink(next_primary),
+                )
+            }
             NemesisKind::None | NemesisKind::Mixed => return Ok(Heal::Nothing),
         };
         let answer = self.post(&path).await?;
@@ -261,15 +273,26 @@ impl Nemesis {
                 self.record("stop", format!("proxy {i}: Deliver"));
             }
             Heal::Link(copy) => {
-                self.post(&format!("link/{copy}/deliver")).await?;
-                let released = self.post(&format!("release/{copy}")).await?;
-                self.record(
-                    "stop",
-                    format!("link/{copy}/deliver, released {}", released["released"]),
-                );
+                let released = self.deliver(copy).await?;
+                self.record("stop", released);
+            }
+            Heal::FailoverThenLink(copy) => {
+                let failover = self.post("fail_primary").await?;
+                let released = self.deliver(copy).await?;
+                self.record("stop", format!("fail_primary → {failover}, {released}"));
             }
         }
         Ok(())
+    }
+
+    /// Set `copy`'s link back to deliver and release what it held; says how many.
+    async fn deliver(&self, copy: u64) -> Result<String, String> {
+        self.post(&format!("link/{copy}/deliver")).await?;
+        let released = self.post(&format!("release/{copy}")).await?;
+        Ok(format!(
+            "link/{copy}/deliver, released {}",
+            released["released"]
+        ))
     }
 
     /// Wait for `period` more operations to complete (or `clients` more indefinite results) or

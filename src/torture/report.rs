@@ -98,7 +98,7 @@ svg text{{font-size:11px;font-family:monospace}}
     if let Some(p) = &history.params {
         let _ = write!(
             page,
-            "<h2>Run</h2><table id=\"params\"><tr><th>workload</th><td>{}</td></tr><tr><th>nemesis</th><td>{}</td></tr><tr><th>seed</th><td>{}</td></tr><tr><th>clients</th><td>{}</td></tr><tr><th>keys</th><td>{}</td></tr><tr><th>bound</th><td>{}</td></tr><tr><th>client timeout</th><td>{} ms</td></tr><tr><th>endpoint</th><td>{} ({} node{})</td></tr></table>",
+            "<h2>Run</h2><table id=\"params\"><tr><th>workload</th><td>{}</td></tr><tr><th>nemesis</th><td>{}</td></tr><tr><th>seed</th><td>{}</td></tr><tr><th>clients</th><td>{}</td></tr><tr><th>keys</th><td>{}</td></tr><tr><th>bound</th><td>{}</td></tr><tr><th>client timeout</th><td>{} ms</td></tr><tr><th>endpoint</th><td>{} ({} node{}{}){}</td></tr></table>",
             escape(&p.workload),
             escape(&p.nemesis),
             p.seed,
@@ -112,7 +112,15 @@ svg text{{font-size:11px;font-family:monospace}}
             p.timeout_ms,
             escape(&p.urls.join(", ")),
             p.nodes,
-            if p.nodes == 1 { "" } else { "s" }
+            if p.nodes == 1 { "" } else { "s" },
+            if p.pin_clients { ", clients pinned" } else { "" },
+            match p.unsafe_knobs.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " <strong class=\"unsafe\">UNSAFE: {}</strong>",
+                    escape(&p.unsafe_knobs.join(", "))
+                ),
+            }
         );
     }
     let ops_by_id: BTreeMap<u64, &Op> = history.ops.iter().map(|op| (op.id(), op)).collect();
