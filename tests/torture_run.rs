@@ -9,30 +9,8 @@ mod torture_support;
 
 use std::process::{Command, Output};
 
-use esocc::torture::history::{History, Kind, Outcome};
-use torture_support::{history, out_dir, torture};
-
-/// Whether some client operation was in flight during a fault period that was not skipped.
-fn ran_under_fault(h: &History) -> bool {
-    let mut periods = Vec::new();
-    let mut start = None;
-    for e in &h.nemesis {
-        match (e.f.as_str(), start) {
-            ("start", _) if !e.value.contains("skipped") => start = Some(e.time_ns),
-            ("stop", Some(s)) => {
-                periods.push((s, e.time_ns));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    h.ops.iter().filter(|op| !op.invoke.final_read).any(|op| {
-        let end = op.complete_ns.unwrap_or(u64::MAX);
-        periods
-            .iter()
-            .any(|(s, e)| op.invoke.time_ns < *e && end > *s)
-    })
-}
+use esocc::torture::history::{Kind, Outcome};
+use torture_support::{history, out_dir, ran_under_fault, torture};
 
 fn assert_valid(output: &Output, name: &str) {
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use esocc::torture::history::{History, NemesisEvent};
 use esocc::torture::wgl::Budget;
-use torture_support::{history, out_dir, torture};
+use torture_support::{history, out_dir, ran_under_fault, torture};
 
 /// One run of the register workload on 3 nodes, 600 operations, 60 per nemesis period; `knob`
 /// `None` is the safe protocol. Returns the history and the invariants its anomalies break.
@@ -57,6 +57,10 @@ fn run(name: &str, knob: Option<&str>, extra: &[&str]) -> (History, BTreeSet<&'s
     );
     let knobs: Vec<_> = knob.map(str::to_owned).into_iter().collect();
     assert_eq!(h.params.as_ref().unwrap().unsafe_knobs, knobs, "{name}");
+    assert!(
+        ran_under_fault(&h),
+        "{name}: no operation ran under a fault"
+    );
     (h, invariants)
 }
 

@@ -147,6 +147,12 @@ pub struct NemesisEvent {
     /// What was done, e.g. `fail_primary torture/0 → primary 1, term 2`.
     pub value: String,
     pub time_ns: u64,
+    /// A `--nemesis-cmd` command's exit status (absent when it did not exit by itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// Why the fault failed (a command that could not start, exited non-zero or timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One line of `history.jsonl`.

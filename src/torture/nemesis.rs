@@ -21,6 +21,10 @@
 //! Copies are never recovered by `esocc serve`, so a fault that needs an in-sync replica and
 //! finds none is recorded as skipped.
 //!
+//! With `--nemesis-cmd` the faults are the user's commands ([`super::command`]): the start
+//! command at each fault, the stop command at its heal, each recorded with its exit status; one
+//! that fails ends the schedule with an error.
+//!
 //! With `--proxy` the faults are the proxies' instead (any endpoint, a real Elasticsearch
 //! included): `partition` drops one node's proxy (connections cut and refused), `delay` delays
 //! it (each chunk held for half the client timeout to twice it), `mixed` picks one of the two;
@@ -35,6 +39,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::client::Endpoint;
+use super::command::{self, Hooks};
 use super::history::{Event, NemesisEvent, Recorder};
 use super::proxy::{Link, Proxy};
 use super::run::RunOptions;
@@ -50,6 +55,9 @@ pub enum NemesisKind {
     Delay,
     LaggingFailover,
     Mixed,
+    /// `--nemesis-cmd`: the user's commands (chosen by that flag, not by `--nemesis`).
+    #[value(skip)]
+    Command,
 }
 
 impl NemesisKind {
@@ -63,6 +71,7 @@ impl NemesisKind {
             NemesisKind::Delay => "delay",
             NemesisKind::LaggingFailover => "lagging-failover",
             NemesisKind::Mixed => "mixed",
+            NemesisKind::Command => "command",
         }
     }
 }
@@ -99,6 +108,8 @@ enum Heal {
     Proxy(usize),
     /// Fail the primary, then set the link to `deliver` and release what it holds.
     FailoverThenLink(u64),
+    /// Run the `--nemesis-cmd` stop command, if there is one.
+    Command,
 }
 
 /// The fault driver for one shard of one index.
@@ -116,6 +127,8 @@ pub struct Nemesis {
     /// With `--proxy`: the proxies the faults go to, and the client timeout delays scale with.
     proxies: Vec<Proxy>,
     timeout: Duration,
+    /// With `--nemesis-cmd`: the commands that start and stop a fault.
+    hooks: Option<Hooks>,
     endpoint: Arc<Endpoint>,
     /// The fault in force, for the progress bar.
     pub current: watch::Sender<String>,
@@ -140,12 +153,17 @@ impl Nemesis {
             clients: u64::from(opts.clients),
             proxies,
             timeout: opts.timeout,
+            hooks: opts.hooks.clone(),
             endpoint,
             current: watch::channel("healthy".to_string()).0,
         }
     }
 
     fn record(&self, f: &str, value: String) {
+        self.record_event(f, value, None, None);
+    }
+
+    fn record_event(&self, f: &str, value: String, exit: Option<i32>, error: Option<String>) {
         self.current.send_replace(if f == "start" {
             value.clone()
         } else {
@@ -156,8 +174,41 @@ impl Nemesis {
                 f: f.into(),
                 value,
                 time_ns,
+                exit,
+                error,
             })
         });
+    }
+
+    /// Run a `--nemesis-cmd` command as the `f` (`start` or `stop`) of a fault and record it;
+    /// an error when it failed.
+    async fn run_command(&self, f: &str, command: &str, timeout: Duration) -> Result<(), String> {
+        let ran = command::run(command, timeout).await;
+        let mut value = format!("sh -c {command:?} → ");
+        match (ran.exit, &ran.error) {
+            (Some(code), _) => value.push_str(&format!("exit {code}")),
+            (None, Some(error)) => value.push_str(error),
+            (None, None) => value.push('?'),
+        }
+        if !ran.output.is_empty() {
+            value.push_str(&format!(": {}", ran.output));
+        }
+        let failure = ran
+            .error
+            .as_ref()
+            .map(|e| format!("--nemesis-cmd {f} {command:?}: {e}"));
+        self.record_event(f, value, ran.exit, ran.error);
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Start a fault with the `--nemesis-cmd` start command; if it fails, the stop command
+    /// still runs (the fault may be half done) and the schedule ends.
+    async fn start_command(&self, hooks: &Hooks) -> Result<Heal, String> {
+        if let Err(e) = self.run_command("start", &hooks.start, hooks.timeout).await {
+            self.heal(Heal::Command).await?;
+            return Err(e);
+        }
+        Ok(Heal::Command)
     }
 
     async fn post(&self, path: &str) -> Result<Value, String> {
@@ -226,6 +277,9 @@ impl Nemesis {
 
     /// Start one fault; returns how to heal it.
     async fn start(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        if let Some(hooks) = &self.hooks {
+            return self.start_command(hooks).await;
+        }
         if !self.proxies.is_empty() {
             return self.start_proxy(kind);
         }
@@ -258,7 +312,9 @@ impl Nemesis {
                     Heal::FailoverThenLink(next_primary),
                 )
             }
-            NemesisKind::None | NemesisKind::Mixed => return Ok(Heal::Nothing),
+            NemesisKind::None | NemesisKind::Mixed | NemesisKind::Command => {
+                return Ok(Heal::Nothing)
+            }
         };
         let answer = self.post(&path).await?;
         self.record("start", format!("{path} → {answer}"));
@@ -276,6 +332,14 @@ impl Nemesis {
                 let released = self.deliver(copy).await?;
                 self.record("stop", released);
             }
+            Heal::Command => match self
+                .hooks
+                .as_ref()
+                .and_then(|h| Some((h.stop.as_ref()?, h.timeout)))
+            {
+                Some((stop, timeout)) => self.run_command("stop", stop, timeout).await?,
+                None => self.record("stop", "no --nemesis-cmd stop command".into()),
+            },
             Heal::FailoverThenLink(copy) => {
                 let failover = self.post("fail_primary").await?;
                 let released = self.deliver(copy).await?;

@@ -123,6 +123,18 @@ svg text{{font-size:11px;font-family:monospace}}
             }
         );
     }
+    let failed: Vec<_> = history
+        .nemesis
+        .iter()
+        .filter(|e| e.error.is_some())
+        .collect();
+    if !failed.is_empty() {
+        page.push_str("<h2>Nemesis errors</h2><ul id=\"nemesis-errors\">");
+        for e in failed {
+            let _ = write!(page, "<li>{}: <code>{}</code></li>", e.f, escape(&e.value));
+        }
+        page.push_str("</ul>");
+    }
     let ops_by_id: BTreeMap<u64, &Op> = history.ops.iter().map(|op| (op.id(), op)).collect();
     let _ = write!(page, "<h2>Anomalies ({})</h2>", report.anomalies.len());
     if report.anomalies.is_empty() {

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::check::{check, CheckReport};
 use super::client::{Client, Endpoint};
+use super::command::Hooks;
 use super::generator::{Generator, Workload};
 use super::history::{History, RunParams};
 use super::nemesis::{Nemesis, NemesisKind};
@@ -57,6 +58,9 @@ pub struct RunOptions {
     pub proxy: bool,
     /// Against a spawned server: each client names its node (`X-Esocc-Node`).
     pub pin_clients: bool,
+    /// `--nemesis-cmd`: the faults are these commands (`nemesis` is then
+    /// [`NemesisKind::Command`]).
+    pub hooks: Option<Hooks>,
     pub budget: Budget,
     pub out: PathBuf,
 }

@@ -30,3 +30,25 @@ pub fn torture(dir: &Path, args: &[&str]) -> Output {
 pub fn history(dir: &Path) -> History {
     History::parse(&std::fs::read_to_string(dir.join("history.jsonl")).unwrap()).unwrap()
 }
+
+/// Whether some client operation was in flight during a fault period that was not skipped.
+pub fn ran_under_fault(h: &History) -> bool {
+    let mut periods = Vec::new();
+    let mut start = None;
+    for e in &h.nemesis {
+        match (e.f.as_str(), start) {
+            ("start", _) if !e.value.contains("skipped") => start = Some(e.time_ns),
+            ("stop", Some(s)) => {
+                periods.push((s, e.time_ns));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    h.ops.iter().filter(|op| !op.invoke.final_read).any(|op| {
+        let end = op.complete_ns.unwrap_or(u64::MAX);
+        periods
+            .iter()
+            .any(|(s, e)| op.invoke.time_ns < *e && end > *s)
+    })
+}
