@@ -99,6 +99,10 @@ const MIXED: [NemesisKind; 5] = [
 /// How often the schedule looks at the operation count.
 const POLL: Duration = Duration::from_millis(2);
 
+/// The timeout of a request to the fault endpoints: a failover (promotion and resync) on a busy
+/// machine may take longer than a client's request may.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What must be undone when a fault period ends.
 enum Heal {
     Nothing,
@@ -142,11 +146,15 @@ impl Nemesis {
         endpoint: Arc<Endpoint>,
         recorder: Recorder,
         proxies: Vec<Proxy>,
-    ) -> Nemesis {
-        Nemesis {
+    ) -> Result<Nemesis, String> {
+        let http = reqwest::Client::builder()
+            .timeout(CONTROL_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the nemesis's HTTP client: {e}"))?;
+        Ok(Nemesis {
             kind: opts.nemesis,
             rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6E65_6D65_7369_7321),
-            http: endpoint.http.clone(),
+            http,
             base: format!("{}/_esocc/{}/0", endpoint.urls[0], endpoint.index),
             recorder,
             period: opts.nemesis_period,
@@ -156,7 +164,7 @@ impl Nemesis {
             hooks: opts.hooks.clone(),
             endpoint,
             current: watch::channel("healthy".to_string()).0,
-        }
+        })
     }
 
     fn record(&self, f: &str, value: String) {

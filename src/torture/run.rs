@@ -254,7 +254,7 @@ async fn drive(
     create_index(endpoint, nodes.saturating_sub(1)).await?;
     let (stop_tx, stop) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
-    let nemesis = Nemesis::new(opts, endpoint.clone(), recorder.clone(), proxies);
+    let nemesis = Nemesis::new(opts, endpoint.clone(), recorder.clone(), proxies)?;
     let current = nemesis.current.subscribe();
     let nemesis = tokio::spawn(nemesis.run(stop.clone()));
     {
