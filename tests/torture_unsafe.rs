@@ -2,7 +2,8 @@
 //! bounded number of operations, with the anomaly the replication model names for it; the same
 //! run against the safe protocol does not show that anomaly. Every run asserts that its fault
 //! happened and had the effect the knob needs (from the history's nemesis events and
-//! operations), so a run that missed the fault cannot pass as "caught".
+//! operations), so a run that missed the fault cannot pass as "caught". `esocc serve --help` and
+//! `esocc torture --help` name every knob.
 //!
 //! | knob | nemesis | the fault's effect | caught as |
 //! | --- | --- | --- | --- |
@@ -204,4 +205,24 @@ fn promote_stale_copy_is_caught_as_a_lost_acknowledged_write() {
     let (h, found) = run("unsafe-stale", Some("promote-stale-copy"), &extra);
     assert_eq!(failed_replicas_promoted(&h), ["2"], "{:?}", h.nemesis);
     assert!(found.contains("no_lost_acked_write"), "{found:?}");
+}
+
+#[test]
+fn serve_and_torture_name_the_knobs_loudly_in_their_help() {
+    for command in [["serve", "--help"], ["torture", "--help"]] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_esocc"))
+            .args(command)
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("--unsafe <KNOB>"), "{help}");
+        assert!(help.contains("UNSAFE"), "{help}");
+        for knob in [
+            "ack-before-replication",
+            "no-term-fencing",
+            "promote-stale-copy",
+        ] {
+            assert!(help.contains(knob), "{command:?} does not name {knob}");
+        }
+    }
 }

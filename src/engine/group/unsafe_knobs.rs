@@ -150,7 +150,7 @@ impl ShardGroup {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(esocc_loom)))]
 mod tests {
     use super::*;
     use crate::engine::group::Role;
