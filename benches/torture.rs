@@ -1,5 +1,6 @@
 //! The history checker of `esocc torture` on generated histories, and against a plain
-//! Wing & Gong search (no split per document, no memoisation, no forced steps) in the same run.
+//! Wing & Gong search (no split per document, no memoisation, no forced steps, no indefinite
+//! write left out or moved) in the same run.
 //!
 //! Histories come from a simulated endpoint that applies each operation at its completion (so
 //! they are linearizable by construction): clients GET, index conditionally on the version they
@@ -179,7 +180,7 @@ fn main() {
     }
     println!();
     println!(
-        "against the plain WGL search (no split, no memoisation, no forced steps), {compared} operations"
+        "against the plain WGL search (no split, no memoisation, no forced steps, nothing left out), {compared} operations"
     );
     println!(
         "{:>7} {:>6} {:>10} {:>12} {:>12} {:>10}",

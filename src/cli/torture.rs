@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use esocc::engine::group::UnsafeKnob;
+use esocc::torture::command::Hooks;
 use esocc::torture::generator::Workload;
 use esocc::torture::nemesis::NemesisKind;
 use esocc::torture::run::{run, RunOptions, Target};
@@ -81,6 +83,16 @@ struct RunArgs {
     /// Nodes of the spawned server.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     nodes: u32,
+    /// UNSAFE: run the spawned server without one safeguard (`esocc serve --unsafe`:
+    /// ack-before-replication, no-term-fencing, promote-stale-copy), repeatable: a check of the
+    /// checker, which must find the anomalies the knob causes.
+    #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>, conflicts_with = "url")]
+    unsafe_knobs: Vec<UnsafeKnob>,
+    /// Pin each client to a node of the spawned server (`X-Esocc-Node: client mod nodes`), as
+    /// clients connected to one node of a cluster: those of an isolated old primary's node keep
+    /// reaching it until it is fenced (Elasticsearch's documented dirty reads).
+    #[arg(long, conflicts_with_all = ["url", "proxy"])]
+    pin_clients: bool,
     #[arg(long, value_enum, default_value_t = Workload::Register)]
     workload: Workload,
     /// Concurrent clients.
@@ -100,6 +112,15 @@ struct RunArgs {
     seed: u64,
     #[arg(long, value_enum, default_value_t = NemesisKind::None)]
     nemesis: NemesisKind,
+    /// Inject faults with your own commands instead (`docker kill es2`, `kill -STOP PID`):
+    /// `--nemesis-cmd start CMD [--nemesis-cmd stop CMD]`. The start command runs (`sh -c`) at
+    /// each scheduled fault, the stop command at its heal; each is recorded in the history
+    /// with its exit status. One that fails or times out ends the schedule (exit 2).
+    #[arg(long, num_args = 2, value_names = ["start|stop", "CMD"], conflicts_with_all = ["nemesis", "proxy"])]
+    nemesis_cmd: Vec<String>,
+    /// How long a --nemesis-cmd command may run before its process group is killed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    nemesis_cmd_timeout_ms: u64,
     /// Completed operations in each healthy and each fault period of the nemesis.
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     nemesis_period: u64,
@@ -167,6 +188,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         Target::Spawn {
             exe,
             nodes: args.nodes,
+            knobs: args.unsafe_knobs,
         }
     } else {
         for url in &args.url {
@@ -183,10 +205,24 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
                 .collect(),
         )
     };
+    let hooks = match args.nemesis_cmd.is_empty() {
+        true => None,
+        false => Some(
+            Hooks::from_pairs(
+                &args.nemesis_cmd,
+                Duration::from_millis(args.nemesis_cmd_timeout_ms),
+            )
+            .map_err(Failure::BadInput)?,
+        ),
+    };
     let opts = RunOptions {
         target,
         workload: args.workload,
-        nemesis: args.nemesis,
+        nemesis: match hooks {
+            Some(_) => NemesisKind::Command,
+            None => args.nemesis,
+        },
+        hooks,
         seed: args.seed,
         clients: args.clients,
         keys: args.keys,
@@ -200,6 +236,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         retry_on_conflict: args.retry_on_conflict,
         index: args.index,
         proxy: args.proxy,
+        pin_clients: args.pin_clients,
         budget: args.budget.budget(),
         out: args.out,
     };

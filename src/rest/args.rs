@@ -11,6 +11,7 @@ use super::limits::{
     default_max_connections, default_memory_budget, parse_byte_size, parse_duration, MemoryLimit,
 };
 use super::server::Server;
+use crate::engine::group::{Unsafe, UnsafeKnob};
 
 /// The endpoints and fault injection, shown by `esocc serve --help`.
 const AFTER_HELP: &str = "\
@@ -78,6 +79,13 @@ pub struct ServeArgs {
     /// Items in one `_bulk` request at most (400 beyond).
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_bulk_items: u64,
+    /// UNSAFE, for testing testers: switch off one safeguard of the replication protocol (the
+    /// replication model's bug knobs), repeatable. ack-before-replication: the primary
+    /// acknowledges before its replicas applied the write; no-term-fencing: replicas accept
+    /// operations of an older primary term; promote-stale-copy: the master promotes a copy that
+    /// is not in sync. Acknowledged writes can be lost. Off by default.
+    #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>)]
+    pub unsafe_knobs: Vec<UnsafeKnob>,
 }
 
 /// The defaults are the command line's, read from the flags' declarations above (one place).
@@ -118,6 +126,18 @@ impl ServeArgs {
 
 /// What `serve` runs: the parsed arguments.
 pub type ServeOptions = ServeArgs;
+
+/// What the startup line says about the knobs: nothing for the safe protocol.
+fn unsafe_warning(knobs: Unsafe) -> String {
+    let names: Vec<_> = knobs.knobs().iter().map(|k| k.name()).collect();
+    match names.is_empty() {
+        true => String::new(),
+        false => format!(
+            " UNSAFE: {} (acknowledged writes can be lost)",
+            names.join(", ")
+        ),
+    }
+}
 
 /// SIGINT and SIGTERM (Ctrl-C elsewhere), which both stop the server.
 struct StopSignals {
@@ -168,10 +188,11 @@ pub fn serve(opts: ServeOptions) -> std::io::Result<Option<u8>> {
         let server = Server::bind(&opts).await?;
         let mut signals = StopSignals::install()?;
         eprintln!(
-            "esocc serve: listening on http://{} ({} node{})",
+            "esocc serve: listening on http://{} ({} node{}){}",
             server.local_addr(),
             opts.nodes,
-            if opts.nodes == 1 { "" } else { "s" }
+            if opts.nodes == 1 { "" } else { "s" },
+            unsafe_warning(Unsafe::of(&opts.unsafe_knobs))
         );
         let (stop, stopped) = watch::channel(Stop::Running);
         let grace = opts.shutdown_grace;
@@ -216,5 +237,32 @@ mod tests {
         assert_eq!(args.request_limit, MemoryLimit::Ratio(6_000));
         assert_eq!(args.total_limit, MemoryLimit::Ratio(9_500));
         assert_eq!(args.max_bulk_items, 100_000);
+        assert!(args.unsafe_knobs.is_empty());
+        assert_eq!(unsafe_warning(Unsafe::default()), "");
+    }
+
+    #[test]
+    fn unsafe_knobs_are_named_in_the_startup_line() {
+        let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+        let matches = command
+            .try_get_matches_from([
+                "serve",
+                "--unsafe",
+                "no-term-fencing",
+                "--unsafe",
+                "ack-before-replication",
+            ])
+            .unwrap();
+        let args = <ServeArgs as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
+        assert_eq!(
+            unsafe_warning(Unsafe::of(&args.unsafe_knobs)),
+            " UNSAFE: ack-before-replication, no-term-fencing (acknowledged writes can be lost)"
+        );
+        let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+        let error = command
+            .try_get_matches_from(["serve", "--unsafe", "fast"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown knob `fast`"), "{error}");
     }
 }

@@ -11,6 +11,7 @@ use super::error::RestError;
 use super::index_name;
 use super::routing;
 use super::shard::Shard;
+use crate::engine::group::Unsafe;
 use crate::engine::ShardId;
 
 /// `index.number_of_shards` may not exceed this (`MetadataCreateIndexService`'s default limit).
@@ -147,6 +148,8 @@ impl Index {
 /// The indices of the cluster.
 pub struct Registry {
     nodes: u32,
+    /// The safeguards every shard runs without (`esocc serve --unsafe`).
+    knobs: Unsafe,
     indices: papaya::HashMap<String, Arc<Index>>,
 }
 
@@ -154,6 +157,7 @@ impl Registry {
     pub fn new(nodes: u32) -> Registry {
         Registry {
             nodes,
+            knobs: Unsafe::default(),
             // papaya retires a removed value into a per-thread batch that is freed only once
             // the batch is full (32 by default): a deleted index, shards and all, would stay
             // reachable until 31 more retirements on the same thread. Indices are removed
@@ -165,6 +169,12 @@ impl Registry {
         }
     }
 
+    /// Every shard created from now on runs without the safeguards `knobs` switches off.
+    pub fn with_unsafe(mut self, knobs: Unsafe) -> Registry {
+        self.knobs = knobs;
+        self
+    }
+
     fn build(&self, name: &str, settings: IndexSettings) -> Arc<Index> {
         let uuid = random_uuid();
         // Elasticsearch never puts two copies of a shard on one node.
@@ -174,7 +184,12 @@ impl Registry {
         let shards = (0..settings.number_of_shards)
             .map(|number| {
                 let shard = ShardId::new(name, uuid.clone(), number);
-                Shard::new(shard, settings.number_of_replicas, assigned_replicas)
+                Shard::new(
+                    shard,
+                    settings.number_of_replicas,
+                    assigned_replicas,
+                    self.knobs,
+                )
             })
             .collect();
         Arc::new(Index {

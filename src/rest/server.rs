@@ -24,6 +24,7 @@ use super::error::RestError;
 use super::handlers::{bulk, cluster, documents, faults, indices, update};
 use super::json;
 use super::registry::Registry;
+use crate::engine::group::Unsafe;
 
 /// `http.max_content_length`: Elasticsearch's default request body limit.
 pub const MAX_CONTENT_LENGTH: usize = 100 * 1024 * 1024;
@@ -53,7 +54,7 @@ impl Cluster {
             cluster_name: "esocc".into(),
             cluster_uuid: random_uuid(),
             node_name: "esocc-node-0".into(),
-            indices: Registry::new(opts.nodes),
+            indices: Registry::new(opts.nodes).with_unsafe(Unsafe::of(&opts.unsafe_knobs)),
             ids: IdGenerator::default(),
             breakers: Breakers::new(opts.breaker_limits()),
             max_bulk_items: usize::try_from(opts.max_bulk_items).unwrap_or(usize::MAX),

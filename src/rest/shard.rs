@@ -11,7 +11,7 @@
 //! that copy, which keeps serving reads and accepting writes until it is fenced, as in
 //! Elasticsearch.
 
-use crate::engine::group::{CopyId, Role};
+use crate::engine::group::{CopyId, Role, Unsafe};
 use crate::engine::{EngineError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
 
 /// One shard: its group of copies.
@@ -20,10 +20,11 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// A shard with `replicas` replicas in its settings, `assigned` of them on a node.
-    pub fn new(id: ShardId, replicas: u32, assigned: u32) -> Shard {
+    /// A shard with `replicas` replicas in its settings, `assigned` of them on a node, without
+    /// the safeguards `knobs` switches off.
+    pub fn new(id: ShardId, replicas: u32, assigned: u32, knobs: Unsafe) -> Shard {
         Shard {
-            group: ShardGroup::new(id, replicas, assigned),
+            group: ShardGroup::new(id, replicas, assigned).with_unsafe(knobs),
         }
     }
 

@@ -124,6 +124,9 @@ impl CheckReport {
                 self.unknown_keys.join(", ")
             ));
         }
+        for e in history.nemesis.iter().filter(|e| e.error.is_some()) {
+            out.push_str(&format!("\nnemesis {} failed: {}\n", e.f, e.value));
+        }
         out.push_str(&format!(
             "\nverdict: {}\n",
             match self.verdict {

@@ -23,6 +23,10 @@ pub struct Endpoint {
     pub index: String,
     pub http: reqwest::Client,
     pub retry_on_conflict: u32,
+    /// `--pin-clients`: the nodes of the spawned `esocc serve` behind its one URL. Each client
+    /// then names its node in `X-Esocc-Node`, so it keeps reaching that node's copy while the
+    /// copy believes it is primary (an isolated old primary included).
+    pub pinned_nodes: Option<usize>,
     next_op: AtomicU64,
     next_bulk: AtomicU64,
     /// ok, fail, info.
@@ -46,10 +50,17 @@ impl Endpoint {
             index,
             http,
             retry_on_conflict,
+            pinned_nodes: None,
             next_op: AtomicU64::new(0),
             next_bulk: AtomicU64::new(0),
             counts: Default::default(),
         })
+    }
+
+    /// The nodes clients spread over and the final reads visit: one per URL, or the pinned
+    /// nodes.
+    pub fn nodes(&self) -> usize {
+        self.pinned_nodes.unwrap_or(self.urls.len()).max(1)
     }
 
     pub fn done(&self) -> u64 {
@@ -161,7 +172,7 @@ impl Client {
         recorder: Recorder,
         generator: Generator,
     ) -> Client {
-        let node = client as usize % endpoint.urls.len().max(1);
+        let node = client as usize % endpoint.nodes();
         Client {
             clients,
             process: u64::from(client),
@@ -192,10 +203,18 @@ impl Client {
     }
 
     fn url(&self) -> &str {
-        self.endpoint
-            .urls
-            .get(self.node)
+        let urls = &self.endpoint.urls;
+        urls.get(self.node)
+            .or(urls.first())
             .map_or("http://127.0.0.1:9200", String::as_str)
+    }
+
+    /// `request` with the client's node named when clients are pinned.
+    fn to_node(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.endpoint.pinned_nodes {
+            Some(_) => request.header("X-Esocc-Node", self.node),
+            None => request,
+        }
     }
 
     fn invoke(&self, req: &Request<'_>, bulk: Option<u64>, final_read: bool) -> u64 {
@@ -245,7 +264,7 @@ impl Client {
             None => String::new(),
         };
         let key = req.key;
-        match req.kind {
+        let request = match req.kind {
             Kind::Read => http.get(format!("{base}/{index}/_doc/{key}")),
             Kind::Index => http
                 .put(format!("{base}/{index}/_doc/{key}{query}"))
@@ -260,7 +279,8 @@ impl Client {
                     self.endpoint.retry_on_conflict
                 ))
                 .json(&json!({"doc": source(req.token), "doc_as_upsert": true})),
-        }
+        };
+        self.to_node(request)
     }
 
     /// Send one operation and record it; returns what came back.
@@ -426,9 +446,7 @@ impl Client {
             ops.push((self.invoke(&req, Some(bulk), false), kind, key.clone()));
         }
         let response = self
-            .endpoint
-            .http
-            .post(format!("{}/_bulk", self.url()))
+            .to_node(self.endpoint.http.post(format!("{}/_bulk", self.url())))
             .header("content-type", "application/x-ndjson")
             .body(body)
             .send()

@@ -83,6 +83,12 @@ pub struct RunParams {
     pub urls: Vec<String>,
     pub nodes: u32,
     pub index: String,
+    /// The safeguards the spawned server ran without (`--unsafe`).
+    #[serde(rename = "unsafe", skip_serializing_if = "Vec::is_empty")]
+    pub unsafe_knobs: Vec<String>,
+    /// Each client named its node (`--pin-clients`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pin_clients: bool,
 }
 
 /// An invocation.
@@ -141,6 +147,12 @@ pub struct NemesisEvent {
     /// What was done, e.g. `fail_primary torture/0 → primary 1, term 2`.
     pub value: String,
     pub time_ns: u64,
+    /// A `--nemesis-cmd` command's exit status (absent when it did not exit by itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// Why the fault failed (a command that could not start, exited non-zero or timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One line of `history.jsonl`.

@@ -12,6 +12,7 @@
 //! | [`client`] | intents to Elasticsearch requests, answers to `ok` / `fail` / `info` |
 //! | [`nemesis`] | faults on a schedule, through `esocc serve`'s `/_esocc` endpoints or the proxies |
 //! | [`proxy`] | `--proxy`: a TCP proxy per node that delivers, delays or drops |
+//! | [`command`] | `--nemesis-cmd`: the user's fault commands, with a timeout and their exit status |
 //! | [`history`] | the `history.jsonl` format, its parser and the recorder |
 //! | [`occ`] | the OCC-aware checker |
 //! | [`wgl`] | the Wing–Gong–Lowe linearizability checker with a budget |
@@ -23,6 +24,7 @@
 pub mod anomaly;
 pub mod check;
 pub mod client;
+pub mod command;
 pub mod generator;
 pub mod history;
 pub mod nemesis;

@@ -15,10 +15,15 @@
 //! | `replica` | `fail_replica` of a random in-sync replica | (not recovered) |
 //! | `partition` | replication to a random in-sync replica is dropped (it leaves the in-sync set on the next write) | the link delivers again |
 //! | `delay` | replication to a random in-sync replica is held (`delay`, or `reorder`: released newest first) | the link delivers, what it held is released |
+//! | `lagging-failover` | replication to the replica the master promotes next (`esocc serve`: the lowest in-sync id) is held | `fail_primary`, then the link delivers what it held (the old term's requests, fenced) |
 //! | `mixed` | one of the above, drawn from the seed | its stop |
 //!
 //! Copies are never recovered by `esocc serve`, so a fault that needs an in-sync replica and
 //! finds none is recorded as skipped.
+//!
+//! With `--nemesis-cmd` the faults are the user's commands ([`super::command`]): the start
+//! command at each fault, the stop command at its heal, each recorded with its exit status; one
+//! that fails ends the schedule with an error.
 //!
 //! With `--proxy` the faults are the proxies' instead (any endpoint, a real Elasticsearch
 //! included): `partition` drops one node's proxy (connections cut and refused), `delay` delays
@@ -34,6 +39,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::client::Endpoint;
+use super::command::{self, Hooks};
 use super::history::{Event, NemesisEvent, Recorder};
 use super::proxy::{Link, Proxy};
 use super::run::RunOptions;
@@ -47,7 +53,11 @@ pub enum NemesisKind {
     Replica,
     Partition,
     Delay,
+    LaggingFailover,
     Mixed,
+    /// `--nemesis-cmd`: the user's commands (chosen by that flag, not by `--nemesis`).
+    #[value(skip)]
+    Command,
 }
 
 impl NemesisKind {
@@ -59,7 +69,9 @@ impl NemesisKind {
             NemesisKind::Replica => "replica",
             NemesisKind::Partition => "partition",
             NemesisKind::Delay => "delay",
+            NemesisKind::LaggingFailover => "lagging-failover",
             NemesisKind::Mixed => "mixed",
+            NemesisKind::Command => "command",
         }
     }
 }
@@ -87,6 +99,10 @@ const MIXED: [NemesisKind; 5] = [
 /// How often the schedule looks at the operation count.
 const POLL: Duration = Duration::from_millis(2);
 
+/// The timeout of a request to the fault endpoints: a failover (promotion and resync) on a busy
+/// machine may take longer than a client's request may.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What must be undone when a fault period ends.
 enum Heal {
     Nothing,
@@ -94,6 +110,10 @@ enum Heal {
     Link(u64),
     /// Set this proxy back to deliver.
     Proxy(usize),
+    /// Fail the primary, then set the link to `deliver` and release what it holds.
+    FailoverThenLink(u64),
+    /// Run the `--nemesis-cmd` stop command, if there is one.
+    Command,
 }
 
 /// The fault driver for one shard of one index.
@@ -111,6 +131,8 @@ pub struct Nemesis {
     /// With `--proxy`: the proxies the faults go to, and the client timeout delays scale with.
     proxies: Vec<Proxy>,
     timeout: Duration,
+    /// With `--nemesis-cmd`: the commands that start and stop a fault.
+    hooks: Option<Hooks>,
     endpoint: Arc<Endpoint>,
     /// The fault in force, for the progress bar.
     pub current: watch::Sender<String>,
@@ -124,23 +146,32 @@ impl Nemesis {
         endpoint: Arc<Endpoint>,
         recorder: Recorder,
         proxies: Vec<Proxy>,
-    ) -> Nemesis {
-        Nemesis {
+    ) -> Result<Nemesis, String> {
+        let http = reqwest::Client::builder()
+            .timeout(CONTROL_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the nemesis's HTTP client: {e}"))?;
+        Ok(Nemesis {
             kind: opts.nemesis,
             rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6E65_6D65_7369_7321),
-            http: endpoint.http.clone(),
+            http,
             base: format!("{}/_esocc/{}/0", endpoint.urls[0], endpoint.index),
             recorder,
             period: opts.nemesis_period,
             clients: u64::from(opts.clients),
             proxies,
             timeout: opts.timeout,
+            hooks: opts.hooks.clone(),
             endpoint,
             current: watch::channel("healthy".to_string()).0,
-        }
+        })
     }
 
     fn record(&self, f: &str, value: String) {
+        self.record_event(f, value, None, None);
+    }
+
+    fn record_event(&self, f: &str, value: String, exit: Option<i32>, error: Option<String>) {
         self.current.send_replace(if f == "start" {
             value.clone()
         } else {
@@ -151,8 +182,41 @@ impl Nemesis {
                 f: f.into(),
                 value,
                 time_ns,
+                exit,
+                error,
             })
         });
+    }
+
+    /// Run a `--nemesis-cmd` command as the `f` (`start` or `stop`) of a fault and record it;
+    /// an error when it failed.
+    async fn run_command(&self, f: &str, command: &str, timeout: Duration) -> Result<(), String> {
+        let ran = command::run(command, timeout).await;
+        let mut value = format!("sh -c {command:?} → ");
+        match (ran.exit, &ran.error) {
+            (Some(code), _) => value.push_str(&format!("exit {code}")),
+            (None, Some(error)) => value.push_str(error),
+            (None, None) => value.push('?'),
+        }
+        if !ran.output.is_empty() {
+            value.push_str(&format!(": {}", ran.output));
+        }
+        let failure = ran
+            .error
+            .as_ref()
+            .map(|e| format!("--nemesis-cmd {f} {command:?}: {e}"));
+        self.record_event(f, value, ran.exit, ran.error);
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Start a fault with the `--nemesis-cmd` start command; if it fails, the stop command
+    /// still runs (the fault may be half done) and the schedule ends.
+    async fn start_command(&self, hooks: &Hooks) -> Result<Heal, String> {
+        if let Err(e) = self.run_command("start", &hooks.start, hooks.timeout).await {
+            self.heal(Heal::Command).await?;
+            return Err(e);
+        }
+        Ok(Heal::Command)
     }
 
     async fn post(&self, path: &str) -> Result<Value, String> {
@@ -221,6 +285,9 @@ impl Nemesis {
 
     /// Start one fault; returns how to heal it.
     async fn start(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        if let Some(hooks) = &self.hooks {
+            return self.start_command(hooks).await;
+        }
         if !self.proxies.is_empty() {
             return self.start_proxy(kind);
         }
@@ -246,7 +313,16 @@ impl Nemesis {
                 };
                 (format!("link/{replica}/{fault}"), Heal::Link(replica))
             }
-            NemesisKind::None | NemesisKind::Mixed => return Ok(Heal::Nothing),
+            NemesisKind::LaggingFailover => {
+                let next_primary = replicas.iter().copied().min().unwrap_or(replica);
+                (
+                    format!("link/{next_primary}/delay"),
+                    Heal::FailoverThenLink(next_primary),
+                )
+            }
+            NemesisKind::None | NemesisKind::Mixed | NemesisKind::Command => {
+                return Ok(Heal::Nothing)
+            }
         };
         let answer = self.post(&path).await?;
         self.record("start", format!("{path} → {answer}"));
@@ -261,15 +337,34 @@ impl Nemesis {
                 self.record("stop", format!("proxy {i}: Deliver"));
             }
             Heal::Link(copy) => {
-                self.post(&format!("link/{copy}/deliver")).await?;
-                let released = self.post(&format!("release/{copy}")).await?;
-                self.record(
-                    "stop",
-                    format!("link/{copy}/deliver, released {}", released["released"]),
-                );
+                let released = self.deliver(copy).await?;
+                self.record("stop", released);
+            }
+            Heal::Command => match self
+                .hooks
+                .as_ref()
+                .and_then(|h| Some((h.stop.as_ref()?, h.timeout)))
+            {
+                Some((stop, timeout)) => self.run_command("stop", stop, timeout).await?,
+                None => self.record("stop", "no --nemesis-cmd stop command".into()),
+            },
+            Heal::FailoverThenLink(copy) => {
+                let failover = self.post("fail_primary").await?;
+                let released = self.deliver(copy).await?;
+                self.record("stop", format!("fail_primary → {failover}, {released}"));
             }
         }
         Ok(())
+    }
+
+    /// Set `copy`'s link back to deliver and release what it held; says how many.
+    async fn deliver(&self, copy: u64) -> Result<String, String> {
+        self.post(&format!("link/{copy}/deliver")).await?;
+        let released = self.post(&format!("release/{copy}")).await?;
+        Ok(format!(
+            "link/{copy}/deliver, released {}",
+            released["released"]
+        ))
     }
 
     /// Wait for `period` more operations to complete (or `clients` more indefinite results) or

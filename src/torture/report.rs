@@ -98,7 +98,7 @@ svg text{{font-size:11px;font-family:monospace}}
     if let Some(p) = &history.params {
         let _ = write!(
             page,
-            "<h2>Run</h2><table id=\"params\"><tr><th>workload</th><td>{}</td></tr><tr><th>nemesis</th><td>{}</td></tr><tr><th>seed</th><td>{}</td></tr><tr><th>clients</th><td>{}</td></tr><tr><th>keys</th><td>{}</td></tr><tr><th>bound</th><td>{}</td></tr><tr><th>client timeout</th><td>{} ms</td></tr><tr><th>endpoint</th><td>{} ({} node{})</td></tr></table>",
+            "<h2>Run</h2><table id=\"params\"><tr><th>workload</th><td>{}</td></tr><tr><th>nemesis</th><td>{}</td></tr><tr><th>seed</th><td>{}</td></tr><tr><th>clients</th><td>{}</td></tr><tr><th>keys</th><td>{}</td></tr><tr><th>bound</th><td>{}</td></tr><tr><th>client timeout</th><td>{} ms</td></tr><tr><th>endpoint</th><td>{} ({} node{}{}){}</td></tr></table>",
             escape(&p.workload),
             escape(&p.nemesis),
             p.seed,
@@ -112,8 +112,28 @@ svg text{{font-size:11px;font-family:monospace}}
             p.timeout_ms,
             escape(&p.urls.join(", ")),
             p.nodes,
-            if p.nodes == 1 { "" } else { "s" }
+            if p.nodes == 1 { "" } else { "s" },
+            if p.pin_clients { ", clients pinned" } else { "" },
+            match p.unsafe_knobs.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " <strong class=\"unsafe\">UNSAFE: {}</strong>",
+                    escape(&p.unsafe_knobs.join(", "))
+                ),
+            }
         );
+    }
+    let failed: Vec<_> = history
+        .nemesis
+        .iter()
+        .filter(|e| e.error.is_some())
+        .collect();
+    if !failed.is_empty() {
+        page.push_str("<h2>Nemesis errors</h2><ul id=\"nemesis-errors\">");
+        for e in failed {
+            let _ = write!(page, "<li>{}: <code>{}</code></li>", e.f, escape(&e.value));
+        }
+        page.push_str("</ul>");
     }
     let ops_by_id: BTreeMap<u64, &Op> = history.ops.iter().map(|op| (op.id(), op)).collect();
     let _ = write!(page, "<h2>Anomalies ({})</h2>", report.anomalies.len());

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::check::{check, CheckReport};
 use super::client::{Client, Endpoint};
+use super::command::Hooks;
 use super::generator::{Generator, Workload};
 use super::history::{History, RunParams};
 use super::nemesis::{Nemesis, NemesisKind};
@@ -21,12 +22,18 @@ use super::proxy::Proxy;
 use super::report;
 use super::wgl::Budget;
 use super::Recorder;
+use crate::engine::group::UnsafeKnob;
 
 /// Where the operations go.
 #[derive(Clone, Debug)]
 pub enum Target {
-    /// Start `exe serve --addr 127.0.0.1:0 --nodes N` and stop it at the end.
-    Spawn { exe: PathBuf, nodes: u32 },
+    /// Start `exe serve --addr 127.0.0.1:0 --nodes N [--unsafe KNOB]...` and stop it at the end.
+    Spawn {
+        exe: PathBuf,
+        nodes: u32,
+        /// The safeguards the server runs without (none: the safe protocol).
+        knobs: Vec<UnsafeKnob>,
+    },
     /// Elasticsearch-compatible endpoints, one URL per node.
     Urls(Vec<String>),
 }
@@ -49,6 +56,11 @@ pub struct RunOptions {
     pub index: String,
     /// Put a TCP proxy in front of every node; the nemesis then acts on the proxies.
     pub proxy: bool,
+    /// Against a spawned server: each client names its node (`X-Esocc-Node`).
+    pub pin_clients: bool,
+    /// `--nemesis-cmd`: the faults are these commands (`nemesis` is then
+    /// [`NemesisKind::Command`]).
+    pub hooks: Option<Hooks>,
     pub budget: Budget,
     pub out: PathBuf,
 }
@@ -69,10 +81,11 @@ struct Spawned {
 }
 
 impl Spawned {
-    fn start(exe: &PathBuf, nodes: u32) -> Result<Spawned, String> {
+    fn start(exe: &PathBuf, nodes: u32, knobs: &[UnsafeKnob]) -> Result<Spawned, String> {
         let mut child = Command::new(exe)
             .args(["serve", "--addr", "127.0.0.1:0", "--nodes"])
             .arg(nodes.to_string())
+            .args(knobs.iter().flat_map(|k| ["--unsafe", k.name()]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -149,10 +162,13 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
             opts.nemesis.name()
         ));
     }
+    if opts.pin_clients && (opts.proxy || matches!(opts.target, Target::Urls(_))) {
+        return Err("--pin-clients needs a spawned esocc serve, without --proxy".into());
+    }
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let spawned = match &opts.target {
-        Target::Spawn { exe, nodes } => Some(Spawned::start(exe, *nodes)?),
+        Target::Spawn { exe, nodes, knobs } => Some(Spawned::start(exe, *nodes, knobs)?),
         Target::Urls(_) => None,
     };
     let (urls, nodes) = match (&opts.target, &spawned) {
@@ -172,6 +188,11 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
         urls: urls.clone(),
         nodes,
         index: opts.index.clone(),
+        unsafe_knobs: match &opts.target {
+            Target::Spawn { knobs, .. } => knobs.iter().map(|k| k.name().to_owned()).collect(),
+            Target::Urls(_) => Vec::new(),
+        },
+        pin_clients: opts.pin_clients,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -195,12 +216,16 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
     } else {
         proxies.iter().map(|p| p.url.clone()).collect()
     };
-    let endpoint = Arc::new(Endpoint::new(
+    let mut endpoint = Endpoint::new(
         client_urls,
         opts.index.clone(),
         opts.timeout,
         opts.retry_on_conflict,
-    )?);
+    )?;
+    if opts.pin_clients {
+        endpoint.pinned_nodes = Some(nodes as usize);
+    }
+    let endpoint = Arc::new(endpoint);
     let nemesis_error = runtime.block_on(drive(opts, &endpoint, &recorder, nodes, proxies))?;
     drop(spawned);
     let text = recorder.to_jsonl();
@@ -229,7 +254,7 @@ async fn drive(
     create_index(endpoint, nodes.saturating_sub(1)).await?;
     let (stop_tx, stop) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
-    let nemesis = Nemesis::new(opts, endpoint.clone(), recorder.clone(), proxies);
+    let nemesis = Nemesis::new(opts, endpoint.clone(), recorder.clone(), proxies)?;
     let current = nemesis.current.subscribe();
     let nemesis = tokio::spawn(nemesis.run(stop.clone()));
     {
@@ -314,7 +339,7 @@ fn progress_bar(opts: &RunOptions) -> indicatif::ProgressBar {
 /// Read every key the run touched from every node, after the nemesis healed.
 async fn final_reads(endpoint: &Arc<Endpoint>, recorder: &Recorder) {
     let keys = recorder.invoked_keys();
-    for node in 0..endpoint.urls.len() {
+    for node in 0..endpoint.nodes() {
         let mut reader = Client::reader(
             node,
             u64::MAX / 2 + node as u64,

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::engine_cell::{EngineCell, Generation};
 use super::replication::{Rejected, ReplicationRequest};
 use super::translog::Translog;
+use super::unsafe_knobs::Unsafe;
 use crate::engine::history::OpRecord;
 use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
 use crate::engine::{CopyOptions, CopyStats, EngineError, ErrorKind, ShardCopy, ShardId};
@@ -122,7 +123,12 @@ impl GroupCopy {
     }
 
     /// Apply a replication request; the answer is the copy's local checkpoint afterwards.
-    pub(crate) fn receive(&self, request: &ReplicationRequest) -> Result<SeqNo, Rejected> {
+    /// `knobs` may switch off term fencing.
+    pub(crate) fn receive(
+        &self,
+        request: &ReplicationRequest,
+        knobs: &Unsafe,
+    ) -> Result<SeqNo, Rejected> {
         let guard = epoch::pin();
         loop {
             if self.role() == Role::Failed {
@@ -133,7 +139,7 @@ impl GroupCopy {
             };
             let engine = &entered.generation.engine;
             match check_operation_term(request.primary_term, engine.primary_term()) {
-                Err(too_old) => {
+                Err(too_old) if !knobs.no_term_fencing => {
                     let error = engine.error(ErrorKind::TermTooOld(too_old));
                     return Err(Rejected::Engine(error));
                 }
@@ -144,7 +150,7 @@ impl GroupCopy {
                     self.roll_back(generation, request.primary_term, &guard)
                         .map_err(Rejected::Engine)?;
                 }
-                Ok(TermCheck::Current) => {
+                Err(_) | Ok(TermCheck::Current) => {
                     self.advance_global_checkpoint(request.global_checkpoint);
                     if let Some(above) = request.trim_above {
                         self.translog.trim(above, request.primary_term);

@@ -125,19 +125,26 @@ impl ShardGroup {
         let (failover, plan) = {
             let mut master = self.master();
             let demoted = master.primary.ok_or(FaultError::NoPrimary)?;
-            master.candidate().ok_or(FaultError::NoPromotableReplica)?;
+            let copies = self.copies.len();
+            master
+                .candidate(&self.knobs, copies, &[])
+                .ok_or(FaultError::NoPromotableReplica)?;
             master.in_sync.remove(&demoted);
             if crash {
                 self.copies[demoted].set_role(Role::Failed);
             }
             let mut failure = None;
+            let mut tried = Vec::new();
             let promoted = loop {
-                let Some(candidate) = master.candidate() else {
+                let Some(candidate) = master.candidate(&self.knobs, copies, &tried) else {
                     master.primary = None;
                     return Err(
                         failure.map_or(FaultError::NoPromotableReplica, FaultError::Promotion)
                     );
                 };
+                tried.push(candidate);
+                // A no-op but under `promote-stale-copy`: the promoted copy is in sync.
+                master.in_sync.insert(candidate);
                 let in_sync: Vec<CopyId> = master.in_sync.iter().copied().collect();
                 match self.copies[candidate].promote(master.term, &in_sync) {
                     Ok(plan) => break (candidate, plan),

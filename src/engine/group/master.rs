@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::copy::CopyId;
 use super::replication::FailShard;
-use crate::protocol::checkpoint::promotable;
+use super::unsafe_knobs::Unsafe;
 use crate::protocol::{check_operation_term, Term};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,13 +34,19 @@ impl Master {
         Ok(())
     }
 
-    /// The in-sync replica the master promotes when the primary fails: only in-sync copies
-    /// are promotable ("Do not allow stale shards to automatically be promoted"); among them
-    /// the lowest id, a deterministic stand-in for Elasticsearch's choice.
-    pub(crate) fn candidate(&self) -> Option<CopyId> {
-        self.in_sync
-            .iter()
-            .copied()
-            .find(|&copy| promotable(true, Some(copy) == self.primary))
+    /// The in-sync replica the master promotes when the primary fails, of `copies`, other than
+    /// those `tried`: only in-sync copies are promotable ("Do not allow stale shards to
+    /// automatically be promoted"); among them the lowest id, a deterministic stand-in for
+    /// Elasticsearch's choice. `knobs` may allow a stale copy (see [`Unsafe::candidates`]).
+    pub(crate) fn candidate(
+        &self,
+        knobs: &Unsafe,
+        copies: usize,
+        tried: &[CopyId],
+    ) -> Option<CopyId> {
+        let in_sync = |copy| self.in_sync.contains(&copy);
+        knobs.candidates(copies, in_sync).find(|&copy| {
+            !tried.contains(&copy) && knobs.promotable(in_sync(copy), Some(copy) == self.primary)
+        })
     }
 }

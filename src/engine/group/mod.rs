@@ -12,6 +12,7 @@
 //! | `master` | the master's view: primary term, primary, in-sync set |
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
 //! | [`faults`] | per-copy links: deliver, delay, reorder, drop; release |
+//! | `unsafe_knobs` | [`Unsafe`]: the model's bug knobs, off by default (`esocc serve --unsafe`) |
 //!
 //! Every decision is a [`crate::protocol`] call: term fencing (replicas and the master),
 //! per-document replica planning (inside the engine), global checkpoints, acknowledgement,
@@ -30,6 +31,7 @@ mod master;
 pub mod pending;
 pub(crate) mod replication;
 mod translog;
+mod unsafe_knobs;
 
 use std::sync::Arc;
 
@@ -39,6 +41,7 @@ pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
+pub use unsafe_knobs::{Unsafe, UnsafeKnob};
 
 use self::faults::Link;
 use self::master::Master;
@@ -106,6 +109,8 @@ pub struct ShardGroup {
     master: Mutex<Master>,
     /// Serialises failovers (control plane only).
     failover: Mutex<()>,
+    /// The safeguards switched off (`esocc serve --unsafe`); none by default.
+    knobs: Unsafe,
 }
 
 impl ShardGroup {
@@ -141,6 +146,7 @@ impl ShardGroup {
             links: (0..copies).map(|_| Link::new()).collect(),
             master: Mutex::new(Master::new(options.primary_term, copies)),
             failover: Mutex::new(()),
+            knobs: Unsafe::default(),
             shard: Arc::new(shard),
             number_of_replicas,
         }

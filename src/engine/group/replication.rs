@@ -77,6 +77,7 @@ impl ShardGroup {
             // was written, nothing to replicate.
             return PendingWrite::concluded(outcome);
         };
+        let early = self.knobs.ack_before_replication.then(|| outcome.clone());
         let state = WriteState::new(outcome, targets.clone());
         let request = Arc::new(request);
         for to in targets {
@@ -89,6 +90,9 @@ impl ShardGroup {
         }
         if let Some(tally) = state.ready() {
             state.conclude(self.conclude(from, tally));
+        }
+        if let Some(outcome) = early {
+            return self.acknowledged_early(from, outcome);
         }
         PendingWrite::new(state)
     }
@@ -104,7 +108,7 @@ impl ShardGroup {
 
     /// Deliver a message to its target and hand the answer to its sender.
     pub(crate) fn deliver(&self, message: Message) {
-        let answer = self.copies[message.to].receive(&message.request);
+        let answer = self.copies[message.to].receive(&message.request, &self.knobs);
         self.answer(message, answer);
     }
 

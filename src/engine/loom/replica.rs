@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::model;
 use crate::engine::group::replication::{Rejected, ReplicationRequest};
-use crate::engine::group::{GroupCopy, Role};
+use crate::engine::group::{GroupCopy, Role, Unsafe};
 use crate::engine::{CopyOptions, ErrorKind, OpRecord, ShardId, Source};
 use crate::protocol::{DocMeta, SeqNo, Term};
 
@@ -59,7 +59,7 @@ fn deliver_both(
 ) -> [Result<SeqNo, Rejected>; 2] {
     let handles = requests.map(|request| {
         let copy = copy.clone();
-        loom::thread::spawn(move || copy.receive(&request))
+        loom::thread::spawn(move || copy.receive(&request, &Unsafe::default()))
     });
     handles.map(|h| h.join().unwrap())
 }
@@ -148,7 +148,10 @@ fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
         assert_eq!(history(&copy), vec![(0, 2)]);
         // A later term rebuilds the engine from the translog up to the global checkpoint 0:
         // the translog must also hold the new primary's operation at seq 0, not the old one's.
-        assert_eq!(copy.receive(&request(3, 0, Vec::new())), Ok(0));
+        assert_eq!(
+            copy.receive(&request(3, 0, Vec::new()), &Unsafe::default()),
+            Ok(0)
+        );
         assert_eq!(history(&copy), vec![(0, 2)]);
     });
 }
