@@ -8,6 +8,7 @@
 //! | module | decides |
 //! | --- | --- |
 //! | [`active_shards`] | `wait_for_active_shards`: enough active copies to start a write |
+//! | [`coordinator`] | the coordinating node: is a write whose primary failed re-routed |
 //! | [`ids`] | identity of a change: `_seq_no`, `_primary_term`, `_version`, the sentinels |
 //! | [`condition`] | the write conditions a request carries, and the guards clients build from a read |
 //! | [`validate`] | request validation with Elasticsearch's 400 texts |
@@ -20,6 +21,7 @@
 pub mod active_shards;
 pub mod checkpoint;
 pub mod condition;
+pub mod coordinator;
 pub mod error;
 pub mod ids;
 pub mod primary;

@@ -9,9 +9,12 @@
 //! A request is served by the copy its node believes is primary: normally the master's primary,
 //! but a request sent to the node of an isolated old primary (header `X-Esocc-Node`) reaches
 //! that copy, which keeps serving reads and accepting writes until it is fenced, as in
-//! Elasticsearch.
+//! Elasticsearch. A write whose primary fails or is fenced mid-write is re-routed to the master's
+//! primary by the engine's coordinating node (`engine::group::coordinator`).
 
-use crate::engine::group::{CopyId, Role};
+use std::time::Duration;
+
+use crate::engine::group::{CopyId, Role, Route};
 use crate::engine::{EngineError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
 
 /// One shard: its group of copies.
@@ -50,18 +53,21 @@ impl Shard {
         }
     }
 
-    /// A write on the primary that serves `node`, answered once every in-sync replica has
-    /// answered (or was removed from the in-sync set).
+    /// A write through the coordinating node: first on the primary that serves `node`,
+    /// re-routed to the current primary if that one fails or is demoted mid-write, for at most
+    /// `timeout`; answered once every in-sync replica has answered (or was removed from the
+    /// in-sync set).
     pub async fn write(
         &self,
         node: Option<usize>,
         write: Write,
+        timeout: Duration,
     ) -> Result<WriteResponse, EngineError> {
-        let pending = match self.primary_on(node) {
-            Some(copy) => self.group.submit_at(copy, write),
-            None => self.group.submit(write),
+        let route = Route {
+            via: self.primary_on(node),
+            timeout,
         };
-        pending.await.result
+        self.group.coordinate(write, route).await.result
     }
 
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.

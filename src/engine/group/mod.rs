@@ -4,6 +4,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`coordinator`] | the coordinating node: route a client's write, re-route it when its primary fails |
 //! | [`copy`] | [`GroupCopy`]: one copy's engine, translog, checkpoints, role; the replica side |
 //! | `engine_cell` | the copy's engine behind a swappable pointer with a gate (rollback, promotion) |
 //! | `translog` | what a replica accepted, kept across rollbacks, trimmed by resyncs |
@@ -19,9 +20,11 @@
 //!
 //! The group is `Send + Sync` and every method takes `&self`, so an async server can share it
 //! between tasks. Writes come in two forms: blocking ([`ShardGroup::index`] and friends, which
-//! wait for the replicas) and submitted ([`ShardGroup::submit`], a [`PendingWrite`] to wait on,
+//! wait for the replicas and are re-routed by the coordinating node, [`coordinator`]) and
+//! submitted ([`ShardGroup::submit`], one attempt on the primary, a [`PendingWrite`] to wait on,
 //! poll or `.await`), which tests use to script deliveries deterministically.
 
+pub mod coordinator;
 pub mod copy;
 mod engine_cell;
 pub mod failover;
@@ -35,6 +38,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use coordinator::{CoordinatedWrite, Route};
 pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
@@ -42,7 +46,7 @@ pub use pending::PendingWrite;
 
 use self::faults::Link;
 use self::master::Master;
-use crate::engine::sync::{Mutex, MutexGuard};
+use crate::engine::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::engine::{
     CopyOptions, EngineError, ErrorKind, GetResponse, ShardId, Source, UpdateRequest, WriteOutcome,
 };
@@ -94,6 +98,8 @@ pub struct GroupState {
     /// The master's primary (`None` when none is left).
     pub primary: Option<CopyId>,
     pub number_of_replicas: u32,
+    /// Writes the coordinating node re-routed to a new primary.
+    pub reroutes: u64,
     pub copies: Vec<CopyState>,
 }
 
@@ -106,6 +112,8 @@ pub struct ShardGroup {
     master: Mutex<Master>,
     /// Serialises failovers (control plane only).
     failover: Mutex<()>,
+    /// Writes the coordinating node re-routed ([`coordinator`]).
+    reroutes: AtomicU64,
 }
 
 impl ShardGroup {
@@ -141,6 +149,7 @@ impl ShardGroup {
             links: (0..copies).map(|_| Link::new()).collect(),
             master: Mutex::new(Master::new(options.primary_term, copies)),
             failover: Mutex::new(()),
+            reroutes: AtomicU64::new(0),
             shard: Arc::new(shard),
             number_of_replicas,
         }
@@ -244,36 +253,42 @@ impl ShardGroup {
         PendingWrite::concluded(outcome)
     }
 
-    /// Index (create or replace) on the primary; waits for the replicas.
+    /// Index (create or replace) through the coordinating node; waits for the replicas.
     pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
         let id = id.to_owned();
         let condition = *condition;
-        self.submit(Write::Index {
-            id,
-            source,
-            condition,
-        })
+        self.coordinate(
+            Write::Index {
+                id,
+                source,
+                condition,
+            },
+            Route::default(),
+        )
         .wait()
     }
 
-    /// `op_type=create`; waits for the replicas.
+    /// `op_type=create` through the coordinating node; waits for the replicas.
     pub fn create(&self, id: &str, source: Source) -> WriteOutcome {
         let id = id.to_owned();
-        self.submit(Write::Create { id, source }).wait()
+        self.coordinate(Write::Create { id, source }, Route::default())
+            .wait()
     }
 
-    /// Delete; waits for the replicas.
+    /// Delete through the coordinating node; waits for the replicas.
     pub fn delete(&self, id: &str, condition: &Condition) -> WriteOutcome {
         let id = id.to_owned();
         let condition = *condition;
-        self.submit(Write::Delete { id, condition }).wait()
+        self.coordinate(Write::Delete { id, condition }, Route::default())
+            .wait()
     }
 
-    /// Partial-document update; waits for the replicas.
+    /// Partial-document update through the coordinating node; waits for the replicas.
     pub fn update(&self, id: &str, request: &UpdateRequest) -> WriteOutcome {
         let id = id.to_owned();
         let request = request.clone();
-        self.submit(Write::Update { id, request }).wait()
+        self.coordinate(Write::Update { id, request }, Route::default())
+            .wait()
     }
 
     /// Every copy's role, term, checkpoints and link.
@@ -283,6 +298,7 @@ impl ShardGroup {
             primary_term: master.term,
             primary: master.primary,
             number_of_replicas: self.number_of_replicas,
+            reroutes: self.reroutes(),
             copies: self
                 .copies
                 .iter()

@@ -237,6 +237,7 @@ async fn write_document(
                 source,
                 condition,
             },
+            write.wait.timeout(),
         )
         .await?;
     Ok(write_reply(
@@ -326,7 +327,9 @@ pub async fn delete(
         .wait
         .check(&index, number, write.refresh, describe)
         .await?;
-    let response = shard.write(node, Write::Delete { id, condition }).await?;
+    let response = shard
+        .write(node, Write::Delete { id, condition }, write.wait.timeout())
+        .await?;
     Ok(write_reply(
         &response,
         write.refresh,

@@ -1,0 +1,122 @@
+//! `esocc serve` where Elasticsearch's real anomalies live (issue 9): the coordinating node
+//! re-routes a write whose primary failed mid-write (and answers a 409 for a conditional write
+//! that happened), reads are served by any active copy (`preference`), and a failed replica
+//! comes back through peer recovery. Faults are scripted with the `/_esocc` endpoints and held
+//! links, so every race the tests name is forced, not hoped for.
+
+mod rest_support;
+
+use rest_support::Es;
+use serde_json::{json, Value};
+
+/// An index of one shard with two replicas on a 3-node server.
+fn three_copies(index: &str) -> Es {
+    let es = Es::start(3);
+    let created = es.call(
+        "PUT",
+        &format!("/{index}"),
+        Some(r#"{"settings":{"number_of_replicas":2}}"#),
+    );
+    assert_eq!(created.status, 200, "{}", created.body);
+    es
+}
+
+fn group_state(es: &Es, index: &str) -> Value {
+    es.call("GET", &format!("/_esocc/{index}/0"), None).json()
+}
+
+fn post(es: &Es, path: &str) {
+    let answer = es.call("POST", path, None);
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+}
+
+/// Wait until `copy`'s link holds `held` requests (a request thread got that far).
+fn await_held(es: &Es, index: &str, copy: usize, held: u64) {
+    es.await_state(&format!("/_esocc/{index}/0"), 500, |s| {
+        s["copies"][copy]["held"] == held
+    });
+}
+
+#[test]
+fn a_conditional_write_that_reached_the_promoted_copy_is_rerouted_and_meets_its_own_change() {
+    let es = three_copies("c");
+    es.call("PUT", "/c/_doc/1", Some(r#"{"token":"t0"}"#));
+    // Copy 1 applies at once, copy 2's link holds the write: it waits, unacknowledged.
+    post(&es, "/_esocc/c/0/link/2/delay");
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            es.call(
+                "PUT",
+                "/c/_doc/1?if_seq_no=0&if_primary_term=1",
+                Some(r#"{"token":"w"}"#),
+            )
+        });
+        await_held(&es, "c", 2, 1);
+        // Copy 1, which has the write, is promoted; the write's first attempt fails with it and
+        // the coordinating node sends the same conditional write to copy 1.
+        let failover = es.call("POST", "/_esocc/c/0/fail_primary", None).json();
+        assert_eq!(
+            (
+                failover["promoted"].as_u64(),
+                failover["primary_term"].as_u64()
+            ),
+            (Some(1), Some(2))
+        );
+        let answer = writer.join().unwrap();
+        assert_eq!(answer.status, 409, "{}", answer.body);
+        assert_eq!(
+            answer.json()["error"]["reason"],
+            "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1]"
+        );
+    });
+    // The 409 is for a write that happened: its token is in the document.
+    let doc = es.call("GET", "/c/_doc/1", None).json();
+    assert_eq!(
+        (doc["_source"].clone(), doc["_seq_no"].as_i64()),
+        (json!({"token": "w"}), Some(1))
+    );
+    assert_eq!(group_state(&es, "c")["reroutes"], 1);
+    post(&es, "/_esocc/c/0/release/2");
+}
+
+#[test]
+fn a_bulk_item_whose_primary_failed_before_any_replica_had_it_is_rerouted_and_succeeds() {
+    let es = three_copies("b");
+    post(&es, "/_esocc/b/0/link/1/delay");
+    post(&es, "/_esocc/b/0/link/2/delay");
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            es.call(
+                "POST",
+                "/_bulk",
+                Some("{\"index\":{\"_index\":\"b\",\"_id\":\"x\"}}\n{\"token\":\"x\"}\n"),
+            )
+        });
+        await_held(&es, "b", 1, 1);
+        await_held(&es, "b", 2, 1);
+        // Copy 1 is promoted without the item (its request is still held); the item is re-run
+        // there, and its replication to copy 2 waits behind the old request and the resync.
+        post(&es, "/_esocc/b/0/link/1/deliver");
+        post(&es, "/_esocc/b/0/fail_primary");
+        await_held(&es, "b", 2, 3);
+        post(&es, "/_esocc/b/0/release/2");
+        let answer = writer.join().unwrap().json();
+        let item = &answer["items"][0]["index"];
+        assert_eq!(
+            (
+                answer["errors"].as_bool(),
+                item["status"].as_u64(),
+                item["_primary_term"].as_u64()
+            ),
+            (Some(false), Some(201), Some(2)),
+            "{answer}"
+        );
+    });
+    assert_eq!(group_state(&es, "b")["reroutes"], 1);
+    // The old primary's request still held for copy 1 is fenced by copy 1's term.
+    post(&es, "/_esocc/b/0/release/1");
+    let state = group_state(&es, "b");
+    for copy in [1, 2] {
+        assert_eq!(state["copies"][copy]["local_checkpoint"], 0, "copy {copy}");
+    }
+}
