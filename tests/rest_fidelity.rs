@@ -6,7 +6,7 @@
 
 mod rest_support;
 
-use rest_support::Es;
+use rest_support::{Answer, Es};
 use serde_json::{json, Value};
 
 /// An index of one shard with two replicas on a 3-node server.
@@ -37,24 +37,17 @@ fn await_held(es: &Es, index: &str, copy: usize, held: u64) {
     });
 }
 
-#[test]
-fn a_conditional_write_that_reached_the_promoted_copy_is_rerouted_and_meets_its_own_change() {
-    let es = three_copies("c");
-    es.call("PUT", "/c/_doc/1", Some(r#"{"token":"t0"}"#));
-    // Copy 1 applies at once, copy 2's link holds the write: it waits, unacknowledged.
-    post(&es, "/_esocc/c/0/link/2/delay");
-    std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            es.call(
-                "PUT",
-                "/c/_doc/1?if_seq_no=0&if_primary_term=1",
-                Some(r#"{"token":"w"}"#),
-            )
-        });
-        await_held(&es, "c", 2, 1);
-        // Copy 1, which has the write, is promoted; the write's first attempt fails with it and
-        // the coordinating node sends the same conditional write to copy 1.
-        let failover = es.call("POST", "/_esocc/c/0/fail_primary", None).json();
+/// Send a write while copy 2's link holds it (copy 1 applies it at once), fail the primary once
+/// the write waits for copy 2, and return the client's answer. Copy 1, which has the write, is
+/// promoted; the first attempt fails with the old primary and the coordinating node re-routes.
+fn write_across_a_failover(es: &Es, index: &str, method: &str, path: &str, body: &str) -> Answer {
+    post(es, &format!("/_esocc/{index}/0/link/2/delay"));
+    let answer = std::thread::scope(|s| {
+        let writer = s.spawn(|| es.call(method, path, Some(body)));
+        await_held(es, index, 2, 1);
+        let failover = es
+            .call("POST", &format!("/_esocc/{index}/0/fail_primary"), None)
+            .json();
         assert_eq!(
             (
                 failover["promoted"].as_u64(),
@@ -62,13 +55,27 @@ fn a_conditional_write_that_reached_the_promoted_copy_is_rerouted_and_meets_its_
             ),
             (Some(1), Some(2))
         );
-        let answer = writer.join().unwrap();
-        assert_eq!(answer.status, 409, "{}", answer.body);
-        assert_eq!(
-            answer.json()["error"]["reason"],
-            "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1]"
-        );
+        writer.join().unwrap()
     });
+    post(es, &format!("/_esocc/{index}/0/release/2"));
+    answer
+}
+
+const MET_ITS_OWN_CHANGE: &str = "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1]";
+
+#[test]
+fn a_conditional_write_that_reached_the_promoted_copy_is_rerouted_and_meets_its_own_change() {
+    let es = three_copies("c");
+    es.call("PUT", "/c/_doc/1", Some(r#"{"token":"t0"}"#));
+    let answer = write_across_a_failover(
+        &es,
+        "c",
+        "PUT",
+        "/c/_doc/1?if_seq_no=0&if_primary_term=1",
+        r#"{"token":"w"}"#,
+    );
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.json()["error"]["reason"], MET_ITS_OWN_CHANGE);
     // The 409 is for a write that happened: its token is in the document.
     let doc = es.call("GET", "/c/_doc/1", None).json();
     assert_eq!(
@@ -76,7 +83,43 @@ fn a_conditional_write_that_reached_the_promoted_copy_is_rerouted_and_meets_its_
         (json!({"token": "w"}), Some(1))
     );
     assert_eq!(group_state(&es, "c")["reroutes"], 1);
-    post(&es, "/_esocc/c/0/release/2");
+}
+
+#[test]
+fn an_update_rerouted_without_retry_on_conflict_answers_409_for_an_update_that_was_applied() {
+    let es = three_copies("u");
+    es.call("PUT", "/u/_doc/1", Some(r#"{"token":"t0"}"#));
+    // The coordinating node re-sends the translated write (the merged source, conditional on
+    // seq 0): it meets the update's own change on the promoted copy.
+    let answer =
+        write_across_a_failover(&es, "u", "POST", "/u/_update/1", r#"{"doc":{"token":"u"}}"#);
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.json()["error"]["reason"], MET_ITS_OWN_CHANGE);
+    let doc = es.call("GET", "/u/_doc/1", None).json();
+    assert_eq!(doc["_source"], json!({"token": "u"}));
+    assert_eq!(group_state(&es, "u")["reroutes"], 1);
+}
+
+#[test]
+fn an_update_rerouted_with_retry_on_conflict_is_rerun_whole_on_the_new_primary() {
+    let es = three_copies("r");
+    es.call("PUT", "/r/_doc/1", Some(r#"{"token":"t0"}"#));
+    // The translated write conflicts as above; the update's own retry sends the whole update
+    // again, which re-reads the document: the partial document is already in it, a noop.
+    let answer = write_across_a_failover(
+        &es,
+        "r",
+        "POST",
+        "/r/_update/1?retry_on_conflict=1",
+        r#"{"doc":{"token":"r"}}"#,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = answer.json();
+    assert_eq!(
+        (answer["result"].as_str(), answer["_seq_no"].as_i64()),
+        (Some("noop"), Some(1))
+    );
+    assert_eq!(group_state(&es, "r")["reroutes"], 2);
 }
 
 #[test]

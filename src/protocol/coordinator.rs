@@ -17,8 +17,20 @@
 //! happened (`ConcurrentSeqNoVersioningIT`: a version conflict "might or might not have taken
 //! place"). Elasticsearch bounds the retries by time only; esocc bounds them by count too
 //! ([`MAX_REROUTES`]), so a request never re-routes without end whatever the clock does.
+//!
+//! An update is re-routed as the `_update` API does it when the primary's shard fails or is
+//! fenced (`TransportUpdateAction`): the primary translated it (`UpdateHelper.prepare`) into an
+//! index request conditional on the change it read, and that translated request is what the
+//! one-item bulk's reroute re-sends. If it conflicts on the new primary (the first execution got
+//! there), `handleUpdateFailureWithRetry` re-prepares the update on the old node, where the shard
+//! is gone: a shard-not-available failure, so with `retry_on_conflict >= 1` the coordinating
+//! node re-sends the *whole* update to the new primary, which re-reads the document (the first
+//! application is in it) and applies the update again; with `retry_on_conflict = 0` the client
+//! gets the 409 for an update that was applied ([`translated_conflict`]).
 
 use std::time::Duration;
+
+use super::update::may_retry;
 
 /// How a primary's attempt at a write failed, as the coordinating node classifies it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,6 +63,17 @@ pub fn reroute(
     failure != PrimaryFailure::Decided && reroutes < MAX_REROUTES && elapsed < timeout
 }
 
+/// A re-routed update's translated write conflicted on the new primary: how the coordinating
+/// node sees it. With `retry_on_conflict >= 1` the update's own retry re-prepares it on the old
+/// primary's node, whose shard is gone ([`PrimaryFailure::Unavailable`]: the whole update is
+/// re-routed); with `0` the conflict is final.
+pub fn translated_conflict(retry_on_conflict: u32) -> PrimaryFailure {
+    match may_retry(1, retry_on_conflict) {
+        true => PrimaryFailure::Unavailable,
+        false => PrimaryFailure::Decided,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +94,13 @@ mod tests {
     #[test]
     fn the_primarys_decision_is_final() {
         assert!(!reroute(PrimaryFailure::Decided, 0, NOW, DEFAULT_TIMEOUT));
+    }
+
+    #[test]
+    fn a_translated_update_that_conflicts_is_rerun_only_with_retry_on_conflict() {
+        assert_eq!(translated_conflict(0), PrimaryFailure::Decided);
+        assert_eq!(translated_conflict(1), PrimaryFailure::Unavailable);
+        assert_eq!(translated_conflict(3), PrimaryFailure::Unavailable);
     }
 
     #[test]

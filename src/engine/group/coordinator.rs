@@ -14,6 +14,14 @@
 //!
 //! A re-routed conditional write that reached the promoted copy meets its own change there: the
 //! client gets a 409 for a write that happened. That is Elasticsearch's behaviour, kept.
+//!
+//! An update is re-routed as the `_update` API does it (`TransportUpdateAction`; see
+//! `docs/replication.md`): the coordinating node re-sends the write the old primary translated
+//! it into (the new source, conditional on the change it read). If that conflicts on the new
+//! primary, [`crate::protocol::coordinator::translated_conflict`] decides: with
+//! `retry_on_conflict >= 1` the whole update is sent again and re-applied on what the new
+//! primary holds (a non-idempotent transformation applies twice; a partial document merged
+//! again is a noop), with `0` the client gets the 409 for an update that was applied.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,7 +33,7 @@ use super::pending::PendingWrite;
 use super::{ShardGroup, Write};
 use crate::engine::sync::Ordering;
 use crate::engine::WriteOutcome;
-use crate::protocol::coordinator::{reroute, DEFAULT_TIMEOUT};
+use crate::protocol::coordinator::{reroute, translated_conflict, DEFAULT_TIMEOUT};
 
 /// Where the coordinating node sends a write first, and how long it may keep re-routing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +59,10 @@ impl Default for Route {
 /// [`wait`]: CoordinatedWrite::wait
 pub struct CoordinatedWrite<'g> {
     group: &'g ShardGroup,
-    write: Write,
+    /// The client's write.
+    request: Write,
+    /// What the current attempt sent: the client's write, or an update's translation.
+    current: Write,
     timeout: Duration,
     started: Instant,
     reroutes: u32,
@@ -68,7 +79,8 @@ impl ShardGroup {
         };
         CoordinatedWrite {
             group: self,
-            write,
+            current: write.clone(),
+            request: write,
             timeout: route.timeout,
             started: Instant::now(),
             reroutes: 0,
@@ -86,9 +98,18 @@ impl CoordinatedWrite<'_> {
     /// The attempt concluded with `outcome`: the client's answer, or `None` when the write was
     /// re-routed and the next attempt is under way.
     fn settle(&mut self, outcome: WriteOutcome) -> Option<WriteOutcome> {
-        let failure = match &outcome.result {
+        let error = match &outcome.result {
             Ok(_) => return Some(outcome),
-            Err(error) => error.primary_failure(),
+            Err(error) => error,
+        };
+        let (failure, next) = match &self.request {
+            Write::Update { request, .. }
+                if self.current != self.request && error.conflict().is_some() =>
+            {
+                let failure = translated_conflict(request.retry_on_conflict);
+                (failure, self.request.clone())
+            }
+            _ => (error.primary_failure(), self.translation()),
         };
         let again = reroute(failure, self.reroutes, self.started.elapsed(), self.timeout);
         let Some(primary) = self.group.primary().filter(|_| again) else {
@@ -96,8 +117,22 @@ impl CoordinatedWrite<'_> {
         };
         self.reroutes += 1;
         self.group.reroutes.fetch_add(1, Ordering::AcqRel);
-        self.attempt = self.group.submit_at(primary, self.write.clone());
+        self.attempt = self.group.submit_at(primary, next.clone());
+        self.current = next;
         None
+    }
+
+    /// What a re-route of the current attempt sends: the write the primary translated an update
+    /// into, or what the attempt sent.
+    fn translation(&self) -> Write {
+        match (&self.request, self.attempt.translated()) {
+            (Write::Update { id, .. }, Some(translated)) => Write::Index {
+                id: id.clone(),
+                source: translated.source.clone(),
+                condition: translated.condition,
+            },
+            _ => self.current.clone(),
+        }
     }
 
     /// Block until the client's answer.

@@ -231,17 +231,17 @@ impl ShardGroup {
         let Some(primary) = self.copies.get(copy).filter(|c| c.role() == Role::Primary) else {
             return self.refused();
         };
-        let outcome = primary.with_engine(|engine| match &write {
+        let (outcome, translated) = primary.with_engine(|engine| match &write {
             Write::Index {
                 id,
                 source,
                 condition,
-            } => engine.index(id, source.clone(), condition),
-            Write::Create { id, source } => engine.create(id, source.clone()),
-            Write::Delete { id, condition } => engine.delete(id, condition),
-            Write::Update { id, request } => engine.update(id, request),
+            } => (engine.index(id, source.clone(), condition), None),
+            Write::Create { id, source } => (engine.create(id, source.clone()), None),
+            Write::Delete { id, condition } => (engine.delete(id, condition), None),
+            Write::Update { id, request } => engine.update_translated(id, request),
         });
-        self.replicate(copy, outcome)
+        self.replicate(copy, outcome).translated_into(translated)
     }
 
     fn refused(&self) -> PendingWrite {
