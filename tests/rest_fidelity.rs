@@ -163,3 +163,92 @@ fn a_bulk_item_whose_primary_failed_before_any_replica_had_it_is_rerouted_and_su
         assert_eq!(state["copies"][copy]["local_checkpoint"], 0, "copy {copy}");
     }
 }
+
+fn reads_served(es: &Es, index: &str) -> Vec<u64> {
+    group_state(es, index)["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reads"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn reads_spread_over_the_in_sync_copies_and_honour_preference() {
+    let es = three_copies("p");
+    es.call("PUT", "/p/_doc/1", Some(r#"{"v":1}"#));
+    for _ in 0..6 {
+        let get = es.call("GET", "/p/_doc/1", None);
+        assert_eq!(get.json()["_source"], json!({"v": 1}));
+    }
+    assert_eq!(
+        reads_served(&es, "p"),
+        [2, 2, 2],
+        "round-robin over 3 copies"
+    );
+    let only = es.call("GET", "/p/_doc/1?preference=_only_nodes:esocc-node-2", None);
+    assert_eq!(only.status, 200, "{}", only.body);
+    assert_eq!(reads_served(&es, "p"), [2, 2, 3]);
+    // `_local`: the coordinating node's copy (the request went to node 1).
+    es.call_on(1, "GET", "/p/_doc/1?preference=_local", None);
+    assert_eq!(reads_served(&es, "p"), [2, 3, 3]);
+    // A custom string sticks to one copy.
+    let before = reads_served(&es, "p");
+    for _ in 0..3 {
+        es.call("GET", "/p/_doc/1?preference=session-7", None);
+    }
+    let grown: Vec<u64> = reads_served(&es, "p")
+        .iter()
+        .zip(&before)
+        .map(|(after, before)| after - before)
+        .collect();
+    assert_eq!(grown.iter().filter(|&&g| g == 3).count(), 1, "{grown:?}");
+    // Removed in 7.0, answered as Elasticsearch 8 does.
+    let primary = es.call("GET", "/p/_doc/1?preference=_primary", None);
+    assert_eq!(primary.status, 400);
+    assert_eq!(
+        primary.json()["error"]["root_cause"][0],
+        json!({"type": "illegal_argument_exception", "reason": "no Preference for [_primary]"})
+    );
+    let nowhere = es.call("GET", "/p/_doc/1?preference=_only_nodes:esocc-node-9", None);
+    assert_eq!(
+        (nowhere.status, nowhere.json()["error"]["reason"].clone()),
+        (
+            400,
+            json!("no data nodes with criteria [esocc-node-9] found for shard: [p][0]")
+        )
+    );
+}
+
+#[test]
+fn a_replica_that_rolled_back_serves_a_stale_read_until_the_resync_reaches_it() {
+    let es = three_copies("s");
+    // Acknowledged by every copy; the replicas learn the global checkpoint only with the next
+    // request, so theirs is still -1.
+    assert_eq!(
+        es.call("PUT", "/s/_doc/x", Some(r#"{"v":"x"}"#)).status,
+        201
+    );
+    post(&es, "/_esocc/s/0/link/2/reorder");
+    post(&es, "/_esocc/s/0/fail_primary"); // copy 1 promoted; its resync to copy 2 is held
+    std::thread::scope(|s| {
+        let y = s.spawn(|| es.call("PUT", "/s/_doc/y", Some(r#"{"v":"y"}"#)));
+        await_held(&es, "s", 2, 2);
+        // Newest first: y reaches copy 2 before the resync. Copy 2 adopts term 2 and rolls back
+        // to its global checkpoint (-1): x is gone from it until the resync arrives.
+        post(&es, "/_esocc/s/0/release/2?one=true");
+        assert_eq!(y.join().unwrap().status, 201);
+    });
+    let stale = es.call("GET", "/s/_doc/x?preference=_only_nodes:esocc-node-2", None);
+    assert_eq!(
+        (stale.status, stale.json()["found"].as_bool()),
+        (404, Some(false)),
+        "x was acknowledged before this read began: {}",
+        stale.body
+    );
+    let primary = es.call("GET", "/s/_doc/x?preference=_only_nodes:esocc-node-1", None);
+    assert_eq!(primary.status, 200);
+    post(&es, "/_esocc/s/0/release/2"); // the resync
+    let caught_up = es.call("GET", "/s/_doc/x?preference=_only_nodes:esocc-node-2", None);
+    assert_eq!(caught_up.json()["_source"], json!({"v": "x"}));
+}

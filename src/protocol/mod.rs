@@ -14,6 +14,8 @@
 //! | [`validate`] | request validation with Elasticsearch's 400 texts |
 //! | [`primary`] | planning a write on the primary: conflict or the next `_version` and result |
 //! | [`update`] | the update API: partial-document merge, noop detection, upsert, retries |
+//! | [`routing`] | document → shard (`IndexRouting`, murmur3 as Elasticsearch hashes) |
+//! | [`preference`] | realtime read → shard copy (`preference`, `OperationRouting`) |
 //! | [`replica`] | planning a replicated operation on a replica, and primary-term fencing |
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
 //! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
@@ -24,8 +26,10 @@ pub mod condition;
 pub mod coordinator;
 pub mod error;
 pub mod ids;
+pub mod preference;
 pub mod primary;
 pub mod replica;
+pub mod routing;
 pub mod update;
 pub mod validate;
 

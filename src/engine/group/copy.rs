@@ -15,7 +15,9 @@ use super::replication::{Rejected, ReplicationRequest};
 use super::translog::Translog;
 use crate::engine::history::OpRecord;
 use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
-use crate::engine::{CopyOptions, CopyStats, EngineError, ErrorKind, ShardCopy, ShardId};
+use crate::engine::{
+    CopyOptions, CopyStats, EngineError, ErrorKind, GetResponse, ShardCopy, ShardId,
+};
 use crate::protocol::checkpoint::{
     global_checkpoint, promote, replica_global_checkpoint, survives_rollback, Promotion,
     INITIAL_CHECKPOINT,
@@ -63,6 +65,8 @@ pub struct GroupCopy {
     in_sync: Box<[AtomicU64]>,
     /// Primary's view: each copy's local checkpoint, `UNASSIGNED_SEQ_NO` while unknown.
     tracked: Box<[AtomicI64]>,
+    /// Realtime GETs served.
+    reads: AtomicU64,
 }
 
 impl GroupCopy {
@@ -86,6 +90,7 @@ impl GroupCopy {
             tracked: (0..copies)
                 .map(|_| AtomicI64::new(INITIAL_CHECKPOINT))
                 .collect(),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -111,6 +116,17 @@ impl GroupCopy {
     pub fn with_engine<R>(&self, f: impl FnOnce(&ShardCopy) -> R) -> R {
         let guard = epoch::pin();
         f(&self.engine.load(&guard).engine)
+    }
+
+    /// A realtime GET served by this copy, counted.
+    pub(crate) fn read(&self, id: &str) -> GetResponse {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.with_engine(|engine| engine.get(id))
+    }
+
+    /// Realtime GETs this copy served.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// What the copy holds: its engine's documents and history, and its translog.

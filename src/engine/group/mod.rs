@@ -88,6 +88,8 @@ pub struct CopyState {
     pub link: LinkFault,
     /// Requests held on the copy's link.
     pub held: usize,
+    /// Realtime GETs this copy served.
+    pub reads: u64,
 }
 
 /// The group as [`ShardGroup::state`] reports it.
@@ -207,11 +209,13 @@ impl ShardGroup {
         }
     }
 
-    /// Realtime GET from `copy`, which answers while it believes it is primary (an isolated
-    /// old primary serves dirty reads until it is fenced).
+    /// Realtime GET from `copy`, primary or replica, as it holds the document now: a replica
+    /// that rolled back to its global checkpoint on a newer term lacks what is above it until the
+    /// resync arrives, and an isolated old primary serves dirty reads until it is fenced. A
+    /// failed copy answers `unavailable_shards_exception`.
     pub fn get_at(&self, copy: CopyId, id: &str) -> Result<GetResponse, EngineError> {
         match self.copies.get(copy) {
-            Some(c) if c.role() == Role::Primary => Ok(c.with_engine(|engine| engine.get(id))),
+            Some(c) if c.role() != Role::Failed => Ok(c.read(id)),
             _ => Err(self.inactive()),
         }
     }
@@ -316,6 +320,7 @@ impl ShardGroup {
                         global_checkpoint: copy.global_checkpoint(),
                         link: link.fault(),
                         held: link.held(),
+                        reads: copy.reads(),
                     }
                 })
                 .collect(),
