@@ -252,3 +252,33 @@ fn a_replica_that_rolled_back_serves_a_stale_read_until_the_resync_reaches_it() 
     let caught_up = es.call("GET", "/s/_doc/x?preference=_only_nodes:esocc-node-2", None);
     assert_eq!(caught_up.json()["_source"], json!({"v": "x"}));
 }
+
+#[test]
+fn a_failed_replica_recovers_and_serves_every_acknowledged_write_after_failovers() {
+    let es = three_copies("v");
+    es.call("PUT", "/v/_doc/a", Some(r#"{"v":"a"}"#));
+    post(&es, "/_esocc/v/0/fail_replica/2");
+    for id in ["b", "c"] {
+        let put = es.call("PUT", &format!("/v/_doc/{id}"), Some(r#"{"v":1}"#));
+        assert_eq!(put.json()["_shards"]["successful"], 2);
+    }
+    let recovery = es.call("POST", "/_esocc/v/0/recover_replica?copy=2", None);
+    assert_eq!(recovery.status, 200, "{}", recovery.body);
+    assert_eq!(
+        recovery.json(),
+        json!({"copy": 2, "from_local_checkpoint": 0, "operations": 2, "in_sync": true})
+    );
+    assert_eq!(group_state(&es, "v")["copies"][2]["in_sync"], true);
+    let again = es.call("POST", "/_esocc/v/0/recover_replica", None);
+    assert_eq!(
+        (again.status, again.json()["error"]["reason"].clone()),
+        (400, json!("no failed replica to recover"))
+    );
+    post(&es, "/_esocc/v/0/fail_primary");
+    post(&es, "/_esocc/v/0/fail_primary");
+    assert_eq!(group_state(&es, "v")["primary"], 2);
+    for id in ["a", "b", "c"] {
+        let get = es.call("GET", &format!("/v/_doc/{id}"), None);
+        assert_eq!(get.status, 200, "{id} lost: {}", get.body);
+    }
+}

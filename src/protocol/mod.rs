@@ -16,6 +16,7 @@
 //! | [`update`] | the update API: partial-document merge, noop detection, upsert, retries |
 //! | [`routing`] | document → shard (`IndexRouting`, murmur3 as Elasticsearch hashes) |
 //! | [`preference`] | realtime read → shard copy (`preference`, `OperationRouting`) |
+//! | [`recovery`] | peer recovery of a failed replica: what it is sent, when it is in sync again |
 //! | [`replica`] | planning a replicated operation on a replica, and primary-term fencing |
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
 //! | [`error`] | the Elasticsearch errors the rules produce (type, reason, status) |
@@ -28,6 +29,7 @@ pub mod error;
 pub mod ids;
 pub mod preference;
 pub mod primary;
+pub mod recovery;
 pub mod replica;
 pub mod routing;
 pub mod update;

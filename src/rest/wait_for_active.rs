@@ -1,8 +1,9 @@
 //! `wait_for_active_shards`: a pre-check before a write (`ReplicationOperation
 //! .checkActiveShardCount`, decided by [`ActiveShardCount::shortfall`]). When fewer copies of
 //! the shard are in sync than asked for, Elasticsearch retries until `timeout` and then answers
-//! 503 `unavailable_shards_exception`. No copy joins the in-sync set while esocc serves (failed
-//! copies are not recovered), so it waits out the timeout once.
+//! 503 `unavailable_shards_exception`. A copy joins the in-sync set only through
+//! `/_esocc/{index}/{shard}/recover_replica`, a request of its own, so a write that finds too few
+//! waits out the timeout once instead of polling.
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@
 //! | [`pending`] | a write waiting for its replicas: wait, poll or await it |
 //! | `master` | the master's view: primary term, primary, in-sync set |
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
+//! | [`recovery`] | a failed replica comes back: ops-based peer recovery |
 //! | [`faults`] | per-copy links: deliver, delay, reorder, drop; release |
 //!
 //! Every decision is a [`crate::protocol`] call: term fencing (replicas and the master),
@@ -31,6 +32,7 @@ pub mod failover;
 pub mod faults;
 mod master;
 pub mod pending;
+pub mod recovery;
 pub(crate) mod replication;
 mod translog;
 
@@ -43,6 +45,7 @@ pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
+pub use recovery::Recovery;
 
 use self::faults::Link;
 use self::master::Master;
