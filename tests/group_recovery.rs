@@ -142,3 +142,20 @@ fn a_copy_failed_under_an_older_primary_whose_history_was_released_does_not_reco
     assert_eq!(g.copy(2).unwrap().role(), Role::Failed);
     assert_eq!(g.in_sync(), [1]);
 }
+
+#[test]
+fn a_failover_during_a_recovery_fails_the_recovering_copy_which_can_recover_again() {
+    let g = group();
+    index(&g, "a", 0);
+    g.fail_replica(2).unwrap();
+    g.set_link(2, LinkFault::Delay).unwrap();
+    assert!(!g.recover_replica(2).unwrap().in_sync);
+    g.fail_primary().unwrap(); // the recovery source is gone
+    assert_eq!(g.copy(2).unwrap().role(), Role::Failed);
+    g.set_link(2, LinkFault::Deliver).unwrap();
+    g.release(2).unwrap(); // the old recovery request reaches a failed copy: refused
+    let again = g.recover_replica(2).unwrap();
+    assert!(again.in_sync, "{again:?}");
+    assert_eq!(g.in_sync(), [1, 2]);
+    assert_eq!(docs(&g, 2), docs(&g, 1));
+}

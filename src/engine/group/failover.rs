@@ -163,6 +163,13 @@ impl ShardGroup {
             let (promoted, plan) = promoted;
             master.term = plan.new_term;
             master.primary = Some(promoted);
+            // A recovery in progress ends with its primary: the copy fails, as Elasticsearch
+            // fails an initializing replica whose recovery source went away.
+            for copy in &self.copies {
+                if copy.role() == Role::Replica && !master.in_sync.contains(&copy.id()) {
+                    copy.set_role(Role::Failed);
+                }
+            }
             let failover = Failover {
                 demoted,
                 promoted,
