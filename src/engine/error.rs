@@ -6,6 +6,7 @@ use serde::{Serialize, Serializer};
 
 use super::es_json::EsError;
 use super::shard::ShardId;
+use crate::protocol::coordinator::PrimaryFailure;
 use crate::protocol::{
     DocumentMissing, PrimaryDemoted, PrimaryInactive, SeqNo, TermTooOld, VersionConflict,
 };
@@ -50,6 +51,19 @@ impl EngineError {
             ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::STATUS,
             ErrorKind::PrimaryDemoted(_) => PrimaryDemoted::STATUS,
             ErrorKind::PrimaryInactive => PrimaryInactive::STATUS,
+        }
+    }
+
+    /// How the coordinating node classifies this failure of a primary's attempt
+    /// ([`crate::protocol::coordinator::reroute`] decides what it does with it).
+    pub fn primary_failure(&self) -> PrimaryFailure {
+        match self.kind {
+            ErrorKind::PrimaryInactive => PrimaryFailure::Unavailable,
+            ErrorKind::PrimaryDemoted(_) => PrimaryFailure::Demoted,
+            ErrorKind::Conflict { .. }
+            | ErrorKind::DocumentMissing { .. }
+            | ErrorKind::TermTooOld(_)
+            | ErrorKind::AheadOfCheckpoint { .. } => PrimaryFailure::Decided,
         }
     }
 

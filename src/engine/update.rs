@@ -5,7 +5,9 @@
 //! back with `if_seq_no`/`if_primary_term` of what was read (or as a create for an upsert), and
 //! on a 409 start over, at most `retry_on_conflict + 1` write attempts in all.
 //! [`ShardCopy::update`] is the partial-document update built on it (`doc`, `upsert`,
-//! `doc_as_upsert`, `detect_noop`).
+//! `doc_as_upsert`, `detect_noop`). Each form also tells what its last write attempt was
+//! ([`Translated`], `UpdateHelper.prepare`'s index request), which is what the coordinating node
+//! re-sends when the primary fails mid-update (`group::coordinator`).
 
 use std::sync::Arc;
 
@@ -16,7 +18,16 @@ use super::history::Source;
 use super::shard::{ShardCopy, WriteOutcome};
 use super::sync::epoch;
 use crate::protocol::update::{check_read, is_noop, may_retry, merge, write_condition};
-use crate::protocol::{ChangeId, DocMeta, WriteKind};
+use crate::protocol::{ChangeId, Condition, DocMeta, WriteKind};
+
+/// The write an update translated into on the primary (`UpdateHelper.prepare`): the new source,
+/// conditional on the change it was computed from (`if_seq_no` + `if_primary_term`), or a create
+/// for an upsert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translated {
+    pub source: Source,
+    pub condition: Condition,
+}
 
 /// A partial-document update (`POST /{index}/_update/{id}`), validated by
 /// [`crate::protocol::validate::validate_update`].
@@ -62,6 +73,16 @@ pub struct UpdateOptions {
 impl ShardCopy {
     /// Partial-document update.
     pub fn update(&self, id: &str, request: &UpdateRequest) -> WriteOutcome {
+        self.update_translated(id, request).0
+    }
+
+    /// [`ShardCopy::update`], and the write its last attempt translated into (none when it
+    /// wrote nothing: a noop, a 404, a conflict at the read).
+    pub fn update_translated(
+        &self,
+        id: &str,
+        request: &UpdateRequest,
+    ) -> (WriteOutcome, Option<Translated>) {
         let upsert = match (&request.upsert, request.doc_as_upsert) {
             (Some(upsert), _) => Some(Arc::new(upsert.clone())),
             (None, true) => Some(Arc::new(request.doc.clone())),
@@ -72,7 +93,7 @@ impl ShardCopy {
             if_seq_no: request.if_seq_no,
             upsert,
         };
-        self.update_with(id, &options, |source| {
+        self.update_with_translated(id, &options, |source| {
             let mut merged = source.clone();
             let modified = merge(&mut merged, &request.doc);
             (!is_noop(request.detect_noop, modified)).then_some(merged)
@@ -86,10 +107,21 @@ impl ShardCopy {
         &self,
         id: &str,
         options: &UpdateOptions,
-        mut transform: impl FnMut(&Map<String, Value>) -> Option<Map<String, Value>>,
+        transform: impl FnMut(&Map<String, Value>) -> Option<Map<String, Value>>,
     ) -> WriteOutcome {
+        self.update_with_translated(id, options, transform).0
+    }
+
+    /// [`ShardCopy::update_with`], and the write its last attempt translated into.
+    pub fn update_with_translated(
+        &self,
+        id: &str,
+        options: &UpdateOptions,
+        mut transform: impl FnMut(&Map<String, Value>) -> Option<Map<String, Value>>,
+    ) -> (WriteOutcome, Option<Translated>) {
         let mut ops = Vec::new();
         let mut attempts = 0;
+        let mut translated = None;
         loop {
             let (meta, source) = self.read_for_update(id);
             let failed = |kind, ops, attempts| WriteOutcome {
@@ -97,34 +129,41 @@ impl ShardCopy {
                 ops,
                 attempts,
             };
+            let failed =
+                |kind, ops, attempts, translated| (failed(kind, ops, attempts), translated);
             if let Some(required) = options.if_seq_no {
                 if let Err(conflict) = check_read(meta, required) {
                     let id = id.to_owned();
-                    return failed(ErrorKind::Conflict { id, conflict }, ops, attempts);
+                    let kind = ErrorKind::Conflict { id, conflict };
+                    return failed(kind, ops, attempts, translated);
                 }
             }
             let condition = match write_condition(meta, options.upsert.is_some()) {
                 Ok(condition) => condition,
                 Err(_) => {
                     let id = id.to_owned();
-                    return failed(ErrorKind::DocumentMissing { id }, ops, attempts);
+                    return failed(ErrorKind::DocumentMissing { id }, ops, attempts, translated);
                 }
             };
             let new_source = match (DocMeta::live(meta), source) {
                 (Some(live), Some(source)) => match transform(&source) {
                     Some(updated) => Some(Arc::new(updated)),
                     None => {
-                        return WriteOutcome {
+                        let noop = WriteOutcome {
                             result: Ok(self.noop_response(id, live)),
                             ops,
                             attempts,
-                        }
+                        };
+                        return (noop, None);
                     }
                 },
                 // `write_condition` only lets a missing document through with an upsert.
                 _ => options.upsert.clone(),
             };
             attempts += 1;
+            translated = new_source
+                .clone()
+                .map(|source| Translated { source, condition });
             let outcome = self.write(id, WriteKind::Index, &condition, new_source);
             ops.extend(outcome.ops);
             match outcome.result {
@@ -132,11 +171,12 @@ impl ShardCopy {
                     if e.conflict().is_some() && may_retry(attempts, options.retry_on_conflict) => {
                 }
                 result => {
-                    return WriteOutcome {
+                    let outcome = WriteOutcome {
                         result,
                         ops,
                         attempts,
-                    }
+                    };
+                    return (outcome, translated);
                 }
             }
         }

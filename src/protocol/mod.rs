@@ -8,11 +8,15 @@
 //! | module | decides |
 //! | --- | --- |
 //! | [`active_shards`] | `wait_for_active_shards`: enough active copies to start a write |
+//! | [`coordinator`] | the coordinating node: is a write whose primary failed re-routed |
 //! | [`ids`] | identity of a change: `_seq_no`, `_primary_term`, `_version`, the sentinels |
 //! | [`condition`] | the write conditions a request carries, and the guards clients build from a read |
 //! | [`validate`] | request validation with Elasticsearch's 400 texts |
 //! | [`primary`] | planning a write on the primary: conflict or the next `_version` and result |
 //! | [`update`] | the update API: partial-document merge, noop detection, upsert, retries |
+//! | [`routing`] | document → shard (`IndexRouting`, murmur3 as Elasticsearch hashes) |
+//! | [`preference`] | realtime read → shard copy (`preference`, `OperationRouting`) |
+//! | [`recovery`] | peer recovery of a failed replica: what it is sent, when it is in sync again |
 //! | [`replica`] | planning a replicated operation on a replica, and primary-term fencing |
 //! | [`checkpoint`] | local and global checkpoints, promotion, resync and trim |
 //! | [`recovery`] | ops-based peer recovery: what the primary sends, when a copy is in sync again |
@@ -21,11 +25,14 @@
 pub mod active_shards;
 pub mod checkpoint;
 pub mod condition;
+pub mod coordinator;
 pub mod error;
 pub mod ids;
+pub mod preference;
 pub mod primary;
 pub mod recovery;
 pub mod replica;
+pub mod routing;
 pub mod update;
 pub mod validate;
 

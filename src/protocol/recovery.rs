@@ -1,30 +1,26 @@
-//! Ops-based peer recovery of a replica copy: what the primary sends, and when the master may
-//! count the copy as in sync again.
-//!
-//! Elasticsearch: the primary starts tracking the recovering copy
-//! (`ReplicationTracker.initiateTracking`), so every new write is sent to it and waits for it;
-//! `RecoverySourceHandler` then sends the operations above the copy's local checkpoint
-//! (phase 2, from `startingSeqNo`), and `finalizeRecovery` asks
-//! `ReplicationTracker.markAllocationIdAsInSync`, which waits until the copy's local checkpoint
-//! has reached the global checkpoint. A copy marked in sync before that lacks acknowledged
-//! operations and could be promoted.
+//! Ops-based peer recovery of a replica that failed and comes back (`RecoverySourceHandler`):
+//! the primary starts tracking the copy (writes go to it from then on, and their
+//! acknowledgements wait for its answer: `ReplicationGroup.getReplicationTargets`), sends it
+//! every operation above the copy's local checkpoint (`phase2`), and the master marks it in sync
+//! only once its local checkpoint has reached the global checkpoint
+//! (`ReplicationTracker.markAllocationIdAsInSync`, which waits for exactly that). Until then the
+//! copy counts in no global checkpoint and in no acknowledgement decision.
 
 use std::ops::RangeInclusive;
 
-use super::checkpoint::next_seq_no;
-use super::SeqNo;
+use super::ids::SeqNo;
 
-/// The `_seq_no`s the primary sends a copy that recovers from `copy_local_checkpoint`: every one
-/// above it, up to the primary's highest.
+/// The `_seq_no`s the primary sends a recovering copy: everything above the copy's local
+/// checkpoint up to the primary's max `_seq_no` (`startingSeqNo = localCheckpoint + 1`).
 pub fn recovery_range(
     copy_local_checkpoint: SeqNo,
     primary_max_seq_no: SeqNo,
 ) -> RangeInclusive<SeqNo> {
-    next_seq_no(copy_local_checkpoint)..=primary_max_seq_no
+    (copy_local_checkpoint + 1)..=primary_max_seq_no
 }
 
-/// May the master mark a recovered copy in sync? Only once its local checkpoint has reached the
-/// global checkpoint (`markAllocationIdAsInSync`).
+/// May the master mark a recovering copy in sync? Only once its local checkpoint has reached
+/// the global checkpoint: an in-sync copy must hold every acknowledged operation.
 pub fn may_mark_in_sync(copy_local_checkpoint: SeqNo, global_checkpoint: SeqNo) -> bool {
     copy_local_checkpoint >= global_checkpoint
 }
@@ -34,16 +30,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recovery_sends_everything_above_the_copy_checkpoint() {
-        assert_eq!(recovery_range(2, 5), 3..=5);
+    fn recovery_sends_everything_above_the_copys_local_checkpoint() {
+        assert_eq!(recovery_range(3, 7), 4..=7);
+        assert_eq!(recovery_range(-1, 2), 0..=2);
         assert!(recovery_range(5, 5).is_empty());
-        assert_eq!(recovery_range(-1, 0), 0..=0);
     }
 
     #[test]
-    fn in_sync_only_at_the_global_checkpoint() {
-        assert!(may_mark_in_sync(3, 3));
-        assert!(may_mark_in_sync(4, 3));
-        assert!(!may_mark_in_sync(2, 3));
+    fn a_copy_is_in_sync_only_once_it_reached_the_global_checkpoint() {
+        assert!(!may_mark_in_sync(3, 4));
+        assert!(may_mark_in_sync(4, 4));
+        assert!(may_mark_in_sync(-1, -1));
     }
 }

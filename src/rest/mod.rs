@@ -19,7 +19,6 @@
 //! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
-//! | [`routing`] | document → shard, murmur3 as Elasticsearch hashes |
 //! | [`index_name`] | index name validation texts |
 //! | [`autoid`] | auto-generated ids and uuids |
 //! | [`shard`] | a shard: the engine's copies behind one routing slot |
@@ -39,7 +38,6 @@ pub mod json;
 pub mod limits;
 pub mod params;
 pub mod registry;
-pub mod routing;
 pub mod server;
 pub mod shard;
 pub mod source_filter;

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use super::autoid::random_uuid;
 use super::error::RestError;
 use super::index_name;
-use super::routing;
 use super::shard::Shard;
 use crate::engine::group::Unsafe;
 use crate::engine::ShardId;
+use crate::protocol::routing;
 
 /// `index.number_of_shards` may not exceed this (`MetadataCreateIndexService`'s default limit).
 const MAX_SHARDS: u32 = 1024;

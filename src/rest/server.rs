@@ -261,6 +261,10 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
             post(faults::fail_replica),
         )
         .route(
+            "/_esocc/{index}/{shard}/recover_replica",
+            post(faults::recover_replica),
+        )
+        .route(
             "/_esocc/{index}/{shard}/link/{copy}/{fault}",
             post(faults::link),
         )

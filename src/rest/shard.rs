@@ -6,17 +6,27 @@
 //! default one replica, as a single-node Elasticsearch does. With N nodes, copy `k` of every
 //! shard lives on node `k` (copy 0, the first primary, on node 0).
 //!
-//! A request is served by the copy its node believes is primary: normally the master's primary,
+//! A write is served by the copy its node believes is primary: normally the master's primary,
 //! but a request sent to the node of an isolated old primary (header `X-Esocc-Node`) reaches
 //! that copy, which keeps serving reads and accepting writes until it is fenced, as in
-//! Elasticsearch.
+//! Elasticsearch. A realtime GET is served by any in-sync copy, as its `preference` chooses
+//! ([`crate::protocol::preference`]), round-robin without one; only a GET sent to the node of
+//! an isolated old primary stays on that copy (its node's cluster state still names it primary). A write whose primary fails or is fenced mid-write is re-routed to the master's
+//! primary by the engine's coordinating node (`engine::group::coordinator`).
 
-use crate::engine::group::{CopyId, Role, Unsafe};
-use crate::engine::{EngineError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::error::RestError;
+use crate::engine::group::{CopyId, Role, Route, Unsafe};
+use crate::engine::{EngineError, EsError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
+use crate::protocol::preference::{choose_copy, parse, PreferenceError};
 
 /// One shard: its group of copies.
 pub struct Shard {
     group: ShardGroup,
+    /// Reads so far that spread over the copies: the round-robin position.
+    turn: AtomicU64,
 }
 
 impl Shard {
@@ -25,6 +35,7 @@ impl Shard {
     pub fn new(id: ShardId, replicas: u32, assigned: u32, knobs: Unsafe) -> Shard {
         Shard {
             group: ShardGroup::new(id, replicas, assigned).with_unsafe(knobs),
+            turn: AtomicU64::new(0),
         }
     }
 
@@ -43,7 +54,7 @@ impl Shard {
         })
     }
 
-    /// Realtime get from the primary that serves `node`.
+    /// Realtime get from the primary that serves `node` (what an update will read).
     pub fn get(&self, node: Option<usize>, id: &str) -> Result<GetResponse, EngineError> {
         match self.primary_on(node) {
             Some(copy) => self.group.get_at(copy, id),
@@ -51,18 +62,58 @@ impl Shard {
         }
     }
 
-    /// A write on the primary that serves `node`, answered once every in-sync replica has
-    /// answered (or was removed from the in-sync set).
+    /// A realtime GET sent to `node` (node 0 without one), from the in-sync copy `preference`
+    /// chooses; from an isolated old primary on `node` that still believes it is primary.
+    pub fn read(
+        &self,
+        node: Option<usize>,
+        preference: Option<&str>,
+        id: &str,
+    ) -> Result<GetResponse, RestError> {
+        let preference = parse(preference).map_err(|e| self.preference_error(&e, id))?;
+        let stale = self
+            .primary_on(node)
+            .filter(|&copy| self.group.primary() != Some(copy));
+        let copy = match stale {
+            Some(copy) => copy,
+            None => {
+                let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+                let active = self.group.in_sync();
+                choose_copy(&preference, &active, node.unwrap_or(0), turn)
+                    .map_err(|e| self.preference_error(&e, id))?
+            }
+        };
+        Ok(self.group.get_at(copy, id)?)
+    }
+
+    fn preference_error(&self, error: &PreferenceError, id: &str) -> RestError {
+        let shard = self.group.shard_id();
+        let (error_type, status) = error.error_type();
+        let exception = EsError::new(error_type, error.reason(&shard.index, &shard.display(), id));
+        let exception = match error {
+            PreferenceError::NoCopy => {
+                exception.with_shard(&shard.index, &shard.index_uuid, shard.shard)
+            }
+            _ => exception,
+        };
+        RestError::exception(status, exception)
+    }
+
+    /// A write through the coordinating node: first on the primary that serves `node`,
+    /// re-routed to the current primary if that one fails or is demoted mid-write, for at most
+    /// `timeout`; answered once every in-sync replica has answered (or was removed from the
+    /// in-sync set).
     pub async fn write(
         &self,
         node: Option<usize>,
         write: Write,
+        timeout: Duration,
     ) -> Result<WriteResponse, EngineError> {
-        let pending = match self.primary_on(node) {
-            Some(copy) => self.group.submit_at(copy, write),
-            None => self.group.submit(write),
+        let route = Route {
+            via: self.primary_on(node),
+            timeout,
         };
-        pending.await.result
+        self.group.coordinate(write, route).await.result
     }
 
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.

@@ -1,8 +1,9 @@
 //! `wait_for_active_shards`: a pre-check before a write (`ReplicationOperation
 //! .checkActiveShardCount`, decided by [`ActiveShardCount::shortfall`]). When fewer copies of
 //! the shard are in sync than asked for, Elasticsearch retries until `timeout` and then answers
-//! 503 `unavailable_shards_exception`. No copy joins the in-sync set while esocc serves (failed
-//! copies are not recovered), so it waits out the timeout once.
+//! 503 `unavailable_shards_exception`. A copy joins the in-sync set only through
+//! `/_esocc/{index}/{shard}/recover_replica`, a request of its own, so a write that finds too few
+//! waits out the timeout once instead of polling.
 
 use std::time::Duration;
 
@@ -11,9 +12,7 @@ use super::params::Refresh;
 use super::registry::Index;
 use crate::engine::EsError;
 use crate::protocol::active_shards::ActiveShardCount;
-
-/// `ReplicationRequest.DEFAULT_TIMEOUT`.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::protocol::coordinator::DEFAULT_TIMEOUT;
 
 /// A write's `wait_for_active_shards` and `timeout`, as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +33,12 @@ impl WaitForActive {
             timeout_text,
             timeout,
         }
+    }
+
+    /// The request's `timeout` (default 1m): how long the write may wait for enough copies and
+    /// for a primary.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 
     /// The 503 a write to shard `shard` of `index` fails with, if too few copies are active;
@@ -79,7 +84,7 @@ impl WaitForActive {
         match self.shortfall(index, shard, refresh, request) {
             None => Ok(()),
             Some(error) => {
-                tokio::time::sleep(self.timeout.unwrap_or(DEFAULT_TIMEOUT)).await;
+                tokio::time::sleep(self.timeout()).await;
                 Err(error)
             }
         }

@@ -65,10 +65,25 @@ impl Es {
         content_type: Option<&str>,
         body: Option<&str>,
     ) -> Answer {
+        self.send_to(None, method, path, content_type, body)
+    }
+
+    /// [`Es::send`], to `node` (header `X-Esocc-Node`) when given.
+    fn send_to(
+        &self,
+        node: Option<usize>,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.server.url()));
+        if let Some(node) = node {
+            request = request.header("x-esocc-node", node.to_string());
+        }
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
@@ -89,5 +104,28 @@ impl Es {
     /// A request with a JSON body (or none).
     pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
         self.send(method, path, body.map(|_| JSON), body)
+    }
+
+    /// [`Es::call`] sent to `node` (header `X-Esocc-Node`), as a client connected to that node.
+    pub fn call_on(&self, node: usize, method: &str, path: &str, body: Option<&str>) -> Answer {
+        self.send_to(Some(node), method, path, body.map(|_| JSON), body)
+    }
+
+    /// Poll the shard group's state until `done` holds, at most `tries` times 10 ms apart (the
+    /// condition is what a request thread reaches, not a time: the bound only ends a broken run).
+    pub fn await_state(
+        &self,
+        group: &str,
+        tries: usize,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        for _ in 0..tries {
+            let state = self.call("GET", group, None).json();
+            if done(&state) {
+                return state;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{group} never reached the awaited state");
     }
 }

@@ -10,13 +10,15 @@
 
 use serde::Serialize;
 
-use super::engine_cell::{EngineCell, Generation};
+use super::engine_cell::{EngineCell, Generation, Sealed};
 use super::replication::{Rejected, ReplicationRequest};
 use super::translog::Translog;
 use super::unsafe_knobs::Unsafe;
 use crate::engine::history::OpRecord;
 use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
-use crate::engine::{CopyOptions, CopyStats, EngineError, ErrorKind, ShardCopy, ShardId};
+use crate::engine::{
+    CopyOptions, CopyStats, EngineError, ErrorKind, GetResponse, ShardCopy, ShardId,
+};
 use crate::protocol::checkpoint::{
     global_checkpoint, promote, replica_global_checkpoint, survives_rollback, Promotion,
     INITIAL_CHECKPOINT,
@@ -27,7 +29,8 @@ use crate::protocol::{check_operation_term, SeqNo, Term, TermCheck};
 /// A copy's position in its group: 0 is the first primary, then the replicas.
 pub type CopyId = usize;
 
-/// What a copy believes it is. A failed copy stays failed (no recovery is modelled).
+/// What a copy believes it is. A failed replica becomes a replica again through
+/// [`super::ShardGroup::recover_replica`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -51,6 +54,17 @@ impl Role {
     }
 }
 
+/// Primary's view: a copy it neither replicates to nor retains history for.
+const OUT: u64 = 0;
+/// Primary's view: an in-sync copy (a target; counts in the global checkpoint).
+const IN_SYNC: u64 = 1;
+/// Primary's view: a recovering copy (`initiateTracking`): a target, not in sync; the history
+/// above its local checkpoint is retained.
+const RECOVERING: u64 = 2;
+/// Primary's view: a copy it failed, whose history above its last local checkpoint it retains
+/// for a later recovery (a peer-recovery retention lease, `ReplicationTracker`).
+const LEASED: u64 = 3;
+
 /// One copy of the shard.
 pub struct GroupCopy {
     id: CopyId,
@@ -60,10 +74,17 @@ pub struct GroupCopy {
     translog: Translog,
     global_checkpoint: AtomicI64,
     role: AtomicU64,
-    /// Primary's view: 1 for a copy it believes in sync (itself included).
-    in_sync: Box<[AtomicU64]>,
+    /// Primary's view of each copy: [`OUT`], [`IN_SYNC`] (itself included), [`RECOVERING`]
+    /// or [`LEASED`].
+    membership: Box<[AtomicU64]>,
     /// Primary's view: each copy's local checkpoint, `UNASSIGNED_SEQ_NO` while unknown.
     tracked: Box<[AtomicI64]>,
+    /// Primary's view: each copy's global checkpoint as it last answered (Elasticsearch's
+    /// `ReplicaResponse` carries it): where a recovery of the copy starts, so where its
+    /// retention lease holds the history.
+    tracked_global: Box<[AtomicI64]>,
+    /// Realtime GETs served.
+    reads: AtomicU64,
 }
 
 impl GroupCopy {
@@ -83,10 +104,14 @@ impl GroupCopy {
             translog: Translog::new(&options),
             global_checkpoint: AtomicI64::new(INITIAL_CHECKPOINT),
             role: AtomicU64::new(role.code()),
-            in_sync: (0..copies).map(|_| AtomicU64::new(1)).collect(),
+            membership: (0..copies).map(|_| AtomicU64::new(IN_SYNC)).collect(),
             tracked: (0..copies)
                 .map(|_| AtomicI64::new(INITIAL_CHECKPOINT))
                 .collect(),
+            tracked_global: (0..copies)
+                .map(|_| AtomicI64::new(INITIAL_CHECKPOINT))
+                .collect(),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -112,6 +137,17 @@ impl GroupCopy {
     pub fn with_engine<R>(&self, f: impl FnOnce(&ShardCopy) -> R) -> R {
         let guard = epoch::pin();
         f(&self.engine.load(&guard).engine)
+    }
+
+    /// A realtime GET served by this copy, counted.
+    pub(crate) fn read(&self, id: &str) -> GetResponse {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.with_engine(|engine| engine.get(id))
+    }
+
+    /// Realtime GETs this copy served.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// What the copy holds: its engine's documents and history, and its translog.
@@ -190,6 +226,14 @@ impl GroupCopy {
     /// history (with the tombstones `gc_deletes` lets go) and fold the translog below it.
     fn release_history(&self, engine: &ShardCopy) {
         let bound = self.global_checkpoint().min(engine.local_checkpoint());
+        let bound = match self.role() {
+            // A primary keeps what its recovering and failed copies still need.
+            Role::Primary => (0..self.membership.len())
+                .filter(|&copy| matches!(self.member(copy), RECOVERING | LEASED))
+                .map(|copy| self.tracked_global[copy].load(Ordering::Acquire))
+                .fold(bound, SeqNo::min),
+            _ => bound,
+        };
         engine.release_through(bound);
         self.translog.release_through(bound);
     }
@@ -257,14 +301,7 @@ impl GroupCopy {
         in_sync: &[CopyId],
     ) -> Result<Promotion, EngineError> {
         let guard = epoch::pin();
-        let sealed = loop {
-            let generation = self.engine.load(&guard);
-            match self.engine.seal(generation, &guard) {
-                Some(sealed) => break sealed,
-                None if self.engine.wait_past(generation, &guard) => {}
-                None => return Err(generation.engine.error(ErrorKind::PrimaryInactive)),
-            }
-        };
+        let sealed = self.seal_current(&guard)?;
         let restored = self
             .rebuild(|_| true, sealed.generation.engine.primary_term())
             .and_then(|engine| {
@@ -289,44 +326,131 @@ impl GroupCopy {
                 return Err(e);
             }
         };
-        for (copy, flag) in self.in_sync.iter().enumerate() {
-            flag.store(in_sync.contains(&copy) as u64, Ordering::Release);
+        for (copy, flag) in self.membership.iter().enumerate() {
+            let member = if in_sync.contains(&copy) {
+                IN_SYNC
+            } else {
+                OUT
+            };
+            flag.store(member, Ordering::Release);
             let known = match copy == self.id {
                 true => engine.local_checkpoint(),
                 false => UNASSIGNED_SEQ_NO,
             };
             self.tracked[copy].store(known, Ordering::Release);
+            self.tracked_global[copy].store(INITIAL_CHECKPOINT, Ordering::Release);
         }
         sealed.publish(engine);
         self.set_role(Role::Primary);
         Ok(plan)
     }
 
-    /// Primary's view: the copies to replicate to (in sync, other than itself).
+    /// Seal the current engine generation for a rebuild, waiting out another rebuild.
+    fn seal_current<'g>(&'g self, guard: &'g epoch::Guard) -> Result<Sealed<'g>, EngineError> {
+        loop {
+            let generation = self.engine.load(guard);
+            match self.engine.seal(generation, guard) {
+                Some(sealed) => return Ok(sealed),
+                None if self.engine.wait_past(generation, guard) => {}
+                None => return Err(generation.engine.error(ErrorKind::PrimaryInactive)),
+            }
+        }
+    }
+
+    /// A failed copy starts a recovery in the primary's `term` and answers the local checkpoint
+    /// from which the primary sends it the rest. A copy still in `term` keeps everything: every
+    /// operation it holds came from this primary. A copy of an older term keeps only what it
+    /// holds up to its global checkpoint (`recoverLocallyUpToGlobalCheckpoint`) and trims the
+    /// operations of older terms above it from its translog: they may not be in the primary's
+    /// history. It stays failed until the caller makes it a replica.
+    pub(crate) fn reset_for_recovery(&self, term: Term) -> Result<SeqNo, EngineError> {
+        let current = self.with_engine(|engine| (engine.primary_term(), engine.local_checkpoint()));
+        if current.0 == term {
+            return Ok(current.1);
+        }
+        let guard = epoch::pin();
+        let sealed = self.seal_current(&guard)?;
+        let checkpoint = self.global_checkpoint();
+        self.translog.trim(checkpoint, term);
+        let engine = self.rebuild(|op| survives_rollback(op.seq_no, checkpoint), term)?;
+        let local_checkpoint = engine.local_checkpoint();
+        sealed.publish(engine);
+        Ok(local_checkpoint)
+    }
+
+    /// Primary's view: the copies to replicate to (in sync or recovering, other than itself:
+    /// `ReplicationGroup.getReplicationTargets`).
     pub(crate) fn targets(&self) -> Vec<CopyId> {
-        (0..self.in_sync.len())
-            .filter(|&copy| copy != self.id && self.believes_in_sync(copy))
+        (0..self.membership.len())
+            .filter(|&copy| copy != self.id)
+            .filter(|&copy| matches!(self.member(copy), IN_SYNC | RECOVERING))
             .collect()
     }
 
-    pub(crate) fn believes_in_sync(&self, copy: CopyId) -> bool {
-        self.in_sync
+    fn member(&self, copy: CopyId) -> u64 {
+        self.membership
             .get(copy)
-            .is_some_and(|flag| flag.load(Ordering::Acquire) == 1)
+            .map_or(OUT, |flag| flag.load(Ordering::Acquire))
     }
 
-    /// Primary's view: the master removed `copy` from the in-sync set.
+    fn set_member(&self, copy: CopyId, member: u64) {
+        if let Some(flag) = self.membership.get(copy) {
+            flag.store(member, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn believes_in_sync(&self, copy: CopyId) -> bool {
+        self.member(copy) == IN_SYNC
+    }
+
+    pub(crate) fn is_recovering(&self, copy: CopyId) -> bool {
+        self.member(copy) == RECOVERING
+    }
+
+    /// Primary's view: the master removed `copy` from the in-sync set (or it failed while
+    /// recovering); its history stays retained for a recovery.
     pub(crate) fn drop_from_view(&self, copy: CopyId) {
-        if let Some(flag) = self.in_sync.get(copy) {
-            flag.store(0, Ordering::Release);
+        if matches!(self.member(copy), IN_SYNC | RECOVERING) {
+            self.set_member(copy, LEASED);
         }
         self.refresh_global_checkpoint();
     }
 
-    /// Primary's view: `copy` answered with its local checkpoint.
-    pub(crate) fn record_checkpoint(&self, copy: CopyId, local_checkpoint: SeqNo) {
+    /// Primary's view: `copy` starts recovering from `local_checkpoint` (`initiateTracking`).
+    pub(crate) fn start_tracking(&self, copy: CopyId, local_checkpoint: SeqNo) {
+        for tracked in [&self.tracked, &self.tracked_global] {
+            if let Some(tracked) = tracked.get(copy) {
+                tracked.store(local_checkpoint, Ordering::Release);
+            }
+        }
+        self.set_member(copy, RECOVERING);
+    }
+
+    /// Primary's view: the master marked the recovering `copy` in sync.
+    pub(crate) fn mark_in_sync(&self, copy: CopyId) {
+        self.set_member(copy, IN_SYNC);
+        self.refresh_global_checkpoint();
+    }
+
+    /// Primary's view: `copy`'s local checkpoint as last answered.
+    pub(crate) fn tracked_checkpoint(&self, copy: CopyId) -> SeqNo {
+        self.tracked
+            .get(copy)
+            .map_or(UNASSIGNED_SEQ_NO, |t| t.load(Ordering::Acquire))
+    }
+
+    /// Primary's view: `copy` answered with its local and global checkpoints.
+    pub(crate) fn record_checkpoint(
+        &self,
+        copy: CopyId,
+        local_checkpoint: SeqNo,
+        global_checkpoint: SeqNo,
+    ) {
         if let Some(tracked) = self.tracked.get(copy) {
             tracked.fetch_max(local_checkpoint, Ordering::AcqRel);
+        }
+        if let Some(tracked) = self.tracked_global.get(copy) {
+            tracked.fetch_max(global_checkpoint, Ordering::AcqRel);
         }
         self.refresh_global_checkpoint();
     }
@@ -335,7 +459,7 @@ impl GroupCopy {
     /// return it (the value piggybacked on the next request).
     pub(crate) fn refresh_global_checkpoint(&self) -> SeqNo {
         let own = self.with_engine(|engine| engine.local_checkpoint());
-        let checkpoints: Vec<Option<SeqNo>> = (0..self.in_sync.len())
+        let checkpoints: Vec<Option<SeqNo>> = (0..self.membership.len())
             .filter(|&copy| self.believes_in_sync(copy))
             .map(|copy| match copy == self.id {
                 true => Some(own),

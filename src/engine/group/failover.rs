@@ -19,7 +19,7 @@ use super::ShardGroup;
 use crate::engine::sync::Arc;
 use crate::engine::EngineError;
 use crate::protocol::checkpoint::Promotion;
-use crate::protocol::Term;
+use crate::protocol::{SeqNo, Term};
 
 /// What a failover did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -43,8 +43,14 @@ pub enum FaultError {
     NoPrimary,
     /// No in-sync replica is left to promote; the primary stays.
     NoPromotableReplica,
-    /// Every candidate failed to rebuild its engine for promotion.
+    /// Every candidate failed to rebuild its engine for promotion (or a recovering copy its
+    /// engine for recovery).
     Promotion(EngineError),
+    /// `recover_replica` on a copy that has not failed.
+    NotFailed(CopyId),
+    /// The primary no longer retains the history a recovery of `copy` from `from` needs (no
+    /// file-based recovery in esocc).
+    HistoryReleased { copy: CopyId, from: SeqNo },
 }
 
 impl fmt::Display for FaultError {
@@ -61,6 +67,13 @@ impl fmt::Display for FaultError {
                 write!(f, "no in-sync replica to promote; the primary stays")
             }
             FaultError::Promotion(e) => write!(f, "promotion failed: {e}"),
+            FaultError::HistoryReleased { copy, from } => write!(
+                f,
+                "the primary no longer retains the operations above [{from}] that copy [{copy}] needs (esocc has no file-based recovery)"
+            ),
+            FaultError::NotFailed(copy) => {
+                write!(f, "copy [{copy}] has not failed: only a failed replica recovers")
+            }
         }
     }
 }
@@ -157,6 +170,13 @@ impl ShardGroup {
             let (promoted, plan) = promoted;
             master.term = plan.new_term;
             master.primary = Some(promoted);
+            // A recovery in progress ends with its primary: the copy fails, as Elasticsearch
+            // fails an initializing replica whose recovery source went away.
+            for copy in &self.copies {
+                if copy.role() == Role::Replica && !master.in_sync.contains(&copy.id()) {
+                    copy.set_role(Role::Failed);
+                }
+            }
             let failover = Failover {
                 demoted,
                 promoted,

@@ -4,6 +4,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`coordinator`] | the coordinating node: route a client's write, re-route it when its primary fails |
 //! | [`copy`] | [`GroupCopy`]: one copy's engine, translog, checkpoints, role; the replica side |
 //! | `engine_cell` | the copy's engine behind a swappable pointer with a gate (rollback, promotion) |
 //! | `translog` | what a replica accepted, kept across rollbacks, trimmed by resyncs |
@@ -11,6 +12,7 @@
 //! | [`pending`] | a write waiting for its replicas: wait, poll or await it |
 //! | `master` | the master's view: primary term, primary, in-sync set |
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
+//! | [`recovery`] | a failed replica comes back: ops-based peer recovery |
 //! | [`faults`] | per-copy links: deliver, delay, reorder, drop; release |
 //! | `unsafe_knobs` | [`Unsafe`]: the model's bug knobs, off by default (`esocc serve --unsafe`) |
 //!
@@ -20,15 +22,18 @@
 //!
 //! The group is `Send + Sync` and every method takes `&self`, so an async server can share it
 //! between tasks. Writes come in two forms: blocking ([`ShardGroup::index`] and friends, which
-//! wait for the replicas) and submitted ([`ShardGroup::submit`], a [`PendingWrite`] to wait on,
+//! wait for the replicas and are re-routed by the coordinating node, [`coordinator`]) and
+//! submitted ([`ShardGroup::submit`], one attempt on the primary, a [`PendingWrite`] to wait on,
 //! poll or `.await`), which tests use to script deliveries deterministically.
 
+pub mod coordinator;
 pub mod copy;
 mod engine_cell;
 pub mod failover;
 pub mod faults;
 mod master;
 pub mod pending;
+pub mod recovery;
 pub(crate) mod replication;
 mod translog;
 mod unsafe_knobs;
@@ -37,15 +42,17 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use coordinator::{CoordinatedWrite, Route};
 pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
 pub use unsafe_knobs::{Unsafe, UnsafeKnob};
+pub use recovery::Recovery;
 
 use self::faults::Link;
 use self::master::Master;
-use crate::engine::sync::{Mutex, MutexGuard};
+use crate::engine::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::engine::{
     CopyOptions, EngineError, ErrorKind, GetResponse, ShardId, Source, UpdateRequest, WriteOutcome,
 };
@@ -87,6 +94,8 @@ pub struct CopyState {
     pub link: LinkFault,
     /// Requests held on the copy's link.
     pub held: usize,
+    /// Realtime GETs this copy served.
+    pub reads: u64,
 }
 
 /// The group as [`ShardGroup::state`] reports it.
@@ -97,6 +106,8 @@ pub struct GroupState {
     /// The master's primary (`None` when none is left).
     pub primary: Option<CopyId>,
     pub number_of_replicas: u32,
+    /// Writes the coordinating node re-routed to a new primary.
+    pub reroutes: u64,
     pub copies: Vec<CopyState>,
 }
 
@@ -111,6 +122,8 @@ pub struct ShardGroup {
     failover: Mutex<()>,
     /// The safeguards switched off (`esocc serve --unsafe`); none by default.
     knobs: Unsafe,
+    /// Writes the coordinating node re-routed ([`coordinator`]).
+    reroutes: AtomicU64,
 }
 
 impl ShardGroup {
@@ -147,6 +160,7 @@ impl ShardGroup {
             master: Mutex::new(Master::new(options.primary_term, copies)),
             failover: Mutex::new(()),
             knobs: Unsafe::default(),
+            reroutes: AtomicU64::new(0),
             shard: Arc::new(shard),
             number_of_replicas,
         }
@@ -204,11 +218,13 @@ impl ShardGroup {
         }
     }
 
-    /// Realtime GET from `copy`, which answers while it believes it is primary (an isolated
-    /// old primary serves dirty reads until it is fenced).
+    /// Realtime GET from `copy`, primary or replica, as it holds the document now: a replica
+    /// that rolled back to its global checkpoint on a newer term lacks what is above it until the
+    /// resync arrives, and an isolated old primary serves dirty reads until it is fenced. A
+    /// failed copy answers `unavailable_shards_exception`.
     pub fn get_at(&self, copy: CopyId, id: &str) -> Result<GetResponse, EngineError> {
         match self.copies.get(copy) {
-            Some(c) if c.role() == Role::Primary => Ok(c.with_engine(|engine| engine.get(id))),
+            Some(c) if c.role() != Role::Failed => Ok(c.read(id)),
             _ => Err(self.inactive()),
         }
     }
@@ -228,17 +244,17 @@ impl ShardGroup {
         let Some(primary) = self.copies.get(copy).filter(|c| c.role() == Role::Primary) else {
             return self.refused();
         };
-        let outcome = primary.with_engine(|engine| match &write {
+        let (outcome, translated) = primary.with_engine(|engine| match &write {
             Write::Index {
                 id,
                 source,
                 condition,
-            } => engine.index(id, source.clone(), condition),
-            Write::Create { id, source } => engine.create(id, source.clone()),
-            Write::Delete { id, condition } => engine.delete(id, condition),
-            Write::Update { id, request } => engine.update(id, request),
+            } => (engine.index(id, source.clone(), condition), None),
+            Write::Create { id, source } => (engine.create(id, source.clone()), None),
+            Write::Delete { id, condition } => (engine.delete(id, condition), None),
+            Write::Update { id, request } => engine.update_translated(id, request),
         });
-        self.replicate(copy, outcome)
+        self.replicate(copy, outcome).translated_into(translated)
     }
 
     fn refused(&self) -> PendingWrite {
@@ -250,36 +266,42 @@ impl ShardGroup {
         PendingWrite::concluded(outcome)
     }
 
-    /// Index (create or replace) on the primary; waits for the replicas.
+    /// Index (create or replace) through the coordinating node; waits for the replicas.
     pub fn index(&self, id: &str, source: Source, condition: &Condition) -> WriteOutcome {
         let id = id.to_owned();
         let condition = *condition;
-        self.submit(Write::Index {
-            id,
-            source,
-            condition,
-        })
+        self.coordinate(
+            Write::Index {
+                id,
+                source,
+                condition,
+            },
+            Route::default(),
+        )
         .wait()
     }
 
-    /// `op_type=create`; waits for the replicas.
+    /// `op_type=create` through the coordinating node; waits for the replicas.
     pub fn create(&self, id: &str, source: Source) -> WriteOutcome {
         let id = id.to_owned();
-        self.submit(Write::Create { id, source }).wait()
+        self.coordinate(Write::Create { id, source }, Route::default())
+            .wait()
     }
 
-    /// Delete; waits for the replicas.
+    /// Delete through the coordinating node; waits for the replicas.
     pub fn delete(&self, id: &str, condition: &Condition) -> WriteOutcome {
         let id = id.to_owned();
         let condition = *condition;
-        self.submit(Write::Delete { id, condition }).wait()
+        self.coordinate(Write::Delete { id, condition }, Route::default())
+            .wait()
     }
 
-    /// Partial-document update; waits for the replicas.
+    /// Partial-document update through the coordinating node; waits for the replicas.
     pub fn update(&self, id: &str, request: &UpdateRequest) -> WriteOutcome {
         let id = id.to_owned();
         let request = request.clone();
-        self.submit(Write::Update { id, request }).wait()
+        self.coordinate(Write::Update { id, request }, Route::default())
+            .wait()
     }
 
     /// Every copy's role, term, checkpoints and link.
@@ -289,6 +311,7 @@ impl ShardGroup {
             primary_term: master.term,
             primary: master.primary,
             number_of_replicas: self.number_of_replicas,
+            reroutes: self.reroutes(),
             copies: self
                 .copies
                 .iter()
@@ -306,6 +329,7 @@ impl ShardGroup {
                         global_checkpoint: copy.global_checkpoint(),
                         link: link.fault(),
                         held: link.held(),
+                        reads: copy.reads(),
                     }
                 })
                 .collect(),

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::copy::CopyId;
 use crate::engine::sync::{Arc, Condvar, Mutex, MutexGuard};
-use crate::engine::WriteOutcome;
+use crate::engine::{Translated, WriteOutcome};
 use crate::protocol::TermTooOld;
 
 /// A replica's answer to one write.
@@ -117,18 +117,32 @@ impl WriteState {
 #[derive(Clone)]
 pub struct PendingWrite {
     state: Arc<WriteState>,
+    translated: Option<Translated>,
 }
 
 impl PendingWrite {
     pub(crate) fn new(state: Arc<WriteState>) -> Self {
-        PendingWrite { state }
+        PendingWrite {
+            state,
+            translated: None,
+        }
     }
 
     /// A write concluded without replication (refused, a conflict, a noop update).
     pub(crate) fn concluded(outcome: WriteOutcome) -> Self {
         let state = WriteState::new(outcome.clone(), Vec::new());
         state.conclude(outcome);
-        PendingWrite { state }
+        PendingWrite::new(state)
+    }
+
+    /// The same write, telling which write an update translated into on the primary.
+    pub(crate) fn translated_into(self, translated: Option<Translated>) -> Self {
+        PendingWrite { translated, ..self }
+    }
+
+    /// For an update: the write its primary translated it into (what a re-route re-sends).
+    pub fn translated(&self) -> Option<&Translated> {
+        self.translated.as_ref()
     }
 
     /// The outcome, once concluded.

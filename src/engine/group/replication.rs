@@ -45,7 +45,7 @@ pub enum Rejected {
 pub(crate) enum Reply {
     /// A client's write.
     Write(Arc<WriteState>),
-    /// A new primary's resync: nobody waits, but a failed copy is still removed.
+    /// A new primary's resync or a recovery: nobody waits, but a failed copy is still removed.
     Resync,
 }
 
@@ -118,7 +118,11 @@ impl ShardGroup {
         let sender = &self.copies[message.from];
         let answer = match answer {
             Ok(local_checkpoint) => {
-                sender.record_checkpoint(message.to, local_checkpoint);
+                // In-process, the copy's global checkpoint is read where Elasticsearch's
+                // `ReplicaResponse` carries it.
+                let global_checkpoint = self.copies[message.to].global_checkpoint();
+                sender.record_checkpoint(message.to, local_checkpoint, global_checkpoint);
+                self.mark_in_sync_if_caught_up(message.from, message.to);
                 Answer::Applied
             }
             Err(_) => match self.fail_shard(message.to, message.request.primary_term) {

@@ -180,12 +180,15 @@ async fn execute(
                             source,
                             condition,
                         },
+                        wait.timeout(),
                     )
                     .await?)
             }
             BulkOp::Delete => {
                 let id = id.clone();
-                Ok(shard.write(node, Write::Delete { id, condition }).await?)
+                Ok(shard
+                    .write(node, Write::Delete { id, condition }, wait.timeout())
+                    .await?)
             }
             BulkOp::Update(body) => {
                 let request = UpdateRequest {
@@ -197,7 +200,9 @@ async fn execute(
                     if_seq_no,
                 };
                 let id = id.clone();
-                Ok(shard.write(node, Write::Update { id, request }).await?)
+                Ok(shard
+                    .write(node, Write::Update { id, request }, wait.timeout())
+                    .await?)
             }
         }
     }

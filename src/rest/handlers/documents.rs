@@ -237,6 +237,7 @@ async fn write_document(
                 source,
                 condition,
             },
+            write.wait.timeout(),
         )
         .await?;
     Ok(write_reply(
@@ -326,7 +327,9 @@ pub async fn delete(
         .wait
         .check(&index, number, write.refresh, describe)
         .await?;
-    let response = shard.write(node, Write::Delete { id, condition }).await?;
+    let response = shard
+        .write(node, Write::Delete { id, condition }, write.wait.timeout())
+        .await?;
     Ok(write_reply(
         &response,
         write.refresh,
@@ -346,13 +349,13 @@ fn realtime_get(
     let mut params = params.path_params(&["index", "id"]);
     params.boolean("refresh")?;
     let routing = params.str("routing");
-    params.str("preference");
+    let preference = params.str("preference");
     params.boolean("realtime")?;
     let filter = SourceFilter::from_params(&mut params)?;
     params.finish()?;
     let index = state.0.indices.get(index)?;
     let (_, shard) = index.route(id, routing.as_deref());
-    let mut response = shard.get(node, id)?;
+    let mut response = shard.read(node, preference.as_deref(), id)?;
     response.source = filter.apply(response.source.take());
     Ok(response)
 }

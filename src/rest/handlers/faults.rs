@@ -8,6 +8,7 @@
 //! | `POST /_esocc/{index}/{shard}/fail_primary` | the primary fails; an in-sync replica is promoted with a new term |
 //! | `POST /_esocc/{index}/{shard}/isolate_primary` | the master promotes a replica; the old primary keeps serving until fenced |
 //! | `POST /_esocc/{index}/{shard}/fail_replica/{copy}` | a replica fails and leaves the in-sync set |
+//! | `POST /_esocc/{index}/{shard}/recover_replica?copy=N` | the failed replica `N` (default: the lowest failed one) recovers from the primary and rejoins the in-sync set |
 //! | `POST /_esocc/{index}/{shard}/link/{copy}/{fault}` | `deliver`, `delay`, `reorder` or `drop` replication to a copy |
 //! | `POST /_esocc/{index}/{shard}/release/{copy}` | deliver what the link holds (`?one` for the next one only) |
 
@@ -18,7 +19,7 @@ use axum::http::Response;
 use serde_json::json;
 
 use super::{reply, EsPath};
-use crate::engine::group::{CopyId, FaultError, LinkFault};
+use crate::engine::group::{CopyId, FaultError, LinkFault, Role};
 use crate::engine::EsError;
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
@@ -104,6 +105,28 @@ pub async fn fail_replica(
         .fail_replica(copy)
         .map_err(fault_error)?;
     Ok(reply(200, &json!({"acknowledged": true})))
+}
+
+/// `POST /_esocc/{index}/{shard}/recover_replica?copy=N`.
+pub async fn recover_replica(
+    state: ClusterState,
+    EsPath((index, shard)): EsPath<(String, usize)>,
+    mut params: Params,
+) -> Result<Response<Body>, RestError> {
+    let copy = params.long("copy")?;
+    params.path_params(&["index", "shard"]).finish()?;
+    let index = shard_of(&state, &index, shard)?;
+    let group = index.shards()[shard].group();
+    let copy = match copy {
+        Some(copy) => usize::try_from(copy).map_err(|_| {
+            RestError::illegal_argument(format!("copy must be a copy number, got [{copy}]"))
+        })?,
+        None => (0..group.copies())
+            .find(|&c| group.copy(c).is_some_and(|c| c.role() == Role::Failed))
+            .ok_or_else(|| RestError::illegal_argument("no failed replica to recover"))?,
+    };
+    let recovery = group.recover_replica(copy).map_err(fault_error)?;
+    Ok(reply(200, &recovery))
 }
 
 /// `POST /_esocc/{index}/{shard}/link/{copy}/{fault}`.

@@ -187,6 +187,8 @@ pub async fn update(
         retry_on_conflict: url.retry_on_conflict,
         if_seq_no: validated,
     };
-    let response = shard.write(node, Write::Update { id, request }).await?;
+    let response = shard
+        .write(node, Write::Update { id, request }, url.wait.timeout())
+        .await?;
     Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
 }

@@ -1,0 +1,114 @@
+//! A failed replica comes back: ops-based peer recovery, as Elasticsearch's
+//! `RecoverySourceHandler` runs it, with the two decisions in [`crate::protocol::recovery`].
+//!
+//! 1. The copy keeps what it holds (up to its global checkpoint if a failover happened since it
+//!    failed: `recoverLocallyUpToGlobalCheckpoint`) and answers its local checkpoint.
+//! 2. The primary starts tracking it (`initiateTracking`): every write from then on is sent to it
+//!    too, and waits for its answer, but it is not in sync, so it counts in neither the global
+//!    checkpoint nor the acknowledgement decision.
+//! 3. The primary sends it its history above the copy's local checkpoint
+//!    ([`recovery_range`], `phase2`) over the copy's link, so a delayed link holds the recovery
+//!    as it holds writes (tests script the window in which the copy recovers). The primary has
+//!    kept that history: a failed copy holds a retention lease at its last local checkpoint
+//!    (`GroupCopy`'s membership), which Elasticsearch's peer-recovery retention leases do too.
+//! 4. The master marks it in sync once an answer shows its local checkpoint at the global
+//!    checkpoint ([`may_mark_in_sync`], `markAllocationIdAsInSync`): the recovery's own answer,
+//!    or a later write's.
+
+use serde::Serialize;
+
+use super::copy::{CopyId, Role};
+use super::failover::FaultError;
+use super::replication::{Message, ReplicationRequest, Reply};
+use super::ShardGroup;
+use crate::engine::sync::Arc;
+use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
+use crate::protocol::SeqNo;
+
+/// What a recovery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Recovery {
+    pub copy: CopyId,
+    /// The copy's local checkpoint when the primary started tracking it.
+    pub from_local_checkpoint: SeqNo,
+    /// Operations the primary sent it.
+    pub operations: usize,
+    /// Whether the master marked it in sync already: the operations were delivered and brought
+    /// it to the global checkpoint. If its link holds them, it is marked once they arrive.
+    pub in_sync: bool,
+}
+
+impl ShardGroup {
+    /// Recover the failed replica `copy` from the primary.
+    pub fn recover_replica(&self, copy: CopyId) -> Result<Recovery, FaultError> {
+        self.check_copy(copy)?;
+        let _serial = self.failover.lock();
+        let (primary, term) = {
+            let master = self.master();
+            (master.primary.ok_or(FaultError::NoPrimary)?, master.term)
+        };
+        if primary == copy {
+            return Err(FaultError::IsPrimary(copy));
+        }
+        let target = &self.copies[copy];
+        if target.role() != Role::Failed {
+            return Err(FaultError::NotFailed(copy));
+        }
+        let source = &self.copies[primary];
+        let from = target
+            .reset_for_recovery(term)
+            .map_err(FaultError::Promotion)?;
+        source.start_tracking(copy, from);
+        let range = recovery_range(from, source.with_engine(|e| e.max_seq_no()));
+        let mut ops = source.history_above(from);
+        ops.retain(|op| range.contains(&op.seq_no));
+        if !range.is_empty() && ops.first().map(|op| op.seq_no) != Some(*range.start()) {
+            // Released before a lease held it (the copy failed under an older primary):
+            // Elasticsearch falls back to copying files (phase 1), which esocc does not have.
+            source.drop_from_view(copy);
+            return Err(FaultError::HistoryReleased { copy, from });
+        }
+        target.set_role(Role::Replica);
+        let operations = ops.len();
+        let request = ReplicationRequest {
+            primary_term: term,
+            global_checkpoint: source.global_checkpoint(),
+            ops,
+            trim_above: None,
+        };
+        self.send(Message {
+            from: primary,
+            to: copy,
+            request: Arc::new(request),
+            reply: Reply::Resync,
+        });
+        Ok(Recovery {
+            copy,
+            from_local_checkpoint: from,
+            operations,
+            in_sync: source.believes_in_sync(copy),
+        })
+    }
+
+    /// The master marks the recovering `copy` of `primary` in sync if its local checkpoint has
+    /// reached the global checkpoint. Returns whether it is in sync.
+    pub(crate) fn mark_in_sync_if_caught_up(&self, primary: CopyId, copy: CopyId) -> bool {
+        let source = &self.copies[primary];
+        if !source.is_recovering(copy) {
+            return source.believes_in_sync(copy);
+        }
+        let caught_up = may_mark_in_sync(
+            source.tracked_checkpoint(copy),
+            source.refresh_global_checkpoint(),
+        );
+        if caught_up {
+            let mut master = self.master();
+            if master.primary != Some(primary) {
+                return false;
+            }
+            master.in_sync.insert(copy);
+            source.mark_in_sync(copy);
+        }
+        caught_up
+    }
+}
