@@ -6,7 +6,9 @@ use std::fmt;
 use stateright::Model;
 
 use super::{rank_increased, Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
-use crate::model::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item};
+use crate::model::trace::{
+    self, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
+};
 use crate::model::Invariant;
 use crate::protocol::{Condition, DocMeta, VersionConflict};
 
@@ -130,7 +132,9 @@ impl Describe for SingleShard {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let doc = c.doc.map_or(String::new(), |d| format!(" on doc {}", doc_id(d)));
+                let doc = c
+                    .doc
+                    .map_or(String::new(), |d| format!(" on doc {}", doc_id(d)));
                 let phase = match &c.stage {
                     Stage::Reading => "next: read".to_string(),
                     Stage::Writing(read) => {
