@@ -7,6 +7,8 @@ const STATIC = JSON.parse(document.getElementById("static-data").textContent);
 const main = document.getElementById("main");
 const where = document.getElementById("where");
 let timer = null;
+// Bumped on every navigation: an answer that arrives for an older view is dropped.
+let generation = 0;
 // The longest path seen that extends the current one: what "Forward" walks along.
 let longest = { entry: null, path: [] };
 // The step whose state is shown (null: the last).
@@ -61,6 +63,7 @@ function staticAnswer(url) {
 
 function route() {
   clearTimeout(timer);
+  generation += 1;
   const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
   if (!hash) return showCatalogue();
   const slash = hash.indexOf("/");
@@ -126,13 +129,15 @@ function parameters(entry) {
 }
 
 async function showCatalogue() {
-  where.textContent = "catalogue";
+  const current = generation;
   let entries;
   try {
     entries = await api("/api/catalogue");
   } catch (e) {
-    return fail(e);
+    return current === generation && fail(e);
   }
+  if (current !== generation) return;
+  where.textContent = "catalogue";
   if (entries.length === 1 && !STATIC) {
     location.replace(pathHash(entries[0].name, []));
     return;
@@ -173,6 +178,7 @@ async function showCatalogue() {
 // ---- entry view ------------------------------------------------------------------------------
 
 async function showEntry(name, path) {
+  const current = generation;
   let entry, view;
   try {
     [entry, view] = await Promise.all([
@@ -180,8 +186,9 @@ async function showEntry(name, path) {
       api(`/api/entries/${encodeURIComponent(name)}/path?p=${path.join(".")}`),
     ]);
   } catch (e) {
-    return fail(e);
+    return current === generation && fail(e);
   }
+  if (current !== generation) return;
   where.textContent = `${entry.name} (${entry.model})`;
   const extends_ = longest.entry === name && path.every((c, i) => longest.path[i] === c)
     && longest.path.length >= path.length;
@@ -195,12 +202,14 @@ async function showEntry(name, path) {
 
 // While the check runs, only the verdict panel is refreshed.
 async function refreshVerdicts(name, view) {
+  const current = generation;
   let entry;
   try {
     entry = await api("/api/entries/" + encodeURIComponent(name));
   } catch (e) {
-    return fail(e);
+    return current === generation && fail(e);
   }
+  if (current !== generation) return;
   const panel = document.getElementById("verdicts");
   if (!panel) return;
   panel.replaceWith(verdictPanel(entry, view));
@@ -230,7 +239,7 @@ function render(entry, view, step) {
     "data-step": k,
     onclick: () => { selected = k; render(entry, view, k); },
   },
-  el("span", { class: "number" }, number), el("span", { class: "step-text" }, text),
+  el("span", { class: "number" }, number), " ", el("span", { class: "step-text" }, text),
   changes.map((line) => el("div", { class: "change" }, line)),
   failing(k).map((p) => el("div", { class: "violates" }, `violates ${p.property}: ${p.explanation}`)));
   const steps = el("ol", { class: "steps", id: "steps" },
@@ -253,13 +262,13 @@ function render(entry, view, step) {
           el("a", { href: pathHash(name, path), id: "permalink" }, "link to this path")),
         steps,
         el("h2", {}, `Next actions (${view.next.length})`),
-        next,
-        verdictPanel(entry, view)),
+        next),
       el("div", {},
         el("h2", { id: "state-title" }, step === 0 ? "State: initial" : `State after step ${step}`),
         stateView(view.states[step]),
-        el("h2", {}, "Sequence diagram"),
-        diagram(view.diagram))));
+        verdictPanel(entry, view))),
+    el("h2", {}, "Sequence diagram"),
+    diagram(view.diagram));
 }
 
 function diagram(svg) {
