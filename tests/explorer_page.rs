@@ -9,7 +9,11 @@
 //! and the sequence diagram. Then it opens the static page `esocc check --html` writes for the
 //! same counterexample, from disk. Screenshots: `target/explorer-page-*.png`.
 //!
-//! There is no skip: without Chromium and chromedriver this test fails.
+//! The other tests here need no browser: the JSON API (the catalogue, verdicts equal to `esocc
+//! check`'s, a path in the protocol's words, errors for a path that leaves the model), a busy
+//! address, and the files `esocc check --html` writes.
+//!
+//! There is no skip: without Chromium and chromedriver the browser test fails.
 
 mod support;
 
@@ -17,6 +21,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::Value;
 use support::free_port;
 use support::webdriver::{wait_until, Browser, Element};
 
@@ -40,6 +45,12 @@ fn manifest_dir() -> PathBuf {
 fn esocc() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_esocc"));
     command.current_dir(manifest_dir());
+    command
+}
+
+fn esocc_with(args: &[&str]) -> Command {
+    let mut command = esocc();
+    command.args(args);
     command
 }
 
@@ -320,4 +331,189 @@ fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
         (page.texts(STEPS).len() == 3).then_some(())
     });
     page.screenshot("static");
+}
+
+#[test]
+fn the_api_tells_entries_verdicts_and_paths() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _explorer = Running(
+        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
+            .args(["models/seed-blind.json", "models/seed-seq-no-and-term.json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str| -> Option<(u16, Value)> {
+        let response = http.get(format!("http://{addr}{path}")).send().ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json().ok()?))
+    };
+    let (status, catalogue) = wait_until(Duration::from_secs(30), "the explorer", || {
+        get("/api/catalogue")
+    });
+    assert_eq!(status, 200);
+    let names: Vec<&str> = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["seed-blind", "seed-seq-no-and-term"]);
+    assert_eq!(catalogue[0]["parameters"]["guard"], "blind");
+
+    // The verdicts, once checked, are `esocc check`'s.
+    let entry = wait_until(Duration::from_secs(30), "seed-blind checked", || {
+        get("/api/entries/seed-blind").filter(|(_, e)| e["status"]["state"] == "done")
+    })
+    .1;
+    let output = esocc_with(&["check", "--json", "models/seed-blind.json"])
+        .output()
+        .unwrap();
+    let checked: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = &checked["reports"][0];
+    assert_eq!(entry["status"]["unique_states"], report["unique_states"]);
+    assert_eq!(entry["status"]["max_depth"], report["max_depth"]);
+    let lost = entry["status"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["property"] == "no_lost_acked_write")
+        .unwrap();
+    assert_eq!(lost["verdict"], "counterexample");
+    assert_eq!(lost["matches"], true);
+
+    // Its counterexample, followed as a path: the violation at its last step, in the words of
+    // `esocc check`'s numbered lines.
+    let choices: Vec<String> = lost["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let (status, view) = get(&format!(
+        "/api/entries/seed-blind/path?p={}",
+        choices.join(".")
+    ))
+    .unwrap();
+    assert_eq!(status, 200);
+    let steps = view["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), lost["depth"].as_u64().unwrap() as usize);
+    let printed: Vec<&str> = report["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["property"] == "no_lost_acked_write")
+        .unwrap()["counterexample"]["trace"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["request"].as_str().unwrap())
+        .collect();
+    let walked: Vec<&str> = steps
+        .iter()
+        .map(|s| s["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(walked, printed);
+    let on_path = view["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["property"] == "no_lost_acked_write")
+        .unwrap();
+    assert_eq!(on_path["at"], steps.len());
+    assert!(view["diagram"].as_str().unwrap().starts_with("<svg"));
+    assert_eq!(view["states"].as_array().unwrap().len(), steps.len() + 1);
+
+    // Errors: JSON, with the status a client can act on.
+    let (status, error) = get("/api/entries/no-such-entry").unwrap();
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (404, Some("no catalogue entry \"no-such-entry\""))
+    );
+    let (status, error) = get("/api/entries/seed-blind/path?p=0.77").unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("step 2 chooses action 77"),
+        "{error}"
+    );
+    let (status, error) = get("/api/entries/seed-blind/path?p=0.x").unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"x\" is not an index"),
+        "{error}"
+    );
+
+    // The page itself: one document, nothing fetched from elsewhere.
+    let page = http
+        .get(format!("http://{addr}/"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("function route"));
+    assert!(!page.contains("src=\"http") && !page.contains("<link"));
+}
+
+#[test]
+fn explore_reports_an_address_it_cannot_bind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = esocc_with(&["explore", "--addr", &addr, "models/seed-blind.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("error: cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_html_writes_a_page_per_counterexample() {
+    let dir = std::env::temp_dir().join(format!("esocc-explorer-html-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = esocc_with(&[
+        "check",
+        "--html",
+        dir.to_str().unwrap(),
+        "models/seed-blind.json",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .status()
+    .unwrap();
+    assert!(status.success());
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "index.html",
+            "seed-blind.cas_linearizable.html",
+            "seed-blind.no_lost_acked_write.html",
+            "seed-blind.reads_linearizable.html",
+            "seed-blind.rmw_serializable.html",
+        ]
+    );
+    let page = std::fs::read_to_string(dir.join("seed-blind.no_lost_acked_write.html")).unwrap();
+    assert!(
+        page.contains("\"text\":\"client 1 → n0: PUT /idx/_doc/1 [c1.0] → 200 updated _seq_no=2"),
+        "the last step is inside"
+    );
+    assert!(!page.contains("/*DATA*/"));
+    let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(index.contains("\"pages\":{\"seed-blind/\":"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

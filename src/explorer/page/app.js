@@ -248,8 +248,14 @@ function render(entry, view, step) {
     view.steps.map((s) => stepItem(s.number, s.number + ".", s.text, changeLines(s.changes))));
   const next = view.next.length === 0
     ? el("p", { class: "muted", id: "next" }, "No action is enabled: the run has ended.")
-    : el("ul", { class: "choices", id: "next" }, view.next.map((c) =>
-      el("li", {}, el("a", { class: "choice", href: pathHash(name, path.concat([c.index])), onclick: () => { selected = null; } }, c.text))));
+    : el("ul", { class: "choices", id: "next" }, view.next.map((c) => {
+      const to = path.concat([c.index]);
+      // A static copy holds only its counterexamples' paths: the other actions are shown, not linked.
+      const held = !STATIC || STATIC.paths[pathKey(name, to)] || STATIC.pages[pathKey(name, to)];
+      return el("li", {}, held
+        ? el("a", { class: "choice", href: pathHash(name, to), onclick: () => { selected = null; } }, c.text)
+        : el("span", { class: "choice off", title: "esocc explore follows this action" }, c.text));
+    }));
   main.replaceChildren(
     el("h1", {}, entry.name),
     el("p", { class: "muted" }, entry.description),
