@@ -32,17 +32,16 @@ pub struct Explorer {
 }
 
 impl Explorer {
-    fn index(&self, name: &str) -> Result<usize, Response> {
-        self.entries
-            .iter()
-            .position(|e| e.name == name)
-            .ok_or_else(|| {
-                error(
-                    StatusCode::NOT_FOUND,
-                    format!("no catalogue entry {name:?}"),
-                )
-            })
+    fn index(&self, name: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.name == name)
     }
+}
+
+fn not_found(name: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no catalogue entry {name:?}"),
+    )
 }
 
 /// The routes, over `explorer`.
@@ -60,15 +59,12 @@ async fn catalogue(State(explorer): State<Arc<Explorer>>) -> Response {
 }
 
 async fn entry(State(explorer): State<Arc<Explorer>>, Path(name): Path<String>) -> Response {
-    match explorer.index(&name) {
-        Ok(index) => match explorer.verdicts.open(index) {
-            Some(view) => Json(view).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                format!("no catalogue entry {name:?}"),
-            ),
-        },
-        Err(response) => response,
+    match explorer
+        .index(&name)
+        .and_then(|i| explorer.verdicts.open(i))
+    {
+        Some(view) => Json(view).into_response(),
+        None => not_found(&name),
     }
 }
 
@@ -83,9 +79,8 @@ async fn path(
     Path(name): Path<String>,
     Query(query): Query<PathQuery>,
 ) -> Response {
-    let index = match explorer.index(&name) {
-        Ok(index) => index,
-        Err(response) => return response,
+    let Some(index) = explorer.index(&name) else {
+        return not_found(&name);
     };
     let choices = match parse_path(&query.p) {
         Ok(choices) => choices,

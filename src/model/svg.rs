@@ -150,6 +150,22 @@ impl Block {
     }
 }
 
+/// A step's text: the request above its arrow, the response below it, then each changed copy's
+/// lines (with the x of the copy's lifeline).
+struct StepText {
+    request: Block,
+    response: Block,
+    changes: Vec<(usize, Block)>,
+}
+
+impl StepText {
+    /// The step's band, a line of space after it included.
+    fn height(&self) -> usize {
+        let changes: usize = self.changes.iter().map(|(_, b)| b.height()).sum();
+        self.request.height() + self.response.height() + changes + LINE
+    }
+}
+
 /// Draw `trace` as a standalone SVG document.
 pub fn sequence_diagram(trace: &Trace) -> String {
     let names = participants(trace);
@@ -159,7 +175,7 @@ pub fn sequence_diagram(trace: &Trace) -> String {
     };
     let width = 2 * MARGIN + names.len().max(3) * COLUMN;
     // Per step: the request above the arrow, the response and the changes below it.
-    let blocks: Vec<(Block, Block, Vec<(usize, Block)>)> = trace
+    let texts: Vec<StepText> = trace
         .steps
         .iter()
         .map(|step| {
@@ -183,18 +199,14 @@ pub fn sequence_diagram(trace: &Trace) -> String {
                     (at, Block::new(&format!("{copy}: {text}"), at + 6, width))
                 })
                 .collect();
-            (
-                Block::new(&label, start, width),
-                Block::new(&response, start, width),
+            StepText {
+                request: Block::new(&label, start, width),
+                response: Block::new(&response, start, width),
                 changes,
-            )
+            }
         })
         .collect();
-    let band = |(request, response, changes): &(Block, Block, Vec<(usize, Block)>)| {
-        let changes: usize = changes.iter().map(|(_, b)| b.height()).sum();
-        request.height() + response.height() + changes + LINE
-    };
-    let height = HEADER + blocks.iter().map(band).sum::<usize>() + MARGIN;
+    let height = HEADER + texts.iter().map(StepText::height).sum::<usize>() + MARGIN;
 
     let mut svg = String::new();
     let _ = write!(
@@ -220,8 +232,12 @@ pub fn sequence_diagram(trace: &Trace) -> String {
         );
     }
     let mut y = HEADER;
-    for (step, blocks) in trace.steps.iter().zip(&blocks) {
-        let (request, response, changes) = blocks;
+    for (step, text) in trace.steps.iter().zip(&texts) {
+        let StepText {
+            request,
+            response,
+            changes,
+        } = text;
         let exchange = &step.exchange;
         let (from, to) = (x(&exchange.from), x(&exchange.to));
         request.draw(&mut svg, y, "black");
@@ -251,7 +267,7 @@ pub fn sequence_diagram(trace: &Trace) -> String {
             change.draw(&mut svg, top, "#262");
             top += change.height();
         }
-        y += band(blocks);
+        y += text.height();
     }
     svg.push_str("</svg>");
     svg
