@@ -10,8 +10,8 @@
 //! same counterexample, from disk. Screenshots: `target/explorer-page-*.png`.
 //!
 //! The other tests here need no browser: the JSON API (the catalogue, verdicts equal to `esocc
-//! check`'s, a path in the protocol's words, errors for a path that leaves the model), a busy
-//! address, and the files `esocc check --html` writes.
+//! check`'s, a path in the protocol's words, errors for a path that leaves the model) and the
+//! files `esocc check --html` writes.
 //!
 //! There is no skip: without Chromium and chromedriver the browser test fails.
 
@@ -460,21 +460,6 @@ fn the_api_tells_entries_verdicts_and_paths() {
         .unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("function route"));
     assert!(!page.contains("src=\"http") && !page.contains("<link"));
-}
-
-#[test]
-fn explore_reports_an_address_it_cannot_bind() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let output = esocc_with(&["explore", "--addr", &addr, "models/seed-blind.json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&format!("error: cannot listen on {addr}")),
-        "{stderr}"
-    );
 }
 
 #[test]
