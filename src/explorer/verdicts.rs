@@ -116,16 +116,21 @@ pub struct Verdicts {
 impl Verdicts {
     /// Starts checking `entries` on a background thread, each with `threads` checker threads.
     pub fn start(entries: Arc<Vec<Entry>>, threads: usize) -> Verdicts {
-        let verdicts = Verdicts {
+        let verdicts = Verdicts::queued(entries);
+        let worker = verdicts.clone();
+        std::thread::spawn(move || worker.work(threads));
+        verdicts
+    }
+
+    /// Every entry queued, in catalogue order, and nothing checking them yet.
+    fn queued(entries: Arc<Vec<Entry>>) -> Verdicts {
+        Verdicts {
             queue: Arc::new(Mutex::new(Queue {
                 next: (0..entries.len()).collect(),
                 status: vec![Status::Queued; entries.len()],
             })),
             entries,
-        };
-        let worker = verdicts.clone();
-        std::thread::spawn(move || worker.work(threads));
-        verdicts
+        }
     }
 
     /// Every entry with its status.
@@ -154,6 +159,7 @@ impl Verdicts {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Checks the queued entries one by one until none is left.
     fn work(&self, threads: usize) {
         loop {
             let Some(index) = self.lock().next.pop_front() else {
@@ -174,5 +180,64 @@ impl Verdicts {
                 },
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalogue;
+
+    fn entry(name: &str, guard: &str) -> Entry {
+        let text = serde_json::json!({
+            "name": name, "description": "", "model": "single_shard",
+            "parameters": {"clients": 2, "guard": guard, "path": "rmw"},
+            "expect": {"no_lost_acked_write": "counterexample", "reach_acked_write": "reachable"},
+            "ci": false
+        });
+        catalogue::parse(std::path::Path::new("t.json"), &text.to_string()).unwrap()
+    }
+
+    #[test]
+    fn an_opened_entry_is_checked_first_with_the_checks_own_figures() {
+        let entries = Arc::new(vec![
+            entry("a", "blind"),
+            entry("b", "blind"),
+            entry("c", "seq_no_and_term"),
+        ]);
+        let verdicts = Verdicts::queued(entries.clone());
+        let opened = verdicts.open(2).unwrap();
+        assert!(matches!(opened.status, Status::Queued));
+        assert_eq!(verdicts.lock().next, [2, 0, 1]);
+        assert!(verdicts.open(3).is_none());
+
+        verdicts.work(1);
+        let report = check::run(&entries[2], &Options::default()).unwrap();
+        let Status::Done {
+            unique_states,
+            matches,
+            properties,
+            ..
+        } = &verdicts.list()[2].status
+        else {
+            panic!("c is checked");
+        };
+        assert_eq!(*unique_states, report.unique_states);
+        // The real guard keeps the lost update out, against this entry's expectation.
+        assert!(!matches);
+        let lost = properties
+            .iter()
+            .find(|p| p.property == Invariant::NoLostAckedWrite)
+            .unwrap();
+        assert_eq!((lost.verdict, lost.path.as_ref()), (Verdict::Holds, None));
+        let Status::Done { properties, .. } = &verdicts.list()[0].status else {
+            panic!("a is checked");
+        };
+        let lost = properties
+            .iter()
+            .find(|p| p.property == Invariant::NoLostAckedWrite)
+            .unwrap();
+        assert_eq!(lost.verdict, Verdict::Counterexample);
+        assert_eq!(lost.path.as_ref().map(Vec::len), lost.depth);
     }
 }
