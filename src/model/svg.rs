@@ -19,7 +19,7 @@ const LINE: usize = 14;
 const CHAR: f64 = 6.7;
 /// A label starting closer to the right edge than this many characters starts at the left
 /// margin instead.
-const MIN_CHARS: usize = 28;
+const MIN_CHARS: usize = 40;
 
 /// The participants, left to right: clients first (in id order), then everyone else in order of
 /// appearance, copies of the initial state first.

@@ -151,8 +151,15 @@ impl Describe for SingleShard {
                         format!("doc {}: {status}", doc_id(a.doc))
                     })
                     .collect();
-                let retries = (u16::from(self.params.retry_on_conflict) + 1)
-                    .saturating_sub(u16::from(c.attempts.max(1)));
+                // A retry under way counts as used; a finished operation has none left to use.
+                let retries = match c.stage {
+                    Stage::Reading | Stage::Writing(_) => self
+                        .params
+                        .retry_on_conflict
+                        .saturating_sub(c.attempts)
+                        .to_string(),
+                    Stage::Unanswered | Stage::Done => "-".to_string(),
+                };
                 Item {
                     name: format!("client {i}"),
                     fields: vec![
