@@ -178,7 +178,6 @@ impl Describe for ReplicationModel {
                 let role = match copy.role {
                     Role::Primary(_) if primary(i) => "primary",
                     Role::Primary(_) => "believes it is primary (the master promoted another)",
-                    Role::Replica if primary(i) => "replica (the master promoted it)",
                     Role::Replica => "replica",
                     Role::Demoted => "demoted (failed itself)",
                 };
