@@ -115,14 +115,16 @@ impl<M: Checkable> Walk for Walker<M> {
             .ok_or_else(|| PathError("the model has no initial state".into()))?;
         let mut states = vec![init.clone()];
         let mut actions = Vec::with_capacity(path.len());
+        let mut listed = Vec::new();
         for (step, &choice) in path.iter().enumerate() {
             let last = &states[step];
-            let enabled = enabled(model, last);
-            let Some((action, next)) = enabled
-                .into_iter()
-                .find(|(i, _, _)| *i == choice)
-                .map(|(_, a, n)| (a, n))
-            else {
+            listed.clear();
+            model.actions(last, &mut listed);
+            let taken = listed.get(choice).and_then(|action| {
+                let next = model.next_state(last, action.clone())?;
+                Some((action.clone(), next))
+            });
+            let Some((action, next)) = taken else {
                 return Err(PathError(format!(
                     "step {} chooses action {choice}, which is not enabled there (see the actions listed after step {step})",
                     step + 1
