@@ -3,8 +3,9 @@
 //! changed documents written under its lifeline where they change.
 //!
 //! The diagram has a fixed width (a column per participant) and grows downwards only: every
-//! label is wrapped to the room right of where it starts, and each step's band is as tall as
-//! its wrapped lines, so no two labels overlap and a long run scrolls vertically.
+//! label is wrapped to the room right of where it starts (moved left when that room is small),
+//! and each step's band is as tall as its wrapped lines, so no two labels overlap and a long run
+//! scrolls vertically.
 
 use std::fmt::Write;
 
@@ -17,8 +18,8 @@ const HEADER: usize = 56;
 const LINE: usize = 14;
 /// The width of one character of the 11 px monospace font, rounded up.
 const CHAR: f64 = 6.7;
-/// A label starting closer to the right edge than this many characters starts at the left
-/// margin instead.
+/// A label starting closer to the right edge than this many characters starts further left,
+/// where this many fit.
 const MIN_CHARS: usize = 40;
 
 /// The participants, left to right: clients first (in id order), then everyone else in order of
@@ -120,11 +121,14 @@ struct Block {
 }
 
 impl Block {
-    /// `text` starting at `x` if the room to the right edge holds [`MIN_CHARS`], otherwise at the
-    /// left margin, wrapped to the room.
+    /// `text` starting at `x`, or as far left of it as [`MIN_CHARS`] need, wrapped to the room
+    /// to the right edge.
     fn new(text: &str, x: usize, width: usize) -> Block {
         let room = |x: usize| ((width.saturating_sub(x + MARGIN / 2)) as f64 / CHAR) as usize;
-        let x = if room(x) >= MIN_CHARS { x } else { MARGIN };
+        // Too close to the right edge: move left just enough to hold MIN_CHARS per line.
+        let widest_start =
+            width.saturating_sub(MARGIN / 2 + (MIN_CHARS as f64 * CHAR).ceil() as usize + 1);
+        let x = x.min(widest_start).max(MARGIN);
         let lines = if text.is_empty() {
             Vec::new()
         } else {
@@ -258,10 +262,12 @@ pub fn sequence_diagram(trace: &Trace) -> String {
         response.draw(&mut svg, top, "#555");
         top += response.height();
         for (lifeline, change) in changes {
-            // A dot on the copy's lifeline marks where its state changed.
+            // A dot on the copy's lifeline marks where its state changed (before the text when
+            // the text had to start left of the lifeline).
             let _ = write!(
                 svg,
-                r##"<circle cx="{lifeline}" cy="{}" r="3" fill="#262"/>"##,
+                r##"<circle cx="{}" cy="{}" r="3" fill="#262"/>"##,
+                (*lifeline).min(change.x.saturating_sub(6)),
                 top + LINE / 2,
             );
             change.draw(&mut svg, top, "#262");
