@@ -18,6 +18,8 @@
 //! linearizability checks of the models and tests compare histories against.
 
 pub mod engine;
+#[cfg(not(esocc_loom))] // the model explorer's server, on `model` and axum
+pub mod explorer;
 #[cfg(not(esocc_loom))] // stateright does not build under loom's cfgs (see Cargo.toml)
 pub mod model;
 pub mod protocol;

@@ -1,5 +1,5 @@
 //! `esocc report` and `esocc explore` from the outside: the report is written, is identical when
-//! regenerated, and `--check` catches drift; explore refuses what it cannot serve with exit 2.
+//! regenerated, and `--check` catches drift; explore (and its `--stateright` form) refuses what it cannot serve with exit 2.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -88,9 +88,13 @@ fn explore_refuses_a_taken_address_and_a_directory() {
         "{stderr}"
     );
 
-    let out = esocc_in(&dir, &["explore", "models", "--addr", &addr]);
+    let out = esocc_in(
+        &dir,
+        &["explore", "--stateright", "models", "--addr", &addr],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("holds 2 entries; explore takes one catalogue file"));
+    assert!(text(&out.stderr)
+        .contains("--stateright explores one catalogue file; 2 entries were given"));
 
     let out = esocc_in(
         &dir,

@@ -1,8 +1,8 @@
-//! The Explorer in a real browser: `esocc explore` serves a catalogue entry on a free loopback
-//! port, headless Chromium (Debian's `chromium` + `chromium-driver`, installed by `.ci/run`) loads
+//! stateright's Explorer in a real browser: `esocc explore --stateright` serves a catalogue entry
+//! on a free loopback port, headless Chromium (Debian's `chromium` + `chromium-driver`, installed by `.ci/run`) loads
 //! the page through chromedriver, and the test checks what a person would see: the model name, the
 //! property list with the catalogue's verdicts, a next action that changes the current state, and
-//! the sequence diagram. The screenshot is kept at `target/explorer-browser.png`.
+//! the sequence diagram. The screenshot is kept at `target/explorer-stateright.png`.
 //!
 //! There is no skip: without Chromium and chromedriver this test fails.
 
@@ -57,7 +57,7 @@ fn explorer_renders_model_properties_steps_and_diagram() {
     let addr = format!("127.0.0.1:{}", free_port());
     let _explorer = Running(
         Command::new(env!("CARGO_BIN_EXE_esocc"))
-            .args(["explore", ENTRY, "--addr", &addr])
+            .args(["explore", "--stateright", ENTRY, "--addr", &addr])
             .current_dir(manifest_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -151,7 +151,7 @@ fn explorer_renders_model_properties_steps_and_diagram() {
 
     let screenshot = browser.screenshot();
     assert!(screenshot.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let path = manifest_dir().join("target/explorer-browser.png");
+    let path = manifest_dir().join("target/explorer-stateright.png");
     std::fs::write(&path, screenshot).unwrap();
     eprintln!("screenshot: {}", path.display());
 }

@@ -1,6 +1,7 @@
 //! `esocc check`: model-check catalogue entries, show a progress bar while each runs, then the
 //! verdict table and every counterexample as numbered steps, shortest first; optionally JSON, and
-//! each counterexample written as JSON and as an SVG sequence diagram.
+//! each counterexample written as JSON and as an SVG sequence diagram, and the explorer's views
+//! as static pages (`--html`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,12 +17,9 @@ use super::{CheckArgs, Failure};
 
 pub fn run(args: CheckArgs) -> Result<(), Failure> {
     let entries = load(&args.paths)?;
-    if let Some(dir) = &args.trace_dir {
+    for dir in args.trace_dir.iter().chain(&args.html) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::BadInput(format!(
-                "cannot create trace directory {}: {e}",
-                dir.display()
-            ))
+            Failure::BadInput(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
     let reports = check_all(&entries, super::threads(args.threads))?;
@@ -39,6 +37,15 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
     }
     if let Some(dir) = &args.trace_dir {
         write_traces(dir, &reports)?;
+    }
+    if let Some(dir) = &args.html {
+        let written =
+            esocc::explorer::html::write(dir, &entries, &reports).map_err(Failure::BadInput)?;
+        eprintln!(
+            "wrote {} page(s) to {} (open index.html)",
+            written.len(),
+            dir.display()
+        );
     }
     let mismatches: Vec<String> = reports
         .iter()

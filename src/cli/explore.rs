@@ -1,7 +1,7 @@
-//! `esocc explore`: stateright's Explorer on one catalogue entry's model (served by
-//! [`esocc::model::check::explore`], which draws each path as a sequence diagram through the
-//! models' `as_svg`), with the gaps of stateright 0.31's Explorer worked around where the command
-//! can:
+//! `esocc explore`: esocc's own explorer ([`esocc::explorer`]) on the catalogue or some of its
+//! entries; with `--stateright`, stateright's generic Explorer on one entry instead (served by
+//! [`esocc::model::check::explore`]), with the gaps of stateright 0.31's Explorer worked around
+//! where the command can:
 //!
 //! * it panics when the address cannot be bound: the model layer tries the address first, and
 //!   the command turns a bad one into a clear error (exit 2);
@@ -24,13 +24,30 @@ use esocc::model::check::{self as model_check, CheckError};
 
 use super::{check, ExploreArgs, Failure};
 
-/// Serves the entry at `args.path` until the process is interrupted.
+/// Serves the entries at `args.paths` until the process is interrupted.
 pub fn run(args: ExploreArgs) -> Result<(), Failure> {
-    let entries = check::load(std::slice::from_ref(&args.path))?;
-    let [entry] = entries.as_slice() else {
+    let entries = check::load(&args.paths)?;
+    if args.stateright {
+        return stateright(&args, &entries);
+    }
+    let count = entries.len();
+    esocc::explorer::serve(entries, args.addr, super::threads(args.threads), |addr| {
+        eprintln!(
+            "esocc explorer: {count} entr{} on http://{addr}/ (Ctrl-C to stop)",
+            if count == 1 { "y" } else { "ies" }
+        );
+    })
+    .map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+/// stateright's Explorer on the one entry of `entries`.
+fn stateright(
+    args: &ExploreArgs,
+    entries: &[esocc::model::catalogue::Entry],
+) -> Result<(), Failure> {
+    let [entry] = entries else {
         return Err(Failure::BadInput(format!(
-            "{} holds {} entries; explore takes one catalogue file",
-            args.path.display(),
+            "--stateright explores one catalogue file; {} entries were given",
             entries.len()
         )));
     };

@@ -62,31 +62,44 @@ struct CheckArgs {
     /// Write each counterexample to DIR as `<entry>.<property>.json` and `.svg` (a sequence diagram).
     #[arg(long, value_name = "DIR")]
     trace_dir: Option<PathBuf>,
+    /// Write the explorer's views as static pages to DIR: `index.html` (the catalogue and its
+    /// verdicts) and `<entry>.<property>.html` per counterexample, to open without a server.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
 }
 
-/// Browse one catalogue entry's model in stateright's Explorer.
+/// Browse the catalogue's models step by step in the browser.
 ///
-/// Serves the Explorer web page on --addr (loopback by default) until interrupted. The command
-/// starts exhaustive checking at once (stateright 0.31 otherwise checks nothing until "Run to
-/// completion" is pressed), refuses an address it cannot bind instead of panicking, and ignores
-/// a ./ui/ folder in the working directory (which the Explorer would serve instead of its page).
-/// Known limits of the 0.31 Explorer: symmetry reduction is not applied, so its state counts are
-/// those of the full space and can exceed `esocc check`'s; responses carry no Content-Type header
-/// (browsers sniff them correctly); a client that resets a connection makes tiny_http print a
-/// panic message on stderr, and the server keeps answering.
+/// Serves esocc's explorer on --addr (loopback by default) until interrupted: the catalogue with
+/// every entry's verdicts (checked in the background exactly as `esocc check` does), and for an
+/// entry its paths as numbered protocol steps, the state after each step, the next actions, the
+/// properties that fail on the path and the sequence diagram; a path's URL reproduces it.
+///
+/// With --stateright, stateright's generic Explorer on one entry instead. It starts checking at
+/// once (stateright 0.31 otherwise checks nothing until "Run to completion" is pressed, unless
+/// --no-check), refuses an address it cannot bind instead of panicking, and ignores a ./ui/
+/// folder in the working directory (which it would serve instead of its page). Its known limits:
+/// symmetry reduction is not applied, so its state counts are those of the full space and can
+/// exceed `esocc check`'s; responses carry no Content-Type header (browsers sniff them
+/// correctly); a client that resets a connection makes tiny_http print a panic message on
+/// stderr, and the server keeps answering.
 #[derive(Args)]
 struct ExploreArgs {
-    /// The catalogue entry (a models/*.json file).
-    path: PathBuf,
-    /// Address to serve on.
+    /// Catalogue files or directories of them.
+    #[arg(default_value = "models")]
+    paths: Vec<PathBuf>,
+    /// Address to serve on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
-    /// Do not start checking at once; wait for "Run to completion".
-    #[arg(long)]
-    no_check: bool,
     /// Checker threads (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// Serve stateright's generic Explorer on one entry instead.
+    #[arg(long)]
+    stateright: bool,
+    /// With --stateright: do not start checking at once; wait for "Run to completion".
+    #[arg(long, requires = "stateright")]
+    no_check: bool,
 }
 
 /// Write docs/invariants.md: each invariant, where it is defined, the entries that prove it and

@@ -16,7 +16,7 @@ use stateright::{Checker, Expectation, Model};
 
 use super::catalogue::{Entry, Expect, WithModel};
 use super::shortest::{self, RepresentativeFn};
-use super::trace::Trace;
+use super::trace::{self, Trace};
 use super::{Checkable, Invariant};
 
 /// What a check reports while it runs.
@@ -94,6 +94,9 @@ pub struct Counterexample {
     /// Why the last state violates the property.
     pub violation: String,
     pub trace: Trace,
+    /// The trace as the explorer's choices ([`super::trace::choices`]), so a link reproduces it;
+    /// `None` only if the model no longer lists an action of the path as enabled.
+    pub path: Option<Vec<usize>>,
 }
 
 /// The result of one property.
@@ -359,6 +362,7 @@ fn counterexample<M: Checkable>(
     let last = actions.iter().try_fold(init.clone(), |state, action| {
         model.next_state(&state, action.clone())
     });
+    let path = trace::choices(model, &init, actions);
     let trace = Trace::replay(model, init, actions);
     let depth = trace.steps.len();
     let violation = last
@@ -369,6 +373,7 @@ fn counterexample<M: Checkable>(
         shortest,
         violation,
         trace,
+        path,
     }
 }
 
@@ -421,6 +426,11 @@ mod tests {
             .find(|p| p.property == Invariant::RankIncreases);
         let witness = rank.unwrap().counterexample.as_ref().unwrap();
         assert_eq!(witness.depth, 1);
+        assert_eq!(
+            witness.path.as_ref().map(Vec::len),
+            Some(1),
+            "the witness as explorer choices"
+        );
         assert!(
             witness.violation.contains("abandon"),
             "{}",

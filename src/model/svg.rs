@@ -1,18 +1,26 @@
 //! A [`Trace`] drawn as an SVG sequence diagram: clients, copies and the master as lifelines,
 //! each step as a numbered arrow labelled with its request and response, and each copy's
 //! changed documents written under its lifeline where they change.
+//!
+//! The diagram has a fixed width (a column per participant) and grows downwards only: every
+//! label is wrapped to the room right of where it starts (moved left when that room is small),
+//! and each step's band is as tall as its wrapped lines, so no two labels overlap and a long run
+//! scrolls vertically.
 
 use std::fmt::Write;
 
 use super::trace::Trace;
 
-const COLUMN: usize = 260;
-const MARGIN: usize = 30;
-const HEADER: usize = 50;
-const STEP: usize = 44;
+const COLUMN: usize = 150;
+const MARGIN: usize = 20;
+const HEADER: usize = 56;
+/// Height of one text line, and the gap between steps.
 const LINE: usize = 14;
-/// Room to the right of the last lifeline for labels that run past it.
-const OVERHANG: usize = 420;
+/// The width of one character of the 11 px monospace font, rounded up.
+const CHAR: f64 = 6.7;
+/// A label starting closer to the right edge than this many characters starts further left,
+/// where this many fit.
+const MIN_CHARS: usize = 40;
 
 /// The participants, left to right: clients first (in id order), then everyone else in order of
 /// appearance, copies of the initial state first.
@@ -55,7 +63,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The rows each step occupies: the arrow, then one line per changed document or summary.
+/// The lines each step writes under its arrow: one per changed summary or document.
 fn change_lines(step: &super::trace::Step) -> Vec<(String, String)> {
     let mut lines = Vec::new();
     for change in &step.changes {
@@ -69,6 +77,99 @@ fn change_lines(step: &super::trace::Step) -> Vec<(String, String)> {
     lines
 }
 
+/// `text` broken into lines of at most `width` characters, at spaces where it can be (a word
+/// longer than a line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let room = if used == 0 {
+                width
+            } else {
+                width.saturating_sub(used + 1)
+            };
+            if word.len() <= room {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A block of wrapped text: where it starts and its lines.
+struct Block {
+    x: usize,
+    lines: Vec<String>,
+}
+
+impl Block {
+    /// `text` starting at `x`, or as far left of it as [`MIN_CHARS`] need, wrapped to the room
+    /// to the right edge.
+    fn new(text: &str, x: usize, width: usize) -> Block {
+        let room = |x: usize| ((width.saturating_sub(x + MARGIN / 2)) as f64 / CHAR) as usize;
+        // Too close to the right edge: move left just enough to hold MIN_CHARS per line.
+        let widest_start =
+            width.saturating_sub(MARGIN / 2 + (MIN_CHARS as f64 * CHAR).ceil() as usize + 1);
+        let x = x.min(widest_start).max(MARGIN);
+        let lines = if text.is_empty() {
+            Vec::new()
+        } else {
+            wrap(text, room(x))
+        };
+        Block { x, lines }
+    }
+
+    fn height(&self) -> usize {
+        self.lines.len() * LINE
+    }
+
+    fn draw(&self, svg: &mut String, top: usize, color: &str) {
+        for (i, line) in self.lines.iter().enumerate() {
+            let _ = write!(
+                svg,
+                r#"<text x="{}" y="{}" fill="{color}" xml:space="preserve">{}</text>"#,
+                self.x,
+                top + LINE * (i + 1) - 3,
+                escape(line)
+            );
+        }
+    }
+}
+
+/// A step's text: the request above its arrow, the response below it, then each changed copy's
+/// lines (with the x of the copy's lifeline).
+struct StepText {
+    request: Block,
+    response: Block,
+    changes: Vec<(usize, Block)>,
+}
+
+impl StepText {
+    /// The step's band, a line of space after it included.
+    fn height(&self) -> usize {
+        let changes: usize = self.changes.iter().map(|(_, b)| b.height()).sum();
+        self.request.height() + self.response.height() + changes + LINE
+    }
+}
+
 /// Draw `trace` as a standalone SVG document.
 pub fn sequence_diagram(trace: &Trace) -> String {
     let names = participants(trace);
@@ -76,29 +177,58 @@ pub fn sequence_diagram(trace: &Trace) -> String {
         let index = names.iter().position(|n| n == name).unwrap_or(0);
         MARGIN + COLUMN / 2 + index * COLUMN
     };
-    let heights: Vec<usize> = trace
+    let width = 2 * MARGIN + names.len().max(3) * COLUMN;
+    // Per step: the request above the arrow, the response and the changes below it.
+    let texts: Vec<StepText> = trace
         .steps
         .iter()
-        .map(|s| STEP + LINE * change_lines(s).len())
+        .map(|step| {
+            let exchange = &step.exchange;
+            let (from, to) = (x(&exchange.from), x(&exchange.to));
+            let start = if from == to {
+                from + 30
+            } else {
+                from.min(to) + 6
+            };
+            let label = format!("{}. {}", step.number, exchange.request);
+            let response = exchange
+                .response
+                .as_ref()
+                .map(|r| format!("→ {r}"))
+                .unwrap_or_default();
+            let changes = change_lines(step)
+                .iter()
+                .map(|(copy, text)| {
+                    let at = x(copy);
+                    (at, Block::new(&format!("{copy}: {text}"), at + 6, width))
+                })
+                .collect();
+            StepText {
+                request: Block::new(&label, start, width),
+                response: Block::new(&response, start, width),
+                changes,
+            }
+        })
         .collect();
-    let height = HEADER + heights.iter().sum::<usize>() + MARGIN + LINE;
-    let width = 2 * MARGIN + names.len() * COLUMN + OVERHANG;
+    let height = HEADER + texts.iter().map(StepText::height).sum::<usize>() + MARGIN;
 
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, monospace" font-size="11">"#
     );
     svg.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#);
-    // Opaque, so the diagram stays readable on a dark page (the Explorer's is dark blue).
+    // Opaque, so the diagram stays readable on a dark page; a white halo keeps text readable
+    // where it crosses a lifeline.
+    svg.push_str(r#"<style>text { paint-order: stroke; stroke: white; stroke-width: 3px; stroke-linejoin: round; }</style>"#);
     svg.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     for name in &names {
         let cx = x(name);
         let _ = write!(
             svg,
             r##"<rect x="{}" y="{MARGIN}" width="{}" height="22" rx="4" fill="#eef" stroke="#447"/><text x="{cx}" y="{}" text-anchor="middle" font-weight="bold">{}</text><line x1="{cx}" y1="{}" x2="{cx}" y2="{}" stroke="#aaa" stroke-dasharray="4 3"/>"##,
-            cx - 60,
-            120,
+            cx - COLUMN / 2 + 10,
+            COLUMN - 20,
             MARGIN + 15,
             escape(name),
             MARGIN + 22,
@@ -106,49 +236,44 @@ pub fn sequence_diagram(trace: &Trace) -> String {
         );
     }
     let mut y = HEADER;
-    for (step, step_height) in trace.steps.iter().zip(&heights) {
+    for (step, text) in trace.steps.iter().zip(&texts) {
+        let StepText {
+            request,
+            response,
+            changes,
+        } = text;
         let exchange = &step.exchange;
         let (from, to) = (x(&exchange.from), x(&exchange.to));
-        let arrow_y = y + 22;
-        let label = format!("{}. {}", step.number, exchange.request);
-        let response = exchange
-            .response
-            .as_ref()
-            .map(|r| format!("→ {r}"))
-            .unwrap_or_default();
+        request.draw(&mut svg, y, "black");
+        let arrow_y = y + request.height() + 2;
         if from == to {
             let _ = write!(
                 svg,
-                r##"<path d="M {from} {} h 24 v 14 h -24" fill="none" stroke="black" marker-end="url(#arrow)"/><text x="{}" y="{}">{}</text><text x="{}" y="{}" fill="#555">{}</text>"##,
-                arrow_y - 7,
-                from + 30,
-                arrow_y - 2,
-                escape(&label),
-                from + 30,
-                arrow_y + 11,
-                escape(&response),
+                r#"<path d="M {from} {} h 24 v 10 h -24" fill="none" stroke="black" marker-end="url(#arrow)"/>"#,
+                arrow_y - 6,
             );
         } else {
-            let text_x = from.min(to) + 6;
             let _ = write!(
                 svg,
-                r##"<line x1="{from}" y1="{arrow_y}" x2="{to}" y2="{arrow_y}" stroke="black" marker-end="url(#arrow)"/><text x="{text_x}" y="{}">{}</text><text x="{text_x}" y="{}" fill="#555">{}</text>"##,
-                arrow_y - 4,
-                escape(&label),
-                arrow_y + 13,
-                escape(&response),
+                r#"<line x1="{from}" y1="{arrow_y}" x2="{to}" y2="{arrow_y}" stroke="black" marker-end="url(#arrow)"/>"#,
             );
         }
-        for (line, (copy, text)) in change_lines(step).iter().enumerate() {
+        let mut top = arrow_y + 2;
+        response.draw(&mut svg, top, "#555");
+        top += response.height();
+        for (lifeline, change) in changes {
+            // A dot on the copy's lifeline marks where its state changed (before the text when
+            // the text had to start left of the lifeline).
             let _ = write!(
                 svg,
-                r##"<text x="{}" y="{}" fill="#262">{}</text>"##,
-                x(copy) + 6,
-                y + STEP - 2 + LINE * line,
-                escape(&format!("{copy}: {text}")),
+                r##"<circle cx="{}" cy="{}" r="3" fill="#262"/>"##,
+                (*lifeline).min(change.x.saturating_sub(6)),
+                top + LINE / 2,
             );
+            change.draw(&mut svg, top, "#262");
+            top += change.height();
         }
-        y += step_height;
+        y += text.height();
     }
     svg.push_str("</svg>");
     svg
@@ -211,5 +336,77 @@ mod tests {
             2 + 1,
             "two lifelines and one arrow"
         );
+    }
+
+    #[test]
+    fn long_words_are_cut_and_lines_break_at_spaces() {
+        assert_eq!(wrap("ab cd ef", 5), vec!["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 3), vec![""]);
+    }
+
+    #[test]
+    fn labels_stay_inside_the_width_and_never_share_a_line() {
+        let long = "resync [1: index _version=2 [c0.0] of term 1; 2: index _version=3 [c0.0 c1.0] of term 1], trim above _seq_no 2 (request term 2, global checkpoint 0)";
+        let step = |number: usize, from: &str, to: &str| Step {
+            number,
+            exchange: Exchange {
+                from: from.into(),
+                to: to.into(),
+                request: long.into(),
+                response: Some(long.into()),
+            },
+            changes: vec![CopyChange {
+                copy: "n2".into(),
+                summary: Some(long.into()),
+                docs: vec![],
+            }],
+        };
+        let trace = Trace {
+            initial: ["n0", "n1", "n2"]
+                .map(|c| CopyState {
+                    copy: c.into(),
+                    summary: String::new(),
+                    docs: vec![],
+                })
+                .to_vec(),
+            steps: vec![
+                step(1, "n2", "n1"),
+                step(2, "n2", "n2"),
+                step(3, "n0", "n2"),
+            ],
+        };
+        let svg = sequence_diagram(&trace);
+        let width = 2 * MARGIN + 3 * COLUMN;
+        assert!(svg.contains(&format!(r#"width="{width}""#)));
+        let mut rows = Vec::new();
+        for text in svg.split("<text ").skip(1) {
+            let attr = |name: &str| -> usize {
+                let at = text.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                text[at..text[at..].find('"').unwrap() + at]
+                    .parse()
+                    .unwrap()
+            };
+            let content = &text[text.find('>').unwrap() + 1..text.find("</text>").unwrap()];
+            let chars = content
+                .replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .chars()
+                .count();
+            let (x, y) = (attr("x"), attr("y"));
+            if y > HEADER {
+                assert!(
+                    x as f64 + chars as f64 * CHAR <= width as f64,
+                    "{content:?} at x {x} runs past {width}"
+                );
+                rows.push(y);
+            }
+        }
+        let count = rows.len();
+        rows.sort_unstable();
+        rows.dedup();
+        assert_eq!(rows.len(), count, "two labels share a line");
+        assert!(count > 3 * 3, "every long label wraps");
     }
 }

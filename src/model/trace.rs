@@ -2,7 +2,10 @@
 //! whom, what came back) with each copy's document state where it changed.
 //!
 //! A model implements [`Describe`]; [`Trace::replay`] turns a path of actions into a [`Trace`],
-//! which renders as text ([`fmt::Display`]) and serializes to JSON for other renderers (SVG).
+//! which renders as text ([`fmt::Display`]) and serializes to JSON for other renderers (SVG, the
+//! explorer). For the explorer's state view a model also tells its copies' copy-level state, its
+//! clients and its messages in flight as labelled values ([`Item`], [`Field`]), and a path can be
+//! written as the choices a person makes ([`choices`]).
 
 use std::fmt;
 
@@ -39,6 +42,30 @@ pub struct CopyState {
     pub copy: String,
     pub summary: String,
     pub docs: Vec<DocState>,
+}
+
+/// A labelled value in a state view: `term` → `2`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+impl Field {
+    pub fn new(label: &str, value: impl ToString) -> Field {
+        Field {
+            label: label.into(),
+            value: value.to_string(),
+        }
+    }
+}
+
+/// Something in a state told as labelled values: a copy's copy-level state (`n0`), a client
+/// (`client 0`), a message in flight (`n0 → n1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub name: String,
+    pub fields: Vec<Field>,
 }
 
 /// What one action was, as the model describes it: an exchange between two participants
@@ -100,6 +127,44 @@ pub trait Describe: Model {
     fn explain(&self, _invariant: Invariant, _state: &Self::State) -> Option<String> {
         None
     }
+
+    /// Each copy's copy-level state as labelled values (role, term, in sync, checkpoints), named
+    /// as in [`Describe::copies`]; empty when the model has none beyond the documents.
+    fn copy_fields(&self, _state: &Self::State) -> Vec<Item> {
+        Vec::new()
+    }
+
+    /// Every client, `client 0` first: what it does next, what it read, retries left.
+    fn clients(&self, _state: &Self::State) -> Vec<Item> {
+        Vec::new()
+    }
+
+    /// The messages in flight, each named by its sender and receiver (`n0 → n1`).
+    fn in_flight(&self, _state: &Self::State) -> Vec<Item> {
+        Vec::new()
+    }
+}
+
+/// `actions` from `init` as the choices a person makes in the explorer: at each step, the index
+/// of the action among those [`Model::actions`] lists in that state. `None` when an action is not
+/// enabled where the path takes it.
+pub fn choices<M: Model>(model: &M, init: &M::State, actions: &[M::Action]) -> Option<Vec<usize>>
+where
+    M::State: Clone,
+    M::Action: Clone + PartialEq,
+{
+    let mut state = init.clone();
+    let mut enabled = Vec::new();
+    actions
+        .iter()
+        .map(|action| {
+            enabled.clear();
+            model.actions(&state, &mut enabled);
+            let index = enabled.iter().position(|a| a == action)?;
+            state = model.next_state(&state, action.clone())?;
+            Some(index)
+        })
+        .collect()
 }
 
 impl Trace {

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::model::trace::{write_query, CopyState, Describe, DocMetaView, DocState, Exchange};
+use crate::model::trace::{
+    write_query, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
+};
 use crate::model::Invariant;
 use crate::protocol::{Condition, PrimaryDemoted, VersionConflict};
 
@@ -247,6 +249,75 @@ impl Describe for ReplicationModel {
                 )),
             },
         }
+    }
+
+    fn copy_fields(&self, state: &State) -> Vec<Item> {
+        let primary = |i: usize| state.master.primary as usize == i;
+        state
+            .copies
+            .iter()
+            .enumerate()
+            .map(|(i, copy)| {
+                let role = match copy.role {
+                    Role::Primary(_) if primary(i) => "primary",
+                    Role::Primary(_) => "believes it is primary (the master promoted another)",
+                    Role::Replica => "replica",
+                    Role::Demoted => "demoted (failed itself)",
+                };
+                let in_sync = state.master.in_sync & bit(i as u8) != 0;
+                let pending = copy.log.iter().flatten().filter(|e| e.pending).count();
+                Item {
+                    name: format!("n{i}"),
+                    fields: vec![
+                        Field::new("role", role),
+                        Field::new("term", copy.term),
+                        Field::new("in sync", if in_sync { "yes" } else { "no" }),
+                        Field::new("max _seq_no", copy.max_seq_no()),
+                        Field::new("local checkpoint", copy.local_checkpoint),
+                        Field::new("global checkpoint", copy.global_checkpoint),
+                        Field::new("awaiting resync", format!("{pending} op(s)")),
+                    ],
+                }
+            })
+            .collect()
+    }
+
+    fn clients(&self, state: &State) -> Vec<Item> {
+        state
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let phase = match c.phase {
+                    Phase::Idle => "next: GET".to_string(),
+                    Phase::Read(doc) => format!("read {}; next: PUT", self.found(doc)),
+                    Phase::Waiting => "its write waits for the acknowledgement".to_string(),
+                    Phase::Done => "done".to_string(),
+                };
+                let ops = self.config.ops_per_client;
+                Item {
+                    name: format!("client {i}"),
+                    fields: vec![
+                        Field::new("operation", format!("{} of {ops}", (c.op + 1).min(ops))),
+                        Field::new("phase", phase),
+                    ],
+                }
+            })
+            .collect()
+    }
+
+    fn in_flight(&self, state: &State) -> Vec<Item> {
+        state
+            .network
+            .iter()
+            .map(|msg| {
+                let (from, to) = ends(msg);
+                Item {
+                    name: format!("{from} → {to}"),
+                    fields: vec![Field::new("message", self.message(msg))],
+                }
+            })
+            .collect()
     }
 
     fn explain(&self, invariant: Invariant, s: &State) -> Option<String> {

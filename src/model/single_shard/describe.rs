@@ -6,7 +6,9 @@ use std::fmt;
 use stateright::Model;
 
 use super::{rank_increased, Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
-use crate::model::trace::{self, CopyState, Describe, DocMetaView, DocState, Exchange};
+use crate::model::trace::{
+    self, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
+};
 use crate::model::Invariant;
 use crate::protocol::{Condition, DocMeta, VersionConflict};
 
@@ -111,6 +113,67 @@ impl Describe for SingleShard {
                 response: None,
             },
         }
+    }
+
+    fn copy_fields(&self, state: &State) -> Vec<Item> {
+        vec![Item {
+            name: "n0".into(),
+            fields: vec![
+                Field::new("role", "primary (the only copy)"),
+                Field::new("max _seq_no", state.max_seq_no),
+            ],
+        }]
+    }
+
+    fn clients(&self, state: &State) -> Vec<Item> {
+        let ops = self.ops();
+        state
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let doc = c
+                    .doc
+                    .map_or(String::new(), |d| format!(" on doc {}", doc_id(d)));
+                let phase = match &c.stage {
+                    Stage::Reading => "next: read".to_string(),
+                    Stage::Writing(read) => {
+                        format!("read {}; next: write", found_text(read.meta, &read.value))
+                    }
+                    Stage::Unanswered => "waits for an answer that never comes".to_string(),
+                    Stage::Done => "done".to_string(),
+                };
+                let answers: Vec<String> = c
+                    .answers
+                    .iter()
+                    .map(|a| {
+                        let status = if a.written { "written" } else { "409" };
+                        format!("doc {}: {status}", doc_id(a.doc))
+                    })
+                    .collect();
+                // A retry under way counts as used; a finished operation has none left to use.
+                let retries = match c.stage {
+                    Stage::Reading | Stage::Writing(_) => self
+                        .params
+                        .retry_on_conflict
+                        .saturating_sub(c.attempts)
+                        .to_string(),
+                    Stage::Unanswered | Stage::Done => "-".to_string(),
+                };
+                Item {
+                    name: format!("client {i}"),
+                    fields: vec![
+                        Field::new(
+                            "operation",
+                            format!("{} of {ops}{doc}", (c.answers.len() + 1).min(ops)),
+                        ),
+                        Field::new("phase", phase),
+                        Field::new("retries left", retries),
+                        Field::new("answers", format!("[{}]", answers.join(", "))),
+                    ],
+                }
+            })
+            .collect()
     }
 
     fn explain(&self, invariant: Invariant, state: &State) -> Option<String> {
