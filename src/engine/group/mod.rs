@@ -47,8 +47,8 @@ pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
 pub use faults::LinkFault;
 pub use pending::PendingWrite;
-pub use unsafe_knobs::{Unsafe, UnsafeKnob};
 pub use recovery::Recovery;
+pub use unsafe_knobs::{Unsafe, UnsafeKnob};
 
 use self::faults::Link;
 use self::master::Master;

@@ -2,9 +2,12 @@
 //! duplicates, and the master's failovers. Decisions are `protocol` calls; the code here routes
 //! messages and keeps the books (pending writes, acknowledgements, history).
 
+use std::time::Duration;
+
 use crate::protocol::checkpoint::{
     can_acknowledge, global_checkpoint, next_seq_no, tombstone_prunable,
 };
+use crate::protocol::coordinator::{reroute, translated_conflict, PrimaryFailure, DEFAULT_TIMEOUT};
 use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::{
     check_operation_term, plan_as_primary, Condition, Guard, SeqNo, Term, TermCheck, WriteKind,
@@ -155,7 +158,8 @@ impl ReplicationModel {
             Err(_)
                 if invoked
                     && self.config.api == Api::Update
-                    && self.config.retry_on_conflict > 0 =>
+                    && translated_conflict(u32::from(self.config.retry_on_conflict))
+                        == PrimaryFailure::Unavailable =>
             {
                 // `retry_on_conflict`: the update is prepared again on the current primary, from
                 // the document it holds now (`TransportUpdateAction.handleUpdateFailureWithRetry`,
@@ -530,9 +534,19 @@ impl ReplicationModel {
             })
     }
 
-    /// A client's write failed with its primary: re-routed, or failed indefinitely.
+    /// A client's write failed with its demoted primary: re-routed, or failed indefinitely.
+    /// Every re-route follows a demotion, so the failovers so far bound the write's re-routes;
+    /// the model has no clock, and its writes never outlive the request's timeout.
     fn reroute_or_fail(&self, state: &mut State, client: ClientId, read: Option<Doc>) {
-        if self.config.coordinator_retry {
+        let reroutes = u32::from(self.config.failovers - state.master.failovers_left);
+        if self.config.coordinator_retry
+            && reroute(
+                PrimaryFailure::Demoted,
+                reroutes,
+                Duration::ZERO,
+                DEFAULT_TIMEOUT,
+            )
+        {
             state.clients[usize::from(client)].phase = Phase::Rerouted(read);
         } else {
             self.finish_operation(state, client);

@@ -276,6 +276,13 @@ impl Describe for ReplicationModel {
                         Field::new("local checkpoint", copy.local_checkpoint),
                         Field::new("global checkpoint", copy.global_checkpoint),
                         Field::new("awaiting resync", format!("{pending} op(s)")),
+                        Field::new(
+                            "recovering copies it tracks",
+                            match &copy.role {
+                                Role::Primary(t) => copy_list(t.recovering),
+                                _ => "none".into(),
+                            },
+                        ),
                     ],
                 }
             })
@@ -288,10 +295,21 @@ impl Describe for ReplicationModel {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                let client = i as u8;
                 let phase = match c.phase {
+                    Phase::Idle if self.config.api == Api::Update => {
+                        "next: POST _update".to_string()
+                    }
                     Phase::Idle => "next: GET".to_string(),
+                    Phase::Read(doc) if self.deletes(client) => {
+                        format!("read {}; next: DELETE", self.found(doc))
+                    }
                     Phase::Read(doc) => format!("read {}; next: PUT", self.found(doc)),
-                    Phase::Waiting => "its write waits for the acknowledgement".to_string(),
+                    Phase::Waiting(_) => "its write waits for the acknowledgement".to_string(),
+                    Phase::Rerouted(_) => format!(
+                        "its primary failed: the coordinating node re-routes the write to n{}",
+                        state.master.primary
+                    ),
                     Phase::Done => "done".to_string(),
                 };
                 let ops = self.config.ops_per_client;
@@ -357,6 +375,7 @@ impl Describe for ReplicationModel {
             Invariant::ChangeIdUnique => {
                 let changes: Vec<_> = (1..=s.changes.len() as WriterId)
                     .filter_map(|w| s.changes[usize::from(w) - 1].map(|m| (self.writer_text(w), m)))
+                    .filter(|(_, m)| !m.deleted)
                     .chain([("the seed document".to_string(), SEED.meta)])
                     .collect();
                 let guard = self.config.guard;
