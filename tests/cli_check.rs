@@ -165,7 +165,9 @@ fn trace_dir_gets_json_and_svg_per_counterexample() {
         assert!(svg.contains(&format!(">{lifeline}</text>")), "{lifeline}");
     }
     assert!(svg.contains("PUT /idx/_doc/1 [c1.0]"));
-    assert!(svg.contains("doc 1: _seq_no=1 _primary_term=1 _version=2 [c1.0]"));
+    // The diagram wraps a long label at word boundaries, one `<text>` per line.
+    assert!(svg.contains(">n0: doc 1: _seq_no=1 _primary_term=1</text>"));
+    assert!(svg.contains(">_version=2 [c1.0]</text>"));
 }
 
 #[test]

@@ -62,26 +62,23 @@ fn long_entries(long: &[Entry]) -> String {
          | entry | bounds | expected refuted | expected to hold |\n| --- | --- | --- | --- |\n",
     );
     for entry in long {
-        let refuted: Vec<String> = entry
-            .expect
-            .iter()
-            .filter(|(_, e)| **e == catalogue::Expect::Counterexample)
-            .map(|(i, _)| format!("`{i}`"))
-            .collect();
-        let holds: Vec<String> = entry
-            .expect
-            .iter()
-            .filter(|(_, e)| **e == catalogue::Expect::Holds)
-            .map(|(i, _)| format!("`{i}`"))
-            .collect();
+        let expected = |verdict: catalogue::Expect| {
+            let names: Vec<String> = entry
+                .expect
+                .iter()
+                .filter(|(_, e)| **e == verdict)
+                .map(|(i, _)| format!("`{i}`"))
+                .collect();
+            names.join(", ")
+        };
         let _ = writeln!(
             out,
             "| [`{}`](../{}) | {} | {} | {} |",
             entry.name,
             entry.source.display(),
             Bounds::of(std::iter::once(entry)),
-            refuted.join(", "),
-            holds.join(", ")
+            expected(catalogue::Expect::Counterexample),
+            expected(catalogue::Expect::Holds)
         );
     }
     out + "\n"

@@ -8,9 +8,11 @@ use crate::model::trace::{
     write_query, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
 };
 use crate::model::Invariant;
-use crate::protocol::{Condition, PrimaryDemoted, VersionConflict};
+use crate::protocol::{Condition, PrimaryDemoted, SeqNo, VersionConflict};
 
-use super::state::{bit, copies_in, Chain, Doc, Event, Msg, Op, Phase, Role, State, WriterId};
+use super::state::{
+    bit, copies_in, Chain, Doc, Entry, Event, Msg, Op, Phase, Role, State, WriterId,
+};
 use super::{Action, Api, ReplicationModel, SEED};
 
 /// The shard as Elasticsearch names it in term-fencing errors.
@@ -481,16 +483,10 @@ impl ReplicationModel {
                 ops,
                 trim_above,
                 ..
-            } => {
-                let ops: Vec<String> = ops
-                    .iter()
-                    .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
-                    .collect();
-                format!(
-                    "resync [{}], trim above _seq_no {trim_above} (request term {term}, global checkpoint {global_checkpoint})",
-                    ops.join("; ")
-                )
-            }
+            } => format!(
+                "resync [{}], trim above _seq_no {trim_above} (request term {term}, global checkpoint {global_checkpoint})",
+                self.ops(ops)
+            ),
             Msg::Applied {
                 seq_no,
                 local_checkpoint,
@@ -504,16 +500,10 @@ impl ReplicationModel {
                 global_checkpoint,
                 ops,
                 ..
-            } => {
-                let ops: Vec<String> = ops
-                    .iter()
-                    .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
-                    .collect();
-                format!(
-                    "recovery operations [{}] (request term {term}, global checkpoint {global_checkpoint})",
-                    ops.join("; ")
-                )
-            }
+            } => format!(
+                "recovery operations [{}] (request term {term}, global checkpoint {global_checkpoint})",
+                self.ops(ops)
+            ),
             Msg::Recovered {
                 local_checkpoint, ..
             } => format!("recovery done, local checkpoint {local_checkpoint}: mark me in sync"),
@@ -708,6 +698,15 @@ impl ReplicationModel {
                 self.value(d.value)
             ),
         }
+    }
+
+    /// The operations a resync or a recovery carries.
+    fn ops(&self, ops: &[(SeqNo, Entry)]) -> String {
+        let ops: Vec<String> = ops
+            .iter()
+            .map(|(s, e)| format!("{s}: {} of term {}", self.op(e.op), e.term))
+            .collect();
+        ops.join("; ")
     }
 
     fn op(&self, op: Op) -> String {
