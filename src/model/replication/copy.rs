@@ -144,14 +144,21 @@ impl ShardCopy {
         self.recompute_local_checkpoint();
     }
 
-    /// Promotion by the master to `master_term + 1`: restore the local history (everything in
-    /// the translog counts as processed again), plan the promotion, fill the gaps with no-ops of
-    /// the new term. Returns the plan; the caller resyncs and switches the role.
+    /// Promotion by the master to `master_term + 1`: restore the local history
+    /// (`InternalEngine.restoreLocalHistoryFromTranslog`: the rolled-back operations in the
+    /// translog are applied again, in `_seq_no` order, on top of the document as the copy holds
+    /// it, which is not rebuilt), plan the promotion, fill the gaps with no-ops of the new term.
+    /// Returns the plan; the caller resyncs and switches the role.
     pub fn promote(&mut self, master_term: Term, order: ReplicaOrder) -> Promotion {
-        for e in self.log.iter_mut().flatten() {
-            e.pending = false;
+        for seq_no in 0..self.log.len() {
+            let Some(entry) = self.log[seq_no].as_mut().filter(|e| e.pending) else {
+                continue;
+            };
+            entry.pending = false;
+            let restored = *entry;
+            self.apply_to_doc(seq_no as SeqNo, restored, order);
         }
-        self.replay(order);
+        self.recompute_local_checkpoint();
         let plan = promote(
             master_term,
             self.local_checkpoint,

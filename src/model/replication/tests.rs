@@ -171,6 +171,8 @@ fn replicas_applying_in_arrival_order_diverge() {
         failover_anomalies_and(&[
             "acked_on_in_sync",
             "converge_at_quiescence",
+            "no_lost_acked_write",
+            "rmw_serializable",
             "seq_no_monotonic",
         ])
     );
