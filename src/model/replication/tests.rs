@@ -244,30 +244,50 @@ fn trace(config: Config, property: &'static str) -> (String, Option<String>) {
 
 #[test]
 fn symmetry_is_a_renaming_that_keeps_every_verdict() {
-    let config = Config {
-        clients: 3,
-        copies: 3,
-        ..Config::default()
-    };
-    let model = config.into_model().unwrap();
-    let properties = model.properties();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = model.init_states();
-    while let Some(state) = stack.pop() {
-        if seen.len() >= 20_000 || !seen.insert(state.clone()) {
-            continue;
+    let configs = [
+        Config {
+            clients: 3,
+            copies: 3,
+            ..Config::default()
+        },
+        update_config(1),
+        Config {
+            reads_from: ReadsFrom::Any,
+            ..Config::default()
+        },
+        Config {
+            ops_per_client: 2,
+            copies: 2,
+            deletes: true,
+            ..Config::default()
+        },
+        Config {
+            copies: 3,
+            ..recovery_config(false)
+        },
+    ];
+    for config in configs {
+        let model = config.into_model().unwrap();
+        let properties = model.properties();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = model.init_states();
+        // Depth-first, at most 20,000 states per configuration (a bound by count, not time).
+        while let Some(state) = stack.pop() {
+            if seen.len() >= 20_000 || !seen.insert(state.clone()) {
+                continue;
+            }
+            let representative = symmetry::representative(&state);
+            assert_eq!(symmetry::representative(&representative), representative);
+            for p in &properties {
+                assert_eq!(
+                    (p.condition)(&model, &state),
+                    (p.condition)(&model, &representative),
+                    "{} on {state:?}",
+                    p.name
+                );
+            }
+            stack.extend(model.next_states(&state));
         }
-        let representative = symmetry::representative(&state);
-        assert_eq!(symmetry::representative(&representative), representative);
-        for p in &properties {
-            assert_eq!(
-                (p.condition)(&model, &state),
-                (p.condition)(&model, &representative),
-                "{} on {state:?}",
-                p.name
-            );
-        }
-        stack.extend(model.next_states(&state));
     }
 }
 
@@ -285,6 +305,13 @@ fn symmetry_reduction_finds_the_same_verdicts_in_fewer_states() {
             term_fencing: false,
             ..Config::default()
         },
+        Config {
+            deletes: true,
+            prune_tombstones_early: true,
+            copies: 2,
+            ..Config::default()
+        },
+        recovery_config(true),
     ];
     for config in configs {
         let model = config.clone().into_model().unwrap();
