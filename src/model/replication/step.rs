@@ -477,6 +477,11 @@ impl ReplicationModel {
 
     /// Recompute the primary's global checkpoint and acknowledge every write that can be.
     fn settle(&self, state: &mut State, primary: CopyId) {
+        // Only the master's current primary gets a recovered copy marked in sync (the master
+        // checks the request's primary term, as for every shard-state request).
+        let master_agrees = primary == state.master.primary
+            && check_operation_term(state.copies[usize::from(primary)].term, state.master.term)
+                .is_ok();
         let copy = &mut state.copies[usize::from(primary)];
         let own = copy.local_checkpoint;
         let previous = copy.global_checkpoint;
@@ -488,6 +493,7 @@ impl ReplicationModel {
         let gcp = global_checkpoint(previous, in_sync);
         copy.global_checkpoint = gcp;
         let caught_up: Vec<_> = copies_in(tracker.finalizing)
+            .filter(|_| master_agrees)
             .filter(|&c| {
                 tracker.checkpoints[usize::from(c)].is_some_and(|lcp| may_mark_in_sync(lcp, gcp))
             })
