@@ -1,5 +1,8 @@
 //! Checking a history: split it per document, run the OCC-aware checker on each, and the
 //! linearizability search (with its budget) on each document the OCC checker found clean.
+//! First the 409s a failover may have re-routed ([`reroute`]) become indefinite: under a failover
+//! Elasticsearch answers 409 for a write that took effect, so such a 409 is no anomaly; one whose
+//! token a read shows is listed apart, as Elasticsearch's behaviour.
 //!
 //! Documents are independent (Elasticsearch's conditions are per document), so a history is
 //! linearizable when each document's sub-history is: the split is what keeps the search small.
@@ -11,6 +14,7 @@ use serde::Serialize;
 use super::anomaly::{Anomaly, Verdict};
 use super::history::{History, Kind, Op, Outcome};
 use super::occ;
+use super::reroute;
 use super::wgl::{self, Budget};
 
 /// What the checkers found.
@@ -28,12 +32,64 @@ pub struct CheckReport {
     pub linearizable_keys: usize,
     /// Documents whose search ran out of budget.
     pub unknown_keys: Vec<String>,
+    /// What is Elasticsearch's behaviour, not an anomaly: 409s for re-routed writes that took
+    /// effect (a read shows their token).
+    pub behaviours: Vec<Anomaly>,
+}
+
+/// The history the checkers see: each 409 a failover may have re-routed is indefinite.
+fn with_reroutes_indefinite(history: &History) -> (Vec<Op>, Vec<u64>) {
+    let rerouted = reroute::rerouted(history);
+    let mut ids: Vec<u64> = rerouted.iter().copied().collect();
+    ids.sort_unstable();
+    let ops = history
+        .ops
+        .iter()
+        .map(|op| {
+            let mut op = op.clone();
+            if rerouted.contains(&op.id()) {
+                op.outcome = Outcome::Info;
+                op.complete_ns = None;
+            }
+            op
+        })
+        .collect();
+    (ops, ids)
+}
+
+/// The re-routed 409s whose token a read shows: the write took effect, as Elasticsearch allows.
+fn took_effect(ops: &[Op], rerouted: &[u64]) -> Vec<Anomaly> {
+    rerouted
+        .iter()
+        .filter_map(|id| {
+            let write = ops.iter().find(|op| op.id() == *id)?;
+            let token = write.invoke.token.as_deref()?;
+            let read = ops.iter().find(|op| {
+                op.invoke.key == write.invoke.key
+                    && op
+                        .read()
+                        .flatten()
+                        .is_some_and(|(_, tokens)| tokens.iter().any(|t| t == token))
+            })?;
+            Some(Anomaly::new(
+                "409 for a re-routed write that took effect",
+                None,
+                &write.invoke.key,
+                format!(
+                    "the {} of {token} overlapped a failover and was answered 409, yet a read shows it: Elasticsearch re-routed it to the new primary, which re-executed it against the copy its first execution had reached",
+                    write.kind().name()
+                ),
+                vec![write.id(), read.id()],
+            ))
+        })
+        .collect()
 }
 
 /// Check a parsed history.
 pub fn check(history: &History, budget: Budget) -> CheckReport {
+    let (checked, rerouted) = with_reroutes_indefinite(history);
     let mut by_key: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
-    for op in &history.ops {
+    for op in &checked {
         by_key.entry(op.invoke.key.as_str()).or_default().push(op);
     }
     let mut anomalies = Vec::new();
@@ -89,6 +145,7 @@ pub fn check(history: &History, budget: Budget) -> CheckReport {
         info: count(Outcome::Info),
         linearizable_keys,
         unknown_keys,
+        behaviours: took_effect(&checked, &rerouted),
     }
 }
 
@@ -104,13 +161,19 @@ impl CheckReport {
             self.fail,
             self.info
         );
-        for a in &self.anomalies {
+        let behaviours = self
+            .behaviours
+            .iter()
+            .map(|a| (a, "Elasticsearch's behaviour"));
+        for (a, invariant) in self
+            .anomalies
+            .iter()
+            .map(|a| (a, a.invariant.unwrap_or("no model invariant")))
+            .chain(behaviours)
+        {
             out.push_str(&format!(
                 "\n{} on {} ({}): {}\n",
-                a.name,
-                a.key,
-                a.invariant.unwrap_or("no model invariant"),
-                a.explanation
+                a.name, a.key, invariant, a.explanation
             ));
             for id in &a.witness {
                 if let Some(op) = history.ops.iter().find(|op| op.id() == *id) {

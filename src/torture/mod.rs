@@ -15,6 +15,7 @@
 //! | [`command`] | `--nemesis-cmd`: the user's fault commands, with a timeout and their exit status |
 //! | [`history`] | the `history.jsonl` format, its parser and the recorder |
 //! | [`occ`] | the OCC-aware checker |
+//! | [`reroute`] | which 409s a failover may have re-routed (indefinite) |
 //! | [`wgl`] | the Wing–Gong–Lowe linearizability checker with a budget |
 //! | [`check`] | both checkers over a history, per document |
 //! | [`anomaly`] | anomalies, witnesses, verdicts |
@@ -31,6 +32,7 @@ pub mod nemesis;
 pub mod occ;
 pub mod proxy;
 pub mod report;
+pub mod reroute;
 pub mod run;
 pub mod wgl;
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
-use super::anomaly::Verdict;
+use super::anomaly::{Anomaly, Verdict};
 use super::check::CheckReport;
 use super::history::{History, Op, Outcome};
 
@@ -140,22 +140,26 @@ svg text{{font-size:11px;font-family:monospace}}
     if report.anomalies.is_empty() {
         page.push_str("<p>None.</p>");
     }
-    for (n, a) in report.anomalies.iter().enumerate() {
+    findings(
+        &mut page,
+        "anomaly",
+        &report.anomalies,
+        &ops_by_id,
+        "no model invariant",
+    );
+    if !report.behaviours.is_empty() {
         let _ = write!(
             page,
-            "<div class=\"anomaly\" id=\"anomaly-{n}\"><h3>{} on <a href=\"#key-{}\">{}</a> <small>({})</small></h3><p>{}</p><ol>",
-            escape(a.name),
-            escape(&a.key),
-            escape(&a.key),
-            a.invariant.unwrap_or("no model invariant"),
-            escape(&a.explanation)
+            "<h2>Elasticsearch's behaviour, not anomalies ({})</h2><p>409s a failover re-routed, for writes that took effect (docs/torture.md).</p>",
+            report.behaviours.len()
         );
-        for id in &a.witness {
-            if let Some(op) = ops_by_id.get(id) {
-                let _ = write!(page, "<li><code>{}</code></li>", escape(&op.describe()));
-            }
-        }
-        page.push_str("</ol></div>");
+        findings(
+            &mut page,
+            "behaviour",
+            &report.behaviours,
+            &ops_by_id,
+            "Elasticsearch's behaviour",
+        );
     }
     page.push_str(&charts(history, &periods, end, &x));
     page.push_str(&timelines(history, report, &periods, &x));
@@ -332,4 +336,31 @@ fn timelines(
         s.push_str("</svg>");
     }
     s
+}
+
+/// Each finding with its witness, as `<div id="{id}-{n}">`.
+fn findings(
+    page: &mut String,
+    id: &str,
+    found: &[Anomaly],
+    ops_by_id: &BTreeMap<u64, &Op>,
+    no_invariant: &str,
+) {
+    for (n, a) in found.iter().enumerate() {
+        let _ = write!(
+            page,
+            "<div class=\"anomaly\" id=\"{id}-{n}\"><h3>{} on <a href=\"#key-{}\">{}</a> <small>({})</small></h3><p>{}</p><ol>",
+            escape(a.name),
+            escape(&a.key),
+            escape(&a.key),
+            a.invariant.unwrap_or(no_invariant),
+            escape(&a.explanation)
+        );
+        for op_id in &a.witness {
+            if let Some(op) = ops_by_id.get(op_id) {
+                let _ = write!(page, "<li><code>{}</code></li>", escape(&op.describe()));
+            }
+        }
+        page.push_str("</ol></div>");
+    }
 }
