@@ -264,6 +264,16 @@ impl ReplicationModel {
         self.config.deletes && client + 1 == self.config.clients
     }
 
+    /// May `copy` prune its document's tombstone now ([`Config::prune_tombstones_early`])?
+    pub fn may_prune(&self, copy: &ShardCopy) -> bool {
+        copy.doc.is_some_and(|d| {
+            d.meta.deleted
+                && !d.pruned
+                && (self.config.prune_tombstones_early
+                    || tombstone_prunable(d.meta.seq_no, copy.local_checkpoint))
+        })
+    }
+
     /// Does `copy` serve a client's realtime GET ([`Config::reads_from`])?
     pub fn serves_reads(&self, state: &State, copy: CopyId) -> bool {
         let c = &state.copies[usize::from(copy)];
@@ -415,15 +425,8 @@ impl Model for ReplicationModel {
             actions.extend(replicas.map(|copy| Action::FailReplica { copy }));
         }
         if self.config.deletes {
-            let tombstones = (0..self.config.copies).filter(|&c| {
-                let copy = &state.copies[usize::from(c)];
-                copy.doc.is_some_and(|d| d.meta.deleted && !d.pruned)
-                    && (self.config.prune_tombstones_early
-                        || tombstone_prunable(
-                            copy.doc.map_or(0, |d| d.meta.seq_no),
-                            copy.local_checkpoint,
-                        ))
-            });
+            let tombstones =
+                (0..self.config.copies).filter(|&c| self.may_prune(&state.copies[usize::from(c)]));
             actions.extend(tombstones.map(|copy| Action::PruneTombstone { copy }));
         }
         if master.recoveries_left > 0 && state.copies[usize::from(master.primary)].is_primary() {

@@ -54,7 +54,7 @@ use stateright::Property;
 use crate::model::Invariant;
 
 use super::history::verdicts;
-use super::state::{copies_in, Chain, Doc, Event, Op, Phase, State};
+use super::state::{copies_in, Chain, Doc, Event, Op, Phase, State, WriterId};
 use super::{ReplicationModel, SEED};
 use crate::protocol::SeqNo;
 
@@ -253,17 +253,24 @@ fn applied_at_most_once(_: &ReplicationModel, s: &State) -> bool {
 }
 
 fn no_stale_acked_read(_: &ReplicationModel, s: &State) -> bool {
-    let mut acked_before = 0u16;
-    s.history.iter().all(|e| match *e {
+    first_stale_read(s).is_none()
+}
+
+/// The first GET that lacks a write acknowledged before it: (that writer, the reader's history
+/// thread, the value it read).
+pub(super) fn first_stale_read(s: &State) -> Option<(WriterId, u8, Chain)> {
+    let mut acked_before: Vec<WriterId> = Vec::new();
+    s.history.iter().find_map(|e| match *e {
         Event::Acked { op } => {
-            acked_before |= 1 << (op + 1);
-            true
+            acked_before.push(op + 1);
+            None
         }
-        Event::Read { value, .. } => {
+        Event::Read { op, value } => {
             let read = value.unwrap_or_default();
-            (1..16).all(|w| acked_before & (1 << w) == 0 || read.contains(w))
+            let missing = acked_before.iter().find(|w| !read.contains(**w))?;
+            Some((*missing, op, read))
         }
-        _ => true,
+        _ => None,
     })
 }
 

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use crate::protocol::checkpoint::{
-    can_acknowledge, global_checkpoint, next_seq_no, tombstone_prunable,
-};
+use crate::protocol::checkpoint::{can_acknowledge, global_checkpoint, next_seq_no};
 use crate::protocol::coordinator::{reroute, translated_conflict, PrimaryFailure, DEFAULT_TIMEOUT};
 use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::{
@@ -56,10 +54,11 @@ impl ReplicationModel {
     /// The copy drops its tombstone's version information (`LiveVersionMap.pruneTombstones`).
     fn prune_tombstone(&self, state: &mut State, copy: CopyId) -> Option<()> {
         let c = &mut state.copies[usize::from(copy)];
-        let doc = c.doc.as_mut().filter(|d| d.meta.deleted && !d.pruned)?;
-        let allowed = self.config.prune_tombstones_early
-            || tombstone_prunable(doc.meta.seq_no, c.local_checkpoint);
-        allowed.then(|| doc.pruned = true)
+        if !self.may_prune(c) {
+            return None;
+        }
+        c.doc.as_mut()?.pruned = true;
+        Some(())
     }
 
     fn get(&self, state: &mut State, client: ClientId, copy: CopyId) -> Option<()> {

@@ -10,6 +10,7 @@ use crate::model::trace::{
 use crate::model::Invariant;
 use crate::protocol::{Condition, PrimaryDemoted, SeqNo, VersionConflict};
 
+use super::properties::first_stale_read;
 use super::state::{
     bit, copies_in, Chain, Doc, Entry, Event, Msg, Op, Phase, Role, State, WriterId,
 };
@@ -88,8 +89,8 @@ impl Describe for ReplicationModel {
                                 conflict,
                                 ..
                             } => Some((new, condition, Some(conflict))),
-                            Event::Rejected { conflict, .. } => {
-                                let (new, condition) = self.request_of(before, *client);
+                            Event::Rejected { op, conflict } => {
+                                let (new, condition) = invoked(before, op)?;
                                 Some((new, condition, Some(conflict)))
                             }
                             _ => None,
@@ -98,7 +99,8 @@ impl Describe for ReplicationModel {
                 let (new, condition, conflict) = recorded.unwrap_or_else(|| match rerouted {
                     true => {
                         // What the re-executed request wrote: the primary's new document.
-                        let (_, condition) = self.request_of(before, *client);
+                        let op = self.thread(*client, c.op);
+                        let condition = invoked(before, op).map_or(Condition::None, |(_, c)| c);
                         let written = after.copies[usize::from(*copy)].doc;
                         (written.map_or(Chain::EMPTY, |d| d.value), condition, None)
                     }
@@ -413,27 +415,14 @@ impl Describe for ReplicationModel {
                     docs.join("; ")
                 ))
             }
-            Invariant::NoStaleAckedRead => {
-                let mut acked_before: Vec<u8> = Vec::new();
-                s.history.iter().find_map(|e| match *e {
-                    Event::Acked { op } => {
-                        acked_before.push(op + 1);
-                        None
-                    }
-                    Event::Read { op, value } => {
-                        let read = value.unwrap_or_default();
-                        acked_before.iter().find(|w| !read.contains(**w)).map(|w| {
-                            format!(
-                                "{} was acknowledged, then {}'s GET returned {}, which lacks it: a stale read",
-                                self.writer_text(*w),
-                                self.writer_text(op + 1),
-                                self.value(read)
-                            )
-                        })
-                    }
-                    _ => None,
-                })
-            }
+            Invariant::NoStaleAckedRead => first_stale_read(s).map(|(w, op, read)| {
+                format!(
+                    "{} was acknowledged, then {}'s GET returned {}, which lacks it: a stale read",
+                    self.writer_text(w),
+                    self.writer_text(op + 1),
+                    self.value(read)
+                )
+            }),
             Invariant::AppliedAtMostOnce => s.copies.iter().enumerate().find_map(|(c, copy)| {
                 let doc = copy.doc.filter(|d| d.value.repeats_a_writer())?;
                 Some(format!(
@@ -448,6 +437,20 @@ impl Describe for ReplicationModel {
             _ => None,
         }
     }
+}
+
+/// The value and condition of the request `op` sent, as its invocation recorded them (a re-routed
+/// write re-sends that request).
+fn invoked(state: &State, op: u8) -> Option<(Chain, Condition)> {
+    state.history.iter().find_map(|e| match *e {
+        Event::Invoke {
+            op: o,
+            new,
+            condition,
+            ..
+        } if o == op => Some((new, condition)),
+        _ => None,
+    })
 }
 
 /// Sender and receiver of a message.
@@ -509,16 +512,6 @@ impl ReplicationModel {
             } => format!("recovery done, local checkpoint {local_checkpoint}: mark me in sync"),
             Msg::Failed { term, .. } => format!("request of term {term} failed"),
         }
-    }
-
-    /// The request a client's current write carries: its new value and condition, from its read.
-    fn request_of(&self, state: &State, client: u8) -> (Chain, Condition) {
-        let c = state.clients[usize::from(client)];
-        let read = self.request_read(state, client);
-        let new = read
-            .map_or(Chain::EMPTY, |d| d.value)
-            .append(self.writer(client, c.op));
-        (new, self.config.guard.condition(read.map(|d| d.meta)))
     }
 
     /// The read a client's current write is based on.
