@@ -25,6 +25,7 @@ pub mod model;
 pub mod protocol;
 #[cfg(not(esocc_loom))] // a server makes no sense inside loom models
 pub mod rest;
+pub mod script;
 #[cfg(not(esocc_loom))]
 pub mod spec;
 #[cfg(not(esocc_loom))] // an HTTP harness, like `rest`
