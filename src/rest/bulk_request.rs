@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::error::RestError;
 use super::handlers::update::UpdateBody;
 use super::handlers::{json_message, parse_request_object};
+use super::source_filter::SourceFilter;
 use super::strict_json::{self, TopLevel};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, check_retry_on_conflict, WriteParams,
@@ -32,6 +33,8 @@ pub struct BulkItem {
     pub routing: Option<String>,
     pub params: WriteParams,
     pub retry_on_conflict: u32,
+    /// `_source` of an update's action line: what its response's `get` shows.
+    pub source: Option<SourceFilter>,
     pub op: BulkOp,
 }
 
@@ -226,12 +229,14 @@ fn item(
             ..WriteParams::default()
         },
         retry_on_conflict: 0,
+        source: None,
         op: BulkOp::Delete,
     };
     for (key, value) in metadata {
         match value {
             Value::Null => continue,
-            Value::Object(_) if key == "_source" || key == "dynamic_templates" => continue,
+            Value::Object(_) if key == "dynamic_templates" => continue,
+            Value::Object(_) if key == "_source" => {}
             Value::Array(_) | Value::Object(_) => {
                 return Err(malformed(
                     line,
@@ -274,6 +279,13 @@ fn item(
                     check_if_primary_term(long_value(key, value)?)
                         .map_err(RestError::illegal_argument)?,
                 )
+            }
+            "_source" => {
+                item.source = Some(SourceFilter::from_body(value).ok_or_else(|| {
+                    RestError::illegal_argument(format!(
+                        "Action/metadata line [{line}] has an invalid [_source]"
+                    ))
+                })?)
             }
             "retry_on_conflict" => {
                 item.retry_on_conflict = check_retry_on_conflict(int_value(key, value)?)

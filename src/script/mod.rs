@@ -23,6 +23,8 @@ pub mod error;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+#[cfg(test)]
+mod proptests;
 pub mod values;
 
 use std::sync::Arc;
