@@ -58,7 +58,7 @@ const KNOWN_KEYS: [&str; 15] = [
 ];
 
 /// Jackson's token name for the first token of a JSON value.
-fn token(value: &Value) -> &'static str {
+pub fn token(value: &Value) -> &'static str {
     match value {
         Value::Object(_) => "START_OBJECT",
         Value::Array(_) => "START_ARRAY",
@@ -69,7 +69,8 @@ fn token(value: &Value) -> &'static str {
     }
 }
 
-fn text(value: &Value) -> String {
+/// A scalar as `parser.text()` gives it.
+pub fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

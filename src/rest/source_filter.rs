@@ -87,10 +87,7 @@ impl SourceFilter {
             excludes,
         };
         match value {
-            Value::Bool(fetch) => Some(SourceFilter {
-                fetch: *fetch,
-                ..SourceFilter::default()
-            }),
+            Value::Bool(fetch) => Some(SourceFilter::whole(*fetch)),
             Value::String(_) | Value::Array(_) => Some(fetching(names(value)?, Vec::new())),
             Value::Object(fields) => {
                 let mut filter = fetching(Vec::new(), Vec::new());
@@ -104,6 +101,14 @@ impl SourceFilter {
                 Some(filter)
             }
             _ => None,
+        }
+    }
+
+    /// The whole source, or none of it.
+    pub fn whole(fetch: bool) -> SourceFilter {
+        SourceFilter {
+            fetch,
+            ..SourceFilter::default()
         }
     }
 
