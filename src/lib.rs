@@ -10,6 +10,7 @@
 //!   exhaustively against the invariants in `docs/invariants.md`.
 //!
 //! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
+//! * [`script`]: the Painless subset that update scripts run in (pure).
 //!
 //! * [`torture`]: `esocc torture`, a Jepsen-style harness and history checker for any
 //!   Elasticsearch-compatible endpoint.
