@@ -10,6 +10,7 @@
 //!   exhaustively against the invariants in `docs/invariants.md`.
 //!
 //! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
+//! * [`script`]: the Painless subset that update scripts run in (pure).
 //!
 //! * [`torture`]: `esocc torture`, a Jepsen-style harness and history checker for any
 //!   Elasticsearch-compatible endpoint.
@@ -25,6 +26,7 @@ pub mod model;
 pub mod protocol;
 #[cfg(not(esocc_loom))] // a server makes no sense inside loom models
 pub mod rest;
+pub mod script;
 #[cfg(not(esocc_loom))]
 pub mod spec;
 #[cfg(not(esocc_loom))] // an HTTP harness, like `rest`

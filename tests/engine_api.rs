@@ -301,3 +301,43 @@ fn a_promoted_replica_continues_the_primary_sequence() {
         .unwrap();
     assert_eq!((next.seq_no, next.primary_term, next.version), (1, 2, 2));
 }
+
+/// Two threads run `ctx._source.counter += 1` with `retry_on_conflict` on one copy: the engine
+/// re-runs the script on the fresh document after a conflict (an outcome with more than one
+/// attempt), and no increment is lost. A long list in the document keeps the script's read →
+/// write window open. Bounded by counts: `UPDATES` per thread.
+#[test]
+fn scripted_updates_retry_on_the_fresh_document() {
+    const UPDATES: usize = 400;
+    let c = copy();
+    let padding: Vec<u32> = (0..5_000).collect();
+    c.index(
+        "1",
+        src(json!({"counter": 0, "padding": padding})),
+        &Condition::None,
+    );
+    let script = esocc::script::Script::new("ctx._source.counter += 1", Map::new());
+    let request = UpdateRequest {
+        retry_on_conflict: 1_000,
+        ..UpdateRequest::script(script)
+    };
+    let retries: u32 = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..UPDATES)
+                        .map(|_| {
+                            let outcome = c.update("1", &request);
+                            assert_eq!(outcome.result.unwrap().result.as_str(), "updated");
+                            outcome.attempts - 1
+                        })
+                        .sum::<u32>()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert!(retries > 0, "no update ever conflicted");
+    let counter = c.get("1").source.unwrap()["counter"].as_u64();
+    assert_eq!(counter, Some(2 * UPDATES as u64));
+}

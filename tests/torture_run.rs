@@ -323,3 +323,51 @@ fn through_the_proxy_partitions_and_delays_reach_any_endpoint() {
     assert!(String::from_utf8_lossy(&output.stderr)
         .contains("--nemesis failover needs esocc serve's fault endpoints"));
 }
+
+/// `--scripted-updates`: the update workload's updates are scripts appending their token to a
+/// list, retried on conflict; the checker reads the tokens back from the list and finds every
+/// acknowledged append under a failover. Few keys, so that appends to one list race.
+#[test]
+fn scripted_appends_are_checked_like_partial_updates() {
+    let dir = out_dir("update-scripted");
+    let output = torture(
+        &dir,
+        &[
+            "--spawn",
+            "--nodes",
+            "3",
+            "--workload",
+            "update",
+            "--scripted-updates",
+            "--keys",
+            "2",
+            "--nemesis",
+            "failover",
+            "--ops",
+            "300",
+            "--nemesis-period",
+            "60",
+            "--seed",
+            "5",
+        ],
+    );
+    assert_valid(&output, "update-scripted");
+    let h = history(&dir);
+    assert!(h.params.as_ref().is_some_and(|p| p.scripted_updates));
+    let acked = h
+        .ops
+        .iter()
+        .filter(|op| op.kind() == Kind::Update && op.outcome == Outcome::Ok)
+        .count();
+    assert!(acked > 50, "{acked} acknowledged appends");
+    let longest = h
+        .ops
+        .iter()
+        .filter(|op| op.invoke.final_read)
+        .filter_map(|op| op.completion.tokens.as_ref().map(Vec::len))
+        .max();
+    assert!(
+        longest > Some(20),
+        "the final reads show {longest:?} appended tokens"
+    );
+}

@@ -130,6 +130,10 @@ struct RunArgs {
     /// `retry_on_conflict` of the update workload.
     #[arg(long, default_value_t = 10)]
     retry_on_conflict: u32,
+    /// The update workload's updates are scripted appends to a list
+    /// (`ctx._source.L.add(params.token)`, with an upsert) instead of partial documents.
+    #[arg(long)]
+    scripted_updates: bool,
     /// The index the run deletes, re-creates and writes.
     #[arg(long, default_value = "torture")]
     index: String,
@@ -234,6 +238,7 @@ fn torture(args: RunArgs) -> Result<(), Failure> {
         timeout: Duration::from_millis(args.timeout_ms),
         nemesis_period: args.nemesis_period,
         retry_on_conflict: args.retry_on_conflict,
+        scripted_updates: args.scripted_updates,
         index: args.index,
         proxy: args.proxy,
         pin_clients: args.pin_clients,

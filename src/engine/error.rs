@@ -33,6 +33,12 @@ pub enum ErrorKind {
     /// No active primary ran the write to the end (503 `unavailable_shards_exception`): the copy
     /// is not the primary, or it failed while the write was in flight (then indefinite).
     PrimaryInactive,
+    /// An update script failed to compile or to run (400 `illegal_argument_exception` "failed
+    /// to execute script", caused by the `script_exception`; `UpdateHelper.executeScript`).
+    Script {
+        source: String,
+        error: crate::script::ScriptError,
+    },
 }
 
 /// An error of one shard copy: what went wrong and on which shard.
@@ -51,6 +57,7 @@ impl EngineError {
             ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::STATUS,
             ErrorKind::PrimaryDemoted(_) => PrimaryDemoted::STATUS,
             ErrorKind::PrimaryInactive => PrimaryInactive::STATUS,
+            ErrorKind::Script { .. } => 400,
         }
     }
 
@@ -63,6 +70,7 @@ impl EngineError {
             ErrorKind::Conflict { .. }
             | ErrorKind::DocumentMissing { .. }
             | ErrorKind::TermTooOld(_)
+            | ErrorKind::Script { .. }
             | ErrorKind::AheadOfCheckpoint { .. } => PrimaryFailure::Decided,
         }
     }
@@ -106,6 +114,10 @@ impl EngineError {
             ErrorKind::PrimaryInactive => {
                 EsError::new(PrimaryInactive::TYPE, PrimaryInactive.reason(&s.display()))
             }
+            ErrorKind::Script { source, error } => {
+                EsError::new("illegal_argument_exception", "failed to execute script")
+                    .caused_by(script_exception(source, error))
+            }
         }
     }
 
@@ -113,6 +125,25 @@ impl EngineError {
     pub fn body(&self) -> serde_json::Value {
         self.to_es_error().body(self.status())
     }
+}
+
+/// `ScriptException.toXContent`: `script_stack`, `script`, `lang`, `position`, then the Java
+/// exception that caused it.
+pub fn script_exception(source: &str, error: &crate::script::ScriptError) -> EsError {
+    let position = error.position(source);
+    EsError::new("script_exception", error.reason())
+        .with_detail("script_stack", serde_json::json!(error.stack(source)))
+        .with_detail("script", source.into())
+        .with_detail("lang", crate::script::PAINLESS.into())
+        .with_detail(
+            "position",
+            serde_json::json!({
+                "offset": position.offset,
+                "start": position.start,
+                "end": position.end
+            }),
+        )
+        .caused_by(EsError::new(error.cause_type, error.cause_reason.clone()))
 }
 
 impl Serialize for EngineError {

@@ -19,6 +19,9 @@ pub struct EsError {
     pub index_uuid: Option<String>,
     pub shard: Option<String>,
     pub index: Option<String>,
+    /// Fields a subclass adds after the metadata (`metadataToXContent`: a `script_exception`'s
+    /// `script_stack`, `script`, `lang`, `position`).
+    pub details: Vec<(String, Value)>,
     pub caused_by: Option<Box<EsError>>,
 }
 
@@ -33,6 +36,7 @@ impl EsError {
             index_uuid: None,
             shard: None,
             index: None,
+            details: Vec::new(),
             caused_by: None,
         }
     }
@@ -64,6 +68,12 @@ impl EsError {
         self
     }
 
+    /// A field the exception's class adds after the metadata.
+    pub fn with_detail(mut self, key: &str, value: Value) -> Self {
+        self.details.push((key.to_owned(), value));
+        self
+    }
+
     /// `type`, `reason`, then the metadata in Elasticsearch's order, then `caused_by`.
     pub fn to_object(&self, with_cause: bool) -> Map<String, Value> {
         let mut object = Map::new();
@@ -80,6 +90,9 @@ impl EsError {
             if let Some(value) = value {
                 object.insert(key.into(), value.clone().into());
             }
+        }
+        for (key, value) in &self.details {
+            object.insert(key.clone(), value.clone());
         }
         if let (true, Some(cause)) = (with_cause, &self.caused_by) {
             object.insert("caused_by".into(), Value::Object(cause.to_object(true)));

@@ -44,4 +44,4 @@ pub use history::{OpKind, OpRecord, Source};
 pub use replica::ReplicaApplied;
 pub use response::{GetResponse, ShardsInfo, WriteResponse};
 pub use shard::{CopyOptions, CopyStats, ShardCopy, ShardId, WriteOutcome, DEFAULT_GC_DELETES};
-pub use update::{Translated, UpdateOptions, UpdateRequest};
+pub use update::{FetchedSource, Translated, UpdateOptions, UpdateRequest};

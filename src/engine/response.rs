@@ -40,10 +40,20 @@ pub struct WriteResponse {
     pub result: WriteResult,
     #[serde(rename = "_shards")]
     pub shards: ShardsInfo,
-    #[serde(rename = "_seq_no")]
+    /// Left out when unassigned (`DocWriteResponse.innerToXContent`: a scripted upsert's noop).
+    #[serde(rename = "_seq_no", skip_serializing_if = "is_unassigned")]
     pub seq_no: SeqNo,
-    #[serde(rename = "_primary_term")]
+    /// Left out with an unassigned `_seq_no`, the only case with term 0.
+    #[serde(rename = "_primary_term", skip_serializing_if = "is_no_term")]
     pub primary_term: Term,
+}
+
+fn is_unassigned(seq_no: &SeqNo) -> bool {
+    *seq_no < 0
+}
+
+fn is_no_term(term: &Term) -> bool {
+    *term == 0
 }
 
 impl WriteResponse {

@@ -4,12 +4,13 @@
 //! `UpdateHelper`): read the document, transform its source (the role a script plays), write it
 //! back with `if_seq_no`/`if_primary_term` of what was read (or as a create for an upsert), and
 //! on a 409 start over, at most `retry_on_conflict + 1` write attempts in all.
-//! [`ShardCopy::update`] is the partial-document update built on it (`doc`, `upsert`,
-//! `doc_as_upsert`, `detect_noop`). Each form also tells what its last write attempt was
+//! [`ShardCopy::update`] is the partial-document or scripted update built on it (`doc`, `upsert`,
+//! `doc_as_upsert`, `detect_noop`; `script`, `scripted_upsert`, [`crate::script`]); a script's
+//! `ctx.op = 'delete'` makes the conditional write a delete. Each form also tells what its last write attempt was
 //! ([`Translated`], `UpdateHelper.prepare`'s index request), which is what the coordinating node
 //! re-sends when the primary fails mid-update (`group::coordinator`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -17,8 +18,26 @@ use super::error::ErrorKind;
 use super::history::Source;
 use super::shard::{ShardCopy, WriteOutcome};
 use super::sync::epoch;
+use crate::protocol::ids::UNASSIGNED_SEQ_NO;
 use crate::protocol::update::{check_read, is_noop, may_retry, merge, write_condition};
 use crate::protocol::{ChangeId, Condition, DocMeta, WriteKind};
+use crate::script::{DocContext, Script, ScriptOp};
+
+/// The update loop's parameters.
+struct LoopOptions {
+    retry_on_conflict: u32,
+    if_seq_no: Option<ChangeId>,
+    upsert_allowed: bool,
+}
+
+/// A missing document's `GetResult` (`UNASSIGNED_SEQ_NO`, term 0, version -1): what a scripted
+/// upsert's noop answers with.
+const NOT_FOUND: DocMeta = DocMeta {
+    seq_no: UNASSIGNED_SEQ_NO,
+    primary_term: 0,
+    version: -1,
+    deleted: false,
+};
 
 /// The write an update translated into on the primary (`UpdateHelper.prepare`): the new source,
 /// conditional on the change it was computed from (`if_seq_no` + `if_primary_term`), or a create
@@ -29,22 +48,29 @@ pub struct Translated {
     pub condition: Condition,
 }
 
-/// A partial-document update (`POST /{index}/_update/{id}`), validated by
+/// A partial-document or scripted update (`POST /{index}/_update/{id}`), validated by
 /// [`crate::protocol::validate::validate_update`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct UpdateRequest {
-    /// The partial document merged into the source.
+    /// The partial document merged into the source (empty with a script).
     pub doc: Map<String, Value>,
     /// The document to create when none exists.
     pub upsert: Option<Map<String, Value>>,
     /// Create the document from `doc` when none exists.
     pub doc_as_upsert: bool,
     /// Answer `noop` (no write, no `_seq_no`) when the merge changes nothing. Default true.
+    /// Scripts decide noops themselves (`ctx.op`).
     pub detect_noop: bool,
     /// How many times to start over after a conflict. Default 0.
     pub retry_on_conflict: u32,
     /// The user's `if_seq_no` + `if_primary_term`.
     pub if_seq_no: Option<ChangeId>,
+    /// The script that transforms the source, instead of `doc`.
+    pub script: Option<Arc<Script>>,
+    /// With a script: run it over `upsert` when the document is missing.
+    pub scripted_upsert: bool,
+    /// Where the update records the source it left, when the response is to show it.
+    pub fetched: Option<FetchedSource>,
 }
 
 impl UpdateRequest {
@@ -57,6 +83,125 @@ impl UpdateRequest {
             detect_noop: true,
             retry_on_conflict: 0,
             if_seq_no: None,
+            script: None,
+            scripted_upsert: false,
+            fetched: None,
+        }
+    }
+
+    /// An update running `script`, with Elasticsearch's defaults for everything else.
+    pub fn script(script: Script) -> Self {
+        UpdateRequest {
+            script: Some(Arc::new(script)),
+            ..UpdateRequest::doc(Map::new())
+        }
+    }
+
+    /// The document created when none exists (`UpdateHelper.prepareUpsert`).
+    fn upsert_source(&self) -> Option<&Map<String, Value>> {
+        match (&self.upsert, self.doc_as_upsert) {
+            (Some(upsert), _) => Some(upsert),
+            (None, true) => Some(&self.doc),
+            (None, false) => None,
+        }
+    }
+
+    /// What the update does with the document it read (`None`: missing, an upsert is allowed).
+    fn decide(&self, index: &str, id: &str, current: Option<(DocMeta, &Source)>) -> Change {
+        let empty = Map::new();
+        let upsert = self.upsert_source().unwrap_or(&empty);
+        let Some(script) = &self.script else {
+            return match current {
+                Some((_, source)) => {
+                    let mut merged = source.as_ref().clone();
+                    let modified = merge(&mut merged, &self.doc);
+                    if is_noop(self.detect_noop, modified) {
+                        Change::Noop(Some(merged))
+                    } else {
+                        Change::Index(merged)
+                    }
+                }
+                None => Change::Index(upsert.clone()),
+            };
+        };
+        let failed = |error| {
+            let source = script.source.clone();
+            Change::Failed(ErrorKind::Script { source, error })
+        };
+        let ran = match current {
+            Some((meta, source)) => {
+                let doc = DocContext {
+                    index: index.to_owned(),
+                    id: id.to_owned(),
+                    version: meta.version,
+                    routing: None,
+                    now: now_millis(),
+                };
+                script.run_update(source.as_ref().clone(), &doc)
+            }
+            None if self.scripted_upsert => script.run_upsert(upsert.clone(), now_millis()),
+            None => return Change::Index(upsert.clone()),
+        };
+        match ran {
+            Ok((ScriptOp::Index | ScriptOp::Create, source)) => Change::Index(source),
+            Ok((ScriptOp::Delete, source)) => Change::Delete(source),
+            Ok((ScriptOp::Noop, source)) => Change::Noop(Some(source)),
+            Err(error) => failed(error),
+        }
+    }
+}
+
+/// `ctx._now`.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The source an update left (or found, for a noop; or deleted), recorded for the `get` of its
+/// response (`UpdateHelper.extractGetResult`). The last attempt's is kept: what a retry or a
+/// re-routed attempt decided replaces what an earlier one did. Two are equal when they are the
+/// same recorder.
+#[derive(Clone, Debug, Default)]
+pub struct FetchedSource(Arc<Mutex<Option<Map<String, Value>>>>);
+
+impl PartialEq for FetchedSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl FetchedSource {
+    fn record(&self, source: Option<&Map<String, Value>>) {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = source.cloned();
+        }
+    }
+
+    /// What the last attempt recorded.
+    pub fn get(&self) -> Option<Map<String, Value>> {
+        self.0.lock().ok().and_then(|kept| kept.clone())
+    }
+}
+
+/// What an update does with the document it read (`UpdateHelper.Result`): index a new source,
+/// delete the document (a script's `ctx.op = 'delete'`, with the source it left), nothing (with
+/// the source it found or left), or fail (a script's error).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Index(Map<String, Value>),
+    Delete(Map<String, Value>),
+    Noop(Option<Map<String, Value>>),
+    Failed(ErrorKind),
+}
+
+impl Change {
+    fn source(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Change::Index(source) | Change::Delete(source) | Change::Noop(Some(source)) => {
+                Some(source)
+            }
+            Change::Noop(None) | Change::Failed(_) => None,
         }
     }
 }
@@ -71,32 +216,30 @@ pub struct UpdateOptions {
 }
 
 impl ShardCopy {
-    /// Partial-document update.
+    /// Partial-document or scripted update.
     pub fn update(&self, id: &str, request: &UpdateRequest) -> WriteOutcome {
         self.update_translated(id, request).0
     }
 
     /// [`ShardCopy::update`], and the write its last attempt translated into (none when it
-    /// wrote nothing: a noop, a 404, a conflict at the read).
+    /// wrote nothing: a noop, a 404, a conflict at the read; and for a script's delete, which a
+    /// re-route sends again as the update).
     pub fn update_translated(
         &self,
         id: &str,
         request: &UpdateRequest,
     ) -> (WriteOutcome, Option<Translated>) {
-        let upsert = match (&request.upsert, request.doc_as_upsert) {
-            (Some(upsert), _) => Some(Arc::new(upsert.clone())),
-            (None, true) => Some(Arc::new(request.doc.clone())),
-            (None, false) => None,
-        };
-        let options = UpdateOptions {
+        let loop_options = LoopOptions {
             retry_on_conflict: request.retry_on_conflict,
             if_seq_no: request.if_seq_no,
-            upsert,
+            upsert_allowed: request.upsert_source().is_some(),
         };
-        self.update_with_translated(id, &options, |source| {
-            let mut merged = source.clone();
-            let modified = merge(&mut merged, &request.doc);
-            (!is_noop(request.detect_noop, modified)).then_some(merged)
+        self.update_loop(id, &loop_options, |current| {
+            let change = request.decide(&self.shard.index, id, current);
+            if let Some(fetched) = &request.fetched {
+                fetched.record(change.source());
+            }
+            change
         })
     }
 
@@ -119,6 +262,28 @@ impl ShardCopy {
         options: &UpdateOptions,
         mut transform: impl FnMut(&Map<String, Value>) -> Option<Map<String, Value>>,
     ) -> (WriteOutcome, Option<Translated>) {
+        let loop_options = LoopOptions {
+            retry_on_conflict: options.retry_on_conflict,
+            if_seq_no: options.if_seq_no,
+            upsert_allowed: options.upsert.is_some(),
+        };
+        self.update_loop(id, &loop_options, |current| match current {
+            Some((_, source)) => transform(source).map_or(Change::Noop(None), Change::Index),
+            None => {
+                let upsert = options.upsert.as_deref().cloned().unwrap_or_default();
+                Change::Index(upsert)
+            }
+        })
+    }
+
+    /// Read, decide, write conditionally; on a conflict start over, at most
+    /// `retry_on_conflict + 1` write attempts in all.
+    fn update_loop(
+        &self,
+        id: &str,
+        options: &LoopOptions,
+        mut decide: impl FnMut(Option<(DocMeta, &Source)>) -> Change,
+    ) -> (WriteOutcome, Option<Translated>) {
         let mut ops = Vec::new();
         let mut attempts = 0;
         let mut translated = None;
@@ -138,33 +303,37 @@ impl ShardCopy {
                     return failed(kind, ops, attempts, translated);
                 }
             }
-            let condition = match write_condition(meta, options.upsert.is_some()) {
+            let condition = match write_condition(meta, options.upsert_allowed) {
                 Ok(condition) => condition,
                 Err(_) => {
                     let id = id.to_owned();
                     return failed(ErrorKind::DocumentMissing { id }, ops, attempts, translated);
                 }
             };
-            let new_source = match (DocMeta::live(meta), source) {
-                (Some(live), Some(source)) => match transform(&source) {
-                    Some(updated) => Some(Arc::new(updated)),
-                    None => {
-                        let noop = WriteOutcome {
-                            result: Ok(self.noop_response(id, live)),
-                            ops,
-                            attempts,
-                        };
-                        return (noop, None);
-                    }
-                },
-                // `write_condition` only lets a missing document through with an upsert.
-                _ => options.upsert.clone(),
+            // `write_condition` only lets a missing document through with an upsert.
+            let live = DocMeta::live(meta).zip(source);
+            let (kind, new_source) = match decide(live.as_ref().map(|(m, s)| (*m, s))) {
+                Change::Index(source) => (WriteKind::Index, Some(Arc::new(source))),
+                Change::Delete(_) => (WriteKind::Delete, None),
+                Change::Noop(_) => {
+                    let response = match live {
+                        Some((meta, _)) => self.noop_response(id, meta),
+                        None => self.noop_response(id, NOT_FOUND),
+                    };
+                    let noop = WriteOutcome {
+                        result: Ok(response),
+                        ops,
+                        attempts,
+                    };
+                    return (noop, None);
+                }
+                Change::Failed(kind) => return failed(kind, ops, attempts, translated),
             };
             attempts += 1;
             translated = new_source
                 .clone()
                 .map(|source| Translated { source, condition });
-            let outcome = self.write(id, WriteKind::Index, &condition, new_source);
+            let outcome = self.write(id, kind, &condition, new_source);
             ops.extend(outcome.ops);
             match outcome.result {
                 Err(e)

@@ -27,6 +27,7 @@ pub struct UpdateParams {
     pub if_primary_term: Option<Term>,
     pub retry_on_conflict: u32,
     pub has_doc: bool,
+    pub has_script: bool,
     pub has_upsert: bool,
     pub doc_as_upsert: bool,
 }
@@ -209,8 +210,11 @@ pub fn validate_update(id: &str, p: &UpdateParams) -> Result<Option<ChangeId>, V
             errors.add("upsert requests don't support `if_seq_no` and `if_primary_term`");
         }
     }
-    if !p.has_doc {
+    if !p.has_doc && !p.has_script {
         errors.add("script or doc is missing");
+    }
+    if p.has_doc && p.has_script {
+        errors.add("can't provide both script and doc");
     }
     if !p.has_doc && p.doc_as_upsert {
         errors.add("doc must be specified if doc_as_upsert is enabled");
@@ -367,6 +371,33 @@ mod tests {
         assert_eq!(
             validate_update("1", &p).unwrap_err().reason(),
             "Validation Failed: 1: compare and write operations can not be retried;2: upsert requests don't support `if_seq_no` and `if_primary_term`;"
+        );
+    }
+
+    #[test]
+    fn a_script_replaces_doc() {
+        let script = UpdateParams {
+            has_script: true,
+            ..Default::default()
+        };
+        assert_eq!(validate_update("1", &script), Ok(None));
+        let both = UpdateParams {
+            has_doc: true,
+            ..script.clone()
+        };
+        assert_eq!(
+            validate_update("1", &both).unwrap_err().reason(),
+            "Validation Failed: 1: can't provide both script and doc;"
+        );
+        let upsert_from_nothing = UpdateParams {
+            doc_as_upsert: true,
+            ..script
+        };
+        assert_eq!(
+            validate_update("1", &upsert_from_nothing)
+                .unwrap_err()
+                .reason(),
+            "Validation Failed: 1: doc must be specified if doc_as_upsert is enabled;"
         );
     }
 

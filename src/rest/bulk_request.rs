@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::error::RestError;
 use super::handlers::update::UpdateBody;
 use super::handlers::{json_message, parse_request_object};
+use super::source_filter::SourceFilter;
 use super::strict_json::{self, TopLevel};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, check_retry_on_conflict, WriteParams,
@@ -32,6 +33,8 @@ pub struct BulkItem {
     pub routing: Option<String>,
     pub params: WriteParams,
     pub retry_on_conflict: u32,
+    /// `_source` of an update's action line: what its response's `get` shows.
+    pub source: Option<SourceFilter>,
     pub op: BulkOp,
 }
 
@@ -55,7 +58,7 @@ const KNOWN_KEYS: [&str; 15] = [
 ];
 
 /// Jackson's token name for the first token of a JSON value.
-fn token(value: &Value) -> &'static str {
+pub fn token(value: &Value) -> &'static str {
     match value {
         Value::Object(_) => "START_OBJECT",
         Value::Array(_) => "START_ARRAY",
@@ -66,7 +69,8 @@ fn token(value: &Value) -> &'static str {
     }
 }
 
-fn text(value: &Value) -> String {
+/// A scalar as `parser.text()` gives it.
+pub fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -226,12 +230,14 @@ fn item(
             ..WriteParams::default()
         },
         retry_on_conflict: 0,
+        source: None,
         op: BulkOp::Delete,
     };
     for (key, value) in metadata {
         match value {
             Value::Null => continue,
-            Value::Object(_) if key == "_source" || key == "dynamic_templates" => continue,
+            Value::Object(_) if key == "dynamic_templates" => continue,
+            Value::Object(_) if key == "_source" => {}
             Value::Array(_) | Value::Object(_) => {
                 return Err(malformed(
                     line,
@@ -274,6 +280,13 @@ fn item(
                     check_if_primary_term(long_value(key, value)?)
                         .map_err(RestError::illegal_argument)?,
                 )
+            }
+            "_source" => {
+                item.source = Some(SourceFilter::from_body(value).ok_or_else(|| {
+                    RestError::illegal_argument(format!(
+                        "Action/metadata line [{line}] has an invalid [_source]"
+                    ))
+                })?)
             }
             "retry_on_conflict" => {
                 item.retry_on_conflict = check_retry_on_conflict(int_value(key, value)?)

@@ -23,7 +23,8 @@
 //! | [`autoid`] | auto-generated ids and uuids |
 //! | [`shard`] | a shard: the engine's copies behind one routing slot |
 //! | [`bulk_request`] | parsing `_bulk` NDJSON |
-//! | [`source_filter`] | `_source` filtering of GETs |
+//! | [`source_filter`] | `_source` filtering of GETs, updates and `_mget` |
+//! | [`script_request`] | the `script` of a request body |
 //! | [`wait_for_active`] | the `wait_for_active_shards` pre-check |
 
 pub mod args;
@@ -38,6 +39,7 @@ pub mod json;
 pub mod limits;
 pub mod params;
 pub mod registry;
+pub mod script_request;
 pub mod server;
 pub mod shard;
 pub mod source_filter;

@@ -176,6 +176,11 @@ impl Params {
         self.values.get(key).cloned()
     }
 
+    /// Whether `key` was given (without consuming it).
+    pub fn has(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
     /// Consume parameters that are accepted and have no effect here.
     pub fn accept(&mut self, keys: &[&'static str]) {
         self.consumed.extend_from_slice(keys);

@@ -21,7 +21,7 @@ use super::autoid::{random_uuid, IdGenerator};
 use super::breaker::Breakers;
 use super::connections::{self, ConnectionLimits, Stop, Stopped};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, faults, indices, update};
+use super::handlers::{bulk, cluster, documents, faults, indices, mget, update};
 use super::json;
 use super::registry::Registry;
 use crate::engine::group::Unsafe;
@@ -247,6 +247,7 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route("/_mget", get(mget::mget).post(mget::mget))
         .route("/_esocc/{index}/{shard}", get(faults::state))
         .route(
             "/_esocc/{index}/{shard}/fail_primary",
@@ -285,6 +286,10 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route(
             "/{index}/_bulk",
             post(bulk::bulk_index).put(bulk::bulk_index),
+        )
+        .route(
+            "/{index}/_mget",
+            get(mget::mget_index).post(mget::mget_index),
         )
         .route("/{index}/_doc", post(documents::index_auto_id))
         .route(

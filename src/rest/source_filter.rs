@@ -60,6 +60,63 @@ impl SourceFilter {
         Ok(filter)
     }
 
+    /// `FetchSourceContext.parseFromRestRequest` where fetching is off unless asked for (update,
+    /// `_mget` defaults): `None` when none of the three parameters is given.
+    pub fn requested(params: &mut Params) -> Result<Option<SourceFilter>, RestError> {
+        let given = ["_source", "_source_includes", "_source_excludes"]
+            .iter()
+            .any(|key| params.has(key));
+        let filter = SourceFilter::from_params(params)?;
+        Ok(given.then_some(filter))
+    }
+
+    /// `FetchSourceContext.fromXContent`: `true`/`false`, a field, a list of fields, or
+    /// `{"includes": .., "excludes": ..}`; `None` when the value is none of them.
+    pub fn from_body(value: &Value) -> Option<SourceFilter> {
+        let names = |value: &Value| match value {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map(String::from))
+                .collect(),
+            _ => None,
+        };
+        let fetching = |includes, excludes| SourceFilter {
+            fetch: true,
+            includes,
+            excludes,
+        };
+        match value {
+            Value::Bool(fetch) => Some(SourceFilter::whole(*fetch)),
+            Value::String(_) | Value::Array(_) => Some(fetching(names(value)?, Vec::new())),
+            Value::Object(fields) => {
+                let mut filter = fetching(Vec::new(), Vec::new());
+                for (key, value) in fields {
+                    match key.as_str() {
+                        "includes" | "include" => filter.includes = names(value)?,
+                        "excludes" | "exclude" => filter.excludes = names(value)?,
+                        _ => return None,
+                    }
+                }
+                Some(filter)
+            }
+            _ => None,
+        }
+    }
+
+    /// The whole source, or none of it.
+    pub fn whole(fetch: bool) -> SourceFilter {
+        SourceFilter {
+            fetch,
+            ..SourceFilter::default()
+        }
+    }
+
+    /// Whether the source is fetched at all.
+    pub fn fetches(&self) -> bool {
+        self.fetch
+    }
+
     fn filter(
         &self,
         prefix: &str,

@@ -23,6 +23,8 @@ pub struct Endpoint {
     pub index: String,
     pub http: reqwest::Client,
     pub retry_on_conflict: u32,
+    /// `--scripted-updates`: updates append their token to `L` with [`APPEND`].
+    pub scripted_updates: bool,
     /// `--pin-clients`: the nodes of the spawned `esocc serve` behind its one URL. Each client
     /// then names its node in `X-Esocc-Node`, so it keeps reaching that node's copy while the
     /// copy believes it is primary (an isolated old primary included).
@@ -50,6 +52,7 @@ impl Endpoint {
             index,
             http,
             retry_on_conflict,
+            scripted_updates: false,
             pinned_nodes: None,
             next_op: AtomicU64::new(0),
             next_bulk: AtomicU64::new(0),
@@ -93,6 +96,27 @@ fn source(token: Option<&str>) -> Value {
     Value::Object(doc)
 }
 
+/// The scripted append of `--scripted-updates` (issue 12's `ctx._source.L.add(params.token)`),
+/// creating the list when a document written otherwise has none.
+pub const APPEND: &str =
+    "if (ctx._source.L == null) { ctx._source.L = [params.token] } else { ctx._source.L.add(params.token) }";
+
+/// The list scripted appends add their tokens to.
+pub const APPENDED: &str = "L";
+
+/// The tokens a read shows: the source's field names, and the entries of the appended list.
+fn source_tokens(source: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut tokens: Vec<String> = source
+        .keys()
+        .filter(|key| *key != APPENDED)
+        .cloned()
+        .collect();
+    if let Some(Value::Array(appended)) = source.get(APPENDED) {
+        tokens.extend(appended.iter().filter_map(Value::as_str).map(String::from));
+    }
+    tokens
+}
+
 /// Read what an answer says into a completion and its outcome.
 pub fn classify(kind: Kind, status: u16, body: &Value) -> (Outcome, Completion) {
     let change = body["_seq_no"]
@@ -113,9 +137,7 @@ pub fn classify(kind: Kind, status: u16, body: &Value) -> (Outcome, Completion) 
         )),
     };
     let found = body["found"].as_bool();
-    let tokens = body["_source"]
-        .as_object()
-        .map(|source| source.keys().cloned().collect::<Vec<_>>());
+    let tokens = body["_source"].as_object().map(source_tokens);
     let outcome = match status {
         200..=299 => Outcome::Ok,
         404 if kind == Kind::Read && found == Some(false) => Outcome::Ok,
@@ -278,9 +300,21 @@ impl Client {
                     "{base}/{index}/_update/{key}?retry_on_conflict={}",
                     self.endpoint.retry_on_conflict
                 ))
-                .json(&json!({"doc": source(req.token), "doc_as_upsert": true})),
+                .json(&self.update_body(req.token)),
         };
         self.to_node(request)
+    }
+
+    /// An update's body: the token as a field (`doc_as_upsert`), or appended to `L` by [`APPEND`].
+    fn update_body(&self, token: Option<&str>) -> Value {
+        if !self.endpoint.scripted_updates {
+            return json!({"doc": source(token), "doc_as_upsert": true});
+        }
+        let token = token.unwrap_or_default();
+        json!({
+            "script": {"source": APPEND, "lang": "painless", "params": {"token": token}},
+            "upsert": {APPENDED: [token]}
+        })
     }
 
     /// Send one operation and record it; returns what came back.

@@ -8,7 +8,7 @@
 //! | workload | intents |
 //! | --- | --- |
 //! | `register` | GET; GET then index with `if_seq_no` + `if_primary_term` (or `_create` when absent); GET then conditional delete |
-//! | `update` | GET; `_update` with `retry_on_conflict` and `doc_as_upsert`, adding a field named by a unique token |
+//! | `update` | GET; `_update` with `retry_on_conflict` and `doc_as_upsert`, adding a field named by a unique token (with `--scripted-updates`, a script appending the token to the list `L`, with an upsert) |
 //! | `set` | `_create` of a new document named by its token (Jepsen's create-set); re-create of an earlier one (must 409); GET of an earlier one |
 //! | `bulk` | GET; a `_bulk` of 1–4 index/create/delete items on distinct keys, conditional on the versions this client last saw |
 

@@ -43,7 +43,8 @@ pub enum Kind {
     Create,
     /// `DELETE /{index}/_doc/{id}`, conditional when `if_seq_no` is set.
     Delete,
-    /// `POST /{index}/_update/{id}` with `{"doc": {"<token>": true}, "doc_as_upsert": true}`.
+    /// `POST /{index}/_update/{id}` with `{"doc": {"<token>": true}, "doc_as_upsert": true}`, or
+    /// with `--scripted-updates` the script appending the token to the list `L`.
     Update,
 }
 
@@ -89,6 +90,9 @@ pub struct RunParams {
     /// Each client named its node (`--pin-clients`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pin_clients: bool,
+    /// Updates were scripted appends (`--scripted-updates`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub scripted_updates: bool,
 }
 
 /// An invocation.

@@ -53,6 +53,8 @@ pub struct RunOptions {
     /// Completed operations per healthy and per fault period of the nemesis.
     pub nemesis_period: u64,
     pub retry_on_conflict: u32,
+    /// Updates are scripted appends to the list `L` ([`crate::torture::client::APPEND`]).
+    pub scripted_updates: bool,
     pub index: String,
     /// Put a TCP proxy in front of every node; the nemesis then acts on the proxies.
     pub proxy: bool,
@@ -193,6 +195,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
             Target::Urls(_) => Vec::new(),
         },
         pin_clients: opts.pin_clients,
+        scripted_updates: opts.scripted_updates,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -225,6 +228,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, String> {
     if opts.pin_clients {
         endpoint.pinned_nodes = Some(nodes as usize);
     }
+    endpoint.scripted_updates = opts.scripted_updates;
     let endpoint = Arc::new(endpoint);
     let nemesis_error = runtime.block_on(drive(opts, &endpoint, &recorder, nodes, proxies))?;
     drop(spawned);

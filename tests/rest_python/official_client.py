@@ -1,10 +1,10 @@
 """The official Python Elasticsearch client (8.x) against `esocc serve`: product check, compat
-media types, the seed walkthrough with its typed errors, update, bulk. Run by tests/rest_clients.rs
+media types, the seed walkthrough with its typed errors, update (with a script), mget, bulk. Run by tests/rest_clients.rs
 with the server's URL as the only argument; exits non-zero on the first failed check."""
 
 import sys
 
-from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError, helpers
 
 url = sys.argv[1]
 es = Elasticsearch(url, request_timeout=10)
@@ -48,6 +48,30 @@ ok, errors = helpers.bulk(es, [{"_index": "py", "_id": str(i), "n": i} for i in 
 assert ok == 10 and errors == [], (ok, errors)
 response = es.bulk(operations=[{"create": {"_index": "py", "_id": "10"}}, {"n": 0}])
 assert response["errors"] is True and response["items"][0]["create"]["status"] == 409, response
+
+scripted = es.update(
+    index="py",
+    id="1",
+    script={"source": "ctx._source.views += params.by", "lang": "painless", "params": {"by": 3}},
+    retry_on_conflict=3,
+    source=True,
+)
+assert scripted["result"] == "updated" and scripted["get"]["_source"] == {"views": 5}, scripted
+es.update(index="py", id="counter", script="ctx._source.n++", upsert={"n": 0})
+es.update(index="py", id="counter", script="ctx._source.n++", upsert={"n": 0})
+assert es.get(index="py", id="counter")["_source"] == {"n": 1}
+
+try:
+    es.update(index="py", id="1", script="for (x in y) {}")
+    raise AssertionError("an unsupported script ran")
+except BadRequestError as e:
+    assert e.body["error"]["caused_by"]["type"] == "script_exception", e.body
+
+many = es.mget(index="py", ids=["1", "missing"])
+assert [d["found"] for d in many["docs"]] == [True, False], many
+many = es.mget(docs=[{"_index": "py", "_id": "1", "_source": ["views"]}, {"_index": "nope", "_id": "1"}])
+assert many["docs"][0]["_source"] == {"views": 5}, many
+assert many["docs"][1]["error"]["type"] == "index_not_found_exception", many
 
 assert es.cluster.health()["status"] == "yellow"
 es.indices.delete(index="py")

@@ -14,9 +14,11 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::documents::{parse_source, response_object};
+use super::update::{engine_request, update_params, update_response_object};
 use super::{EsBody, EsPath, Node};
-use crate::engine::{UpdateRequest, Write, WriteResponse};
-use crate::protocol::validate::{validate_delete, validate_index, validate_update, UpdateParams};
+use crate::engine::FetchedSource;
+use crate::engine::{Write, WriteResponse};
+use crate::protocol::validate::{validate_delete, validate_index, validate_update};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
 use crate::rest::breaker::{Child, CircuitBreaking, Reservation};
 use crate::rest::bulk_request::{self, BulkItem, BulkOp};
@@ -24,6 +26,7 @@ use crate::rest::error::RestError;
 use crate::rest::json;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::{Cluster, ClusterState};
+use crate::rest::source_filter::SourceFilter;
 use crate::rest::strict_json::object_heap_size;
 use crate::rest::wait_for_active::WaitForActive;
 
@@ -71,14 +74,12 @@ fn validate(items: &[BulkItem], default_index: Option<&str>) -> Result<Vec<Decid
                 }
             },
             BulkOp::Update(body) => {
-                let params = UpdateParams {
-                    if_seq_no: item.params.if_seq_no,
-                    if_primary_term: item.params.if_primary_term,
-                    retry_on_conflict: item.retry_on_conflict,
-                    has_doc: body.doc.is_some(),
-                    has_upsert: body.upsert.is_some(),
-                    doc_as_upsert: body.doc_as_upsert,
-                };
+                let params = update_params(
+                    item.params.if_seq_no,
+                    item.params.if_primary_term,
+                    item.retry_on_conflict,
+                    body,
+                );
                 match validate_update(id, &params) {
                     Ok(if_seq_no) => (Condition::None, if_seq_no),
                     Err(e) => {
@@ -102,18 +103,25 @@ fn validate(items: &[BulkItem], default_index: Option<&str>) -> Result<Vec<Decid
     Ok(decided)
 }
 
-/// The result of one item: its write response or the exception and status it failed with.
+/// What an update item's response shows of the updated document.
+type Fetch = Option<(SourceFilter, FetchedSource)>;
+
+/// The result of one item: its write response (with what an update fetched) or the exception
+/// and status it failed with.
 fn item_result(
     action: &str,
     index: &str,
     id: &str,
-    result: Result<WriteResponse, RestError>,
+    result: Result<(WriteResponse, Fetch), RestError>,
     refresh: Refresh,
 ) -> (bool, Value) {
     let mut body = Map::new();
     let failed = match result {
-        Ok(response) => {
-            body = response_object(&response, refresh);
+        Ok((response, fetch)) => {
+            body = match action {
+                "update" => update_response_object(&response, refresh, fetch.as_ref()),
+                _ => response_object(&response, refresh),
+            };
             body.insert("status".into(), Value::from(response.status()));
             false
         }
@@ -172,7 +180,7 @@ async fn execute(
                 let mut held = cluster.breakers.reserve(Child::Request, 0, BULK_ACTION)?;
                 let source = Arc::new(parse_source(&source, &mut held, BULK_ACTION)?);
                 let id = id.clone();
-                Ok(shard
+                let response = shard
                     .write(
                         node,
                         Write::Index {
@@ -182,27 +190,28 @@ async fn execute(
                         },
                         wait.timeout(),
                     )
-                    .await?)
+                    .await?;
+                Ok((response, None))
             }
             BulkOp::Delete => {
                 let id = id.clone();
-                Ok(shard
+                let response = shard
                     .write(node, Write::Delete { id, condition }, wait.timeout())
-                    .await?)
+                    .await?;
+                Ok((response, None))
             }
             BulkOp::Update(body) => {
-                let request = UpdateRequest {
-                    doc: body.doc.unwrap_or_default(),
-                    upsert: body.upsert,
-                    doc_as_upsert: body.doc_as_upsert,
-                    detect_noop: body.detect_noop,
-                    retry_on_conflict: item.retry_on_conflict,
+                let (request, fetch) = engine_request(
+                    body,
+                    item.source.as_ref(),
+                    item.retry_on_conflict,
                     if_seq_no,
-                };
+                );
                 let id = id.clone();
-                Ok(shard
+                let response = shard
                     .write(node, Write::Update { id, request }, wait.timeout())
-                    .await?)
+                    .await?;
+                Ok((response, fetch))
             }
         }
     }
@@ -280,10 +289,16 @@ fn items_heap_size(items: &[BulkItem]) -> u64 {
             let op = match &item.op {
                 BulkOp::Index(source) => source.len() as u64,
                 BulkOp::Delete => 0,
-                BulkOp::Update(body) => [&body.doc, &body.upsert]
-                    .iter()
-                    .map(|o| o.as_ref().map_or(0, object_heap_size))
-                    .sum(),
+                BulkOp::Update(body) => {
+                    [&body.doc, &body.upsert]
+                        .iter()
+                        .map(|o| o.as_ref().map_or(0, object_heap_size))
+                        .sum::<u64>()
+                        + body
+                            .script
+                            .as_ref()
+                            .map_or(0, |s| s.source.len() as u64 + object_heap_size(&s.params))
+                }
             };
             std::mem::size_of::<BulkItem>() as u64 + strings(item) as u64 + op
         })

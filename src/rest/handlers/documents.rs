@@ -160,8 +160,16 @@ pub fn write_reply(
     refresh: Refresh,
     routing: Option<&str>,
 ) -> Response<Body> {
-    let mut body = response_object(response, refresh);
-    let mut reply = reply(response.status(), &Value::Object(std::mem::take(&mut body)));
+    reply_with_body(response, response_object(response, refresh), routing)
+}
+
+/// [`write_reply`] with the body already built.
+pub fn reply_with_body(
+    response: &WriteResponse,
+    body: Map<String, Value>,
+    routing: Option<&str>,
+) -> Response<Body> {
+    let mut reply = reply(response.status(), &Value::Object(body));
     if response.status() == 201 {
         let mut location = format!(
             "/{}/_doc/{}",

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod documents;
 pub mod faults;
 pub mod indices;
+pub mod mget;
 pub mod update;
 
 use axum::body::{Body, Bytes};

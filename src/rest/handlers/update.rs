@@ -1,23 +1,30 @@
 //! The update API: `POST /{index}/_update/{id}` and the 6.x form `POST /{index}/_doc/{id}/_update`.
-//! A partial `doc` merged into the source, `upsert`, `doc_as_upsert`, `detect_noop`, and
-//! `retry_on_conflict` (the engine re-runs get → merge → conditional write).
+//! A partial `doc` merged into the source or a `script` ([`crate::script`]), `upsert`,
+//! `doc_as_upsert`, `scripted_upsert`, `detect_noop`, `retry_on_conflict` (the engine re-runs
+//! get → transform → conditional write), and `_source` (URL or body), which adds the `get` of
+//! the updated document to the response (`UpdateResponse`, `UpdateHelper.extractGetResult`).
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Response;
 use serde_json::{Map, Value};
 
-use super::documents::write_reply;
+use super::documents::{reply_with_body, response_object};
 use super::{EsBody, EsPath, Node};
-use crate::engine::{UpdateRequest, Write};
+use crate::engine::{EsError, FetchedSource, UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{
     check_retry_on_conflict, reject_update_versioning, validate_update, UpdateParams,
 };
 use crate::rest::breaker::Child;
 use crate::rest::error::RestError;
-use crate::rest::params::Params;
+use crate::rest::params::{Params, Refresh};
+use crate::rest::script_request::parse_script;
 use crate::rest::server::ClusterState;
+use crate::rest::source_filter::SourceFilter;
 use crate::rest::strict_json::{field_location, object_heap_size};
 use crate::rest::wait_for_active::WaitForActive;
+use crate::script::Script;
 
 /// The body of an update (`UpdateRequest.fromXContent`).
 #[derive(Debug, Default)]
@@ -26,6 +33,10 @@ pub struct UpdateBody {
     pub upsert: Option<Map<String, Value>>,
     pub doc_as_upsert: bool,
     pub detect_noop: bool,
+    pub script: Option<Arc<Script>>,
+    pub scripted_upsert: bool,
+    /// `_source` in the body: what the response's `get` shows.
+    pub source: Option<SourceFilter>,
 }
 
 fn boolean_field(value: &Value) -> Option<bool> {
@@ -50,12 +61,16 @@ impl UpdateBody {
     /// Apply an update body's fields; `bytes` is the raw text, for error locations.
     pub fn parse(self, object: &Map<String, Value>, bytes: &[u8]) -> Result<UpdateBody, RestError> {
         let mut body = self;
-        let field_error = |key: &str| {
-            RestError::x_content_parse(format!(
-                "{} [UpdateRequest] failed to parse field [{key}]",
-                field_location(bytes, key)
-            ))
+        let field_exception = |key: &str| {
+            EsError::new(
+                "x_content_parse_exception",
+                format!(
+                    "{} [UpdateRequest] failed to parse field [{key}]",
+                    field_location(bytes, key)
+                ),
+            )
         };
+        let field_error = |key: &str| RestError::exception(400, field_exception(key));
         for (key, value) in object {
             match (key.as_str(), value) {
                 ("doc", Value::Object(doc)) => body.doc = Some(doc.clone()),
@@ -66,12 +81,16 @@ impl UpdateBody {
                 ("detect_noop", v) => {
                     body.detect_noop = boolean_field(v).ok_or_else(|| field_error(key))?
                 }
-                ("doc" | "upsert", _) => return Err(field_error(key)),
-                ("script" | "scripted_upsert", _) => {
-                    return Err(RestError::illegal_argument(
-                        "esocc does not run scripts: use a partial document (`doc`)",
-                    ))
+                ("scripted_upsert", v) => {
+                    body.scripted_upsert = boolean_field(v).ok_or_else(|| field_error(key))?
                 }
+                ("script", v) => {
+                    body.script = Some(Arc::new(parse_script(v, || field_exception(key))?))
+                }
+                ("_source", v) => {
+                    body.source = Some(SourceFilter::from_body(v).ok_or_else(|| field_error(key))?)
+                }
+                ("doc" | "upsert", _) => return Err(field_error(key)),
                 (other, _) => {
                     return Err(RestError::x_content_parse(format!(
                         "{} [UpdateRequest] unknown field [{other}]",
@@ -93,6 +112,8 @@ pub struct UpdateUrl {
     pub retry_on_conflict: u32,
     pub if_seq_no: Option<i64>,
     pub if_primary_term: Option<u64>,
+    /// `_source`, `_source_includes`, `_source_excludes`.
+    pub source: Option<SourceFilter>,
 }
 
 fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
@@ -112,6 +133,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     let if_seq_no = p.if_seq_no()?;
     let if_primary_term = p.if_primary_term()?;
     p.boolean("require_alias")?;
+    let source = SourceFilter::requested(p)?;
     Ok(UpdateUrl {
         routing,
         refresh,
@@ -120,7 +142,80 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
         retry_on_conflict,
         if_seq_no,
         if_primary_term,
+        source,
     })
+}
+
+/// The update parameters [`validate_update`] looks at.
+pub fn update_params(
+    if_seq_no: Option<i64>,
+    if_primary_term: Option<u64>,
+    retry_on_conflict: u32,
+    body: &UpdateBody,
+) -> UpdateParams {
+    UpdateParams {
+        if_seq_no,
+        if_primary_term,
+        retry_on_conflict,
+        has_doc: body.doc.is_some(),
+        has_script: body.script.is_some(),
+        has_upsert: body.upsert.is_some(),
+        doc_as_upsert: body.doc_as_upsert,
+    }
+}
+
+/// The engine's request for a parsed body, recording the resulting source when the response is
+/// to show it (`filter`, the body's `_source` over the URL's).
+pub fn engine_request(
+    body: UpdateBody,
+    url_filter: Option<&SourceFilter>,
+    retry_on_conflict: u32,
+    if_seq_no: Option<crate::protocol::ChangeId>,
+) -> (UpdateRequest, Option<(SourceFilter, FetchedSource)>) {
+    let filter = body.source.clone().or_else(|| url_filter.cloned());
+    let fetch = filter
+        .filter(SourceFilter::fetches)
+        .map(|filter| (filter, FetchedSource::default()));
+    let request = UpdateRequest {
+        doc: body.doc.unwrap_or_default(),
+        upsert: body.upsert,
+        doc_as_upsert: body.doc_as_upsert,
+        detect_noop: body.detect_noop,
+        retry_on_conflict,
+        if_seq_no,
+        script: body.script,
+        scripted_upsert: body.scripted_upsert,
+        fetched: fetch.as_ref().map(|(_, fetched)| fetched.clone()),
+    };
+    (request, fetch)
+}
+
+/// The update response as a JSON object: the write response, then `get` when `_source` asked
+/// for it, and for a scripted upsert's noop, whose `get` is the missing document's.
+pub fn update_response_object(
+    response: &WriteResponse,
+    refresh: Refresh,
+    fetch: Option<&(SourceFilter, FetchedSource)>,
+) -> Map<String, Value> {
+    let mut body = response_object(response, refresh);
+    let mut get = Map::new();
+    if response.seq_no >= 0 {
+        get.insert("_seq_no".into(), response.seq_no.into());
+        get.insert("_primary_term".into(), response.primary_term.into());
+    }
+    if response.version < 0 {
+        get.insert("found".into(), false.into());
+    } else if let Some((filter, fetched)) = fetch {
+        get.insert("found".into(), true.into());
+        let source = fetched.get().map(std::sync::Arc::new);
+        if let Some(source) = filter.apply(source) {
+            get.insert("_source".into(), Value::Object((*source).clone()));
+        }
+    } else {
+        return body;
+    }
+    body.insert("get".into(), Value::Object(get));
+    body
 }
 
 /// `POST /{index}/_update/{id}`, `POST /{index}/_doc/{id}/_update`.
@@ -139,18 +234,13 @@ pub async fn update(
         None => defaults,
     };
     params.finish()?;
-    let validated = validate_update(
-        &id,
-        &UpdateParams {
-            if_seq_no: url.if_seq_no,
-            if_primary_term: url.if_primary_term,
-            retry_on_conflict: url.retry_on_conflict,
-            has_doc: parsed.doc.is_some(),
-            has_upsert: parsed.upsert.is_some(),
-            doc_as_upsert: parsed.doc_as_upsert,
-        },
-    )
-    .map_err(|e| RestError::validation(&e))?;
+    let params = update_params(
+        url.if_seq_no,
+        url.if_primary_term,
+        url.retry_on_conflict,
+        &parsed,
+    );
+    let validated = validate_update(&id, &params).map_err(|e| RestError::validation(&e))?;
     let index = state.0.indices.get_or_create(&index)?;
     let (number, shard) = index.route(&id, url.routing.as_deref());
     // The merge copies the current document: the result is what the engine will keep.
@@ -162,33 +252,35 @@ pub async fn update(
     let partial: u64 = [&parsed.doc, &parsed.upsert]
         .iter()
         .map(|o| o.as_ref().map_or(0, object_heap_size))
-        .sum();
+        .sum::<u64>()
+        + parsed
+            .script
+            .as_ref()
+            .map_or(0, |s| s.source.len() as u64 + object_heap_size(&s.params));
     let _held = state.0.breakers.reserve(
         Child::Request,
         current + partial,
         "indices:data/write/update",
     )?;
-    let doc = parsed.doc.unwrap_or_default();
+    let (request, fetch) = engine_request(
+        parsed,
+        url.source.as_ref(),
+        url.retry_on_conflict,
+        validated,
+    );
     let describe = || {
         format!(
             "index {{[{}][{id}], source[{}]}}",
             index.name,
-            Value::Object(doc.clone())
+            Value::Object(request.doc.clone())
         )
     };
     url.wait
         .check(&index, number, url.refresh, describe)
         .await?;
-    let request = UpdateRequest {
-        doc,
-        upsert: parsed.upsert,
-        doc_as_upsert: parsed.doc_as_upsert,
-        detect_noop: parsed.detect_noop,
-        retry_on_conflict: url.retry_on_conflict,
-        if_seq_no: validated,
-    };
     let response = shard
         .write(node, Write::Update { id, request }, url.wait.timeout())
         .await?;
-    Ok(write_reply(&response, url.refresh, url.routing.as_deref()))
+    let body = update_response_object(&response, url.refresh, fetch.as_ref());
+    Ok(reply_with_body(&response, body, url.routing.as_deref()))
 }
