@@ -1,5 +1,6 @@
-//! Short tortures against a spawned `esocc serve` (and one through `--url`): the safe protocol is
-//! valid under every nemesis, each fault really happened while operations ran, the same seed
+//! Short tortures against a spawned `esocc serve` (and one through `--url`): the safe protocol
+//! loses no acknowledged write and shows no anomaly but Elasticsearch's non-linearizable reads
+//! under every nemesis, each fault really happened while operations ran, the same seed
 //! generates the same operations, and Ctrl-C still writes the history and the report.
 //!
 //! Runs are bounded by operation counts (the nemesis periods too), never by time.
@@ -23,8 +24,32 @@ fn assert_valid(output: &Output, name: &str) {
     assert!(stdout.contains("verdict: valid"), "{name}: {stdout}");
 }
 
+/// A run against several copies: valid, or its only anomalies are non-linearizable reads, which
+/// Elasticsearch does not promise. A GET reads from any in-sync copy (`TransportGetAction`,
+/// `OperationRouting`), so a read served by the primary may see a write still in flight that a
+/// later read served by a replica does not (the catalogue expects `reads_linearizable` refuted
+/// in `replication-reads-from-any-no-failover` and under any failover). Lost or stale
+/// acknowledged writes, and every other anomaly, still fail.
+fn assert_safe(output: &Output, dir: &std::path::Path, name: &str) {
+    let report = esocc::torture::check(&history(dir), esocc::torture::wgl::Budget::default());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected_exit = if report.anomalies.is_empty() { 0 } else { 1 };
+    assert_eq!(
+        output.status.code(),
+        Some(expected_exit),
+        "{name}:\n{stdout}"
+    );
+    assert!(
+        report
+            .anomalies
+            .iter()
+            .all(|a| a.invariant == Some("reads_linearizable")),
+        "{name}: {stdout}"
+    );
+}
+
 #[test]
-fn the_safe_protocol_is_valid_under_every_nemesis() {
+fn the_safe_protocol_loses_no_acknowledged_write_under_every_nemesis() {
     let runs = [
         ("register", "none"),
         ("register", "failover"),
@@ -58,7 +83,7 @@ fn the_safe_protocol_is_valid_under_every_nemesis() {
                 "11",
             ],
         );
-        assert_valid(&output, &name);
+        assert_safe(&output, &dir, &name);
         let h = history(&dir);
         let client_ops = h.ops.iter().filter(|op| !op.invoke.final_read).count();
         assert!(client_ops >= 600, "{name}: {client_ops} operations");
@@ -298,7 +323,7 @@ fn through_the_proxy_partitions_and_delays_reach_any_endpoint() {
                 "4",
             ],
         );
-        assert_valid(&output, &name);
+        assert_safe(&output, &dir, &name);
         let h = history(&dir);
         assert!(
             ran_under_fault(&h),
@@ -351,7 +376,7 @@ fn scripted_appends_are_checked_like_partial_updates() {
             "5",
         ],
     );
-    assert_valid(&output, "update-scripted");
+    assert_safe(&output, &dir, "update-scripted");
     let h = history(&dir);
     assert!(h.params.as_ref().is_some_and(|p| p.scripted_updates));
     let acked = h
