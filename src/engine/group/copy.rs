@@ -64,6 +64,9 @@ const RECOVERING: u64 = 2;
 /// Primary's view: a copy it failed, whose history above its last local checkpoint it retains
 /// for a later recovery (a peer-recovery retention lease, `ReplicationTracker`).
 const LEASED: u64 = 3;
+/// Primary's view: a recovering copy whose recovery finished (`finalizeRecovery`): a target, not
+/// in sync, marked in sync once an answer shows it at the global checkpoint.
+const FINALIZING: u64 = 4;
 
 /// One copy of the shard.
 pub struct GroupCopy {
@@ -74,8 +77,8 @@ pub struct GroupCopy {
     translog: Translog,
     global_checkpoint: AtomicI64,
     role: AtomicU64,
-    /// Primary's view of each copy: [`OUT`], [`IN_SYNC`] (itself included), [`RECOVERING`]
-    /// or [`LEASED`].
+    /// Primary's view of each copy: [`OUT`], [`IN_SYNC`] (itself included), [`RECOVERING`],
+    /// [`FINALIZING`] or [`LEASED`].
     membership: Box<[AtomicU64]>,
     /// Primary's view: each copy's local checkpoint, `UNASSIGNED_SEQ_NO` while unknown.
     tracked: Box<[AtomicI64]>,
@@ -202,6 +205,15 @@ impl GroupCopy {
         }
     }
 
+    /// The primary wrote `ops` itself: they go to its translog too, so that once demoted it
+    /// recovers them locally (`recoverLocallyUpToGlobalCheckpoint` replays the translog the
+    /// shard wrote as primary as well).
+    pub(crate) fn log_own(&self, ops: &[OpRecord]) {
+        for op in ops {
+            self.translog.append(op);
+        }
+    }
+
     /// `updateGlobalCheckpointOnReplica`: keep the larger of the own and the received one.
     fn advance_global_checkpoint(&self, received: SeqNo) {
         let mut own = self.global_checkpoint();
@@ -229,7 +241,7 @@ impl GroupCopy {
         let bound = match self.role() {
             // A primary keeps what its recovering and failed copies still need.
             Role::Primary => (0..self.membership.len())
-                .filter(|&copy| matches!(self.member(copy), RECOVERING | LEASED))
+                .filter(|&copy| matches!(self.member(copy), RECOVERING | FINALIZING | LEASED))
                 .map(|copy| self.tracked_global[copy].load(Ordering::Acquire))
                 .fold(bound, SeqNo::min),
             _ => bound,
@@ -314,7 +326,9 @@ impl GroupCopy {
                 engine.adopt_term(plan.new_term);
                 for seq_no in plan.fill_gaps.clone() {
                     if !engine.has_processed(seq_no) {
-                        engine.apply_admitted(&OpRecord::noop(seq_no, plan.new_term))?;
+                        let noop = OpRecord::noop(seq_no, plan.new_term);
+                        self.translog.append(&noop);
+                        engine.apply_admitted(&noop)?;
                     }
                 }
                 Ok((engine, plan))
@@ -342,6 +356,9 @@ impl GroupCopy {
         }
         sealed.publish(engine);
         self.set_role(Role::Primary);
+        // `ReplicationTracker.activatePrimaryMode`: the new primary's global checkpoint is
+        // computed from its own view at once (alone in sync, it is its local checkpoint).
+        self.refresh_global_checkpoint();
         Ok(plan)
     }
 
@@ -358,16 +375,12 @@ impl GroupCopy {
     }
 
     /// A failed copy starts a recovery in the primary's `term` and answers the local checkpoint
-    /// from which the primary sends it the rest. A copy still in `term` keeps everything: every
-    /// operation it holds came from this primary. A copy of an older term keeps only what it
-    /// holds up to its global checkpoint (`recoverLocallyUpToGlobalCheckpoint`) and trims the
-    /// operations of older terms above it from its translog: they may not be in the primary's
+    /// from which the primary sends it the rest. It keeps only what it holds up to its global
+    /// checkpoint (`IndexShard.recoverLocallyUpToGlobalCheckpoint`: the recovering shard is a new
+    /// shard that replays its translog up to the global checkpoint, whatever its term) and trims
+    /// the operations of older terms above it from its translog: they may not be in the primary's
     /// history. It stays failed until the caller makes it a replica.
     pub(crate) fn reset_for_recovery(&self, term: Term) -> Result<SeqNo, EngineError> {
-        let current = self.with_engine(|engine| (engine.primary_term(), engine.local_checkpoint()));
-        if current.0 == term {
-            return Ok(current.1);
-        }
         let guard = epoch::pin();
         let sealed = self.seal_current(&guard)?;
         let checkpoint = self.global_checkpoint();
@@ -383,7 +396,7 @@ impl GroupCopy {
     pub(crate) fn targets(&self) -> Vec<CopyId> {
         (0..self.membership.len())
             .filter(|&copy| copy != self.id)
-            .filter(|&copy| matches!(self.member(copy), IN_SYNC | RECOVERING))
+            .filter(|&copy| matches!(self.member(copy), IN_SYNC | RECOVERING | FINALIZING))
             .collect()
     }
 
@@ -403,14 +416,22 @@ impl GroupCopy {
         self.member(copy) == IN_SYNC
     }
 
-    pub(crate) fn is_recovering(&self, copy: CopyId) -> bool {
-        self.member(copy) == RECOVERING
+    /// Primary's view: `copy`'s recovery finished; it waits to be marked in sync.
+    pub(crate) fn is_finalizing(&self, copy: CopyId) -> bool {
+        self.member(copy) == FINALIZING
+    }
+
+    /// Primary's view: the recovering `copy` answered its recovery (`finalizeRecovery`).
+    pub(crate) fn finish_recovery(&self, copy: CopyId) {
+        if self.member(copy) == RECOVERING {
+            self.set_member(copy, FINALIZING);
+        }
     }
 
     /// Primary's view: the master removed `copy` from the in-sync set (or it failed while
     /// recovering); its history stays retained for a recovery.
     pub(crate) fn drop_from_view(&self, copy: CopyId) {
-        if matches!(self.member(copy), IN_SYNC | RECOVERING) {
+        if matches!(self.member(copy), IN_SYNC | RECOVERING | FINALIZING) {
             self.set_member(copy, LEASED);
         }
         self.refresh_global_checkpoint();

@@ -45,8 +45,11 @@ pub enum Rejected {
 pub(crate) enum Reply {
     /// A client's write.
     Write(Arc<WriteState>),
-    /// A new primary's resync or a recovery: nobody waits, but a failed copy is still removed.
+    /// A new primary's resync (or a global checkpoint sync): nobody waits, but a failed copy
+    /// is still removed.
     Resync,
+    /// A peer recovery's operations: their answer finishes the recovery.
+    Recovery,
 }
 
 /// A request in flight from one copy to another.
@@ -77,6 +80,7 @@ impl ShardGroup {
             // was written, nothing to replicate.
             return PendingWrite::concluded(outcome);
         };
+        primary.log_own(&outcome.ops);
         let early = self.knobs.ack_before_replication.then(|| outcome.clone());
         let state = WriteState::new(outcome, targets.clone());
         let request = Arc::new(request);
@@ -122,6 +126,9 @@ impl ShardGroup {
                 // `ReplicaResponse` carries it.
                 let global_checkpoint = self.copies[message.to].global_checkpoint();
                 sender.record_checkpoint(message.to, local_checkpoint, global_checkpoint);
+                if matches!(message.reply, Reply::Recovery) {
+                    sender.finish_recovery(message.to);
+                }
                 self.mark_in_sync_if_caught_up(message.from, message.to);
                 Answer::Applied
             }
