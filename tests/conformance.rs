@@ -41,6 +41,11 @@ fn abstracted(before: &State, action: &Action, after: &State) -> bool {
     match action {
         Action::Write { copy, .. } => after.copies[usize::from(*copy)].role == ModelRole::Demoted,
         Action::Deliver(msg) | Action::Duplicate(msg) => match *msg {
+            Msg::Resync { to, trim_above, .. }
+                if before.copies[usize::from(to)].global_checkpoint > trim_above =>
+            {
+                true
+            }
             Msg::Replicate { to, .. } | Msg::Resync { to, .. } | Msg::Recover { to, .. } => {
                 engine_role(before, to) == Role::Failed
             }

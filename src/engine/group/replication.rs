@@ -71,7 +71,10 @@ impl ShardGroup {
         let targets = primary.targets();
         let request = (!outcome.ops.is_empty()).then(|| ReplicationRequest {
             primary_term: primary.with_engine(|engine| engine.primary_term()),
-            global_checkpoint: primary.refresh_global_checkpoint(),
+            // `ReplicationOperation.handlePrimaryResult` samples the global checkpoint before
+            // the primary's own local checkpoint counts this write (`updateCheckPoints` runs
+            // after it): what the primary computed so far.
+            global_checkpoint: primary.global_checkpoint(),
             ops: outcome.ops.clone(),
             trim_above: None,
         });
@@ -92,6 +95,7 @@ impl ShardGroup {
                 reply: Reply::Write(state.clone()),
             });
         }
+        primary.refresh_global_checkpoint();
         if let Some(tally) = state.ready() {
             state.conclude(self.conclude(from, tally));
         }
@@ -121,6 +125,11 @@ impl ShardGroup {
     pub(crate) fn answer(&self, message: Message, answer: Result<SeqNo, Rejected>) {
         let sender = &self.copies[message.from];
         let answer = match answer {
+            // A sender that is no longer primary (it was demoted, and may be recovering as a
+            // replica now) closed the operation: a late answer changes nothing, not even the
+            // master's view of the copy that answered.
+            Ok(_) if sender.role() != Role::Primary => Answer::Applied,
+            Err(_) if sender.role() != Role::Primary => Answer::Failed,
             Ok(local_checkpoint) => {
                 // In-process, the copy's global checkpoint is read where Elasticsearch's
                 // `ReplicaResponse` carries it.

@@ -69,6 +69,16 @@ impl HeldAnswer {
         self.message.from
     }
 
+    /// The `_seq_no`s of the request's operations.
+    pub fn seq_nos(&self) -> Vec<SeqNo> {
+        self.message
+            .request
+            .ops
+            .iter()
+            .map(|op| op.seq_no)
+            .collect()
+    }
+
     /// The local checkpoint the copy answered, `None` for a failure.
     pub fn local_checkpoint(&self) -> Option<SeqNo> {
         self.answer.as_ref().ok().copied()
@@ -156,19 +166,18 @@ impl ShardGroup {
         HeldAnswer { message, answer }
     }
 
-    /// [`Self::fail_replica`], but only the requests of the master's primary that its link
-    /// holds fail now (the master has removed the copy already); those of an older primary stay
-    /// held and fail one by one as they are delivered, when their sender asks the master.
+    /// [`Self::fail_replica`] as the model's network sees it: the master's primary learns at
+    /// once that its requests held for the copy failed (the master removed the copy already),
+    /// but every request stays held, to be delivered (and fail) later; an older primary's
+    /// requests fail only then, when their sender asks the master.
     pub fn fail_replica_holding(&self, copy: CopyId) -> Result<(), FaultError> {
         self.remove_replica(copy)?;
         let primary = self.primary();
-        let senders = self.links[copy].map_held(|message| message.from);
-        let mut failing: Vec<Message> = (0..senders.len())
-            .rev()
-            .filter(|&index| Some(senders[index]) == primary)
-            .filter_map(|index| self.links[copy].take_at(index))
+        let failing: Vec<Message> = self.links[copy]
+            .map_held(|message| (Some(message.from) == primary).then(|| message.clone()))
+            .into_iter()
+            .flatten()
             .collect();
-        failing.reverse();
         for message in failing {
             self.deliver(message);
         }

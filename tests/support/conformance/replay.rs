@@ -13,7 +13,7 @@ use esocc::model::replication::state::{
     bit, copies_in, Chain, ClientId, CopyId, Doc, Event, Msg, Phase, Role as ModelRole, State,
 };
 use esocc::model::replication::{Action, Api, ReplicationModel};
-use esocc::protocol::{Condition, DocMeta, WriteResult};
+use esocc::protocol::{Condition, DocMeta, SeqNo, WriteResult};
 use serde_json::{json, Value};
 use stateright::Model;
 
@@ -58,6 +58,8 @@ struct ClientWrite {
     pending: PendingWrite,
     /// The model failed this attempt indefinitely and re-routes the request.
     given_up: bool,
+    /// The model's writer id of the operation.
+    writer: u8,
 }
 
 /// The first step where the engine and the model disagree.
@@ -217,13 +219,14 @@ impl<'m> Replay<'m> {
             phase => unreachable!("a write from {phase:?} (api {:?})", self.model.config.api),
         };
         let pending = self.group.submit_at(usize::from(at), request.clone());
-        let given_up = false;
+        let writer = self.model.writer(client, c.op);
         self.writes.insert(
             client,
             ClientWrite {
                 request,
                 pending,
-                given_up,
+                given_up: false,
+                writer,
             },
         );
     }
@@ -271,48 +274,48 @@ impl<'m> Replay<'m> {
         Ok(())
     }
 
-    /// The model acknowledges a write as soon as every copy still in its primary's in-sync view
-    /// applied it; the engine (as Elasticsearch's `ReplicationOperation`) also waits for the
-    /// answers of copies the master failed meanwhile. When the model has concluded a write the
-    /// engine still waits for, those answers reach the primary now, as copies: the failed
-    /// copies' held requests are delivered (they fail, the copy is closed) and their held
-    /// answers handed over, while the originals stay in flight for the model's later steps.
+    /// The model acknowledges a write as soon as every copy still in its primary's view has
+    /// it: a copy the master removed is no longer waited for, and a recovered copy counts once
+    /// its recovery's answer covers the write. The engine, as Elasticsearch's
+    /// `ReplicationOperation` (`pendingActions`), waits for every target's own answer. When the
+    /// model has concluded a write the engine still waits for, the answers to that write reach
+    /// the primary now, as copies: held requests to closed copies are delivered (they fail),
+    /// and held answers handed over (only successes, or failures to the master's primary: the
+    /// master answers an older primary that it was demoted), while the originals stay in
+    /// flight for the model's later steps.
     fn close_abstracted_waits(&mut self) {
-        let waiting = |r: &Self| {
-            r.writes.iter().any(|(client, w)| {
-                !w.given_up
-                    && !w.pending.is_done()
-                    && !matches!(
-                        r.state.clients[usize::from(*client)].phase,
-                        Phase::Waiting(_)
-                    )
-            })
-        };
-        if !waiting(self) {
+        let seq_nos: Vec<SeqNo> = self
+            .writes
+            .iter()
+            .filter(|(_, w)| !w.pending.is_done() && self.state.acked & (1 << w.writer) != 0)
+            .filter_map(|(_, w)| self.state.changes[usize::from(w.writer - 1)])
+            .map(|change| change.seq_no)
+            .collect();
+        if seq_nos.is_empty() {
             return;
         }
-        let Some(primary) = self.group.primary() else {
-            return;
-        };
-        let failed: Vec<usize> = (0..self.group.copies())
-            .filter(|&c| self.group.copy(c).map(|c| c.role()) == Some(Role::Failed))
-            .collect();
-        for &copy in &failed {
+        let primary = self.group.primary();
+        let of_write = |ops: &[SeqNo]| ops.iter().any(|s| seq_nos.contains(s));
+        for copy in 0..self.group.copies() {
+            if self.group.copy(copy).map(|c| c.role()) != Some(Role::Failed) {
+                continue;
+            }
             let held = self.group.held_requests(copy).unwrap_or_default();
-            for index in (0..held.len()).filter(|&i| held[i].from == primary) {
+            for index in (0..held.len()).filter(|&i| of_write(&held[i].seq_nos)) {
                 if let Ok(Some(answer)) = self.group.duplicate_held(copy, index) {
-                    self.group.answer_held(answer);
+                    if answer.local_checkpoint().is_some() || Some(answer.to()) == primary {
+                        self.group.answer_held(answer);
+                    }
                 }
             }
         }
-        // A failure goes to the master, which answers a stale primary that it was demoted: only
-        // the master's primary gets one handed over early.
         let late: Vec<HeldAnswer> = self
             .answers
             .iter()
-            .filter(|(_, a)| failed.contains(&a.from()))
-            .filter(|(_, a)| a.to() == primary || a.local_checkpoint().is_some())
-            .map(|(_, a)| a.clone())
+            .map(|(_, a)| a)
+            .filter(|a| of_write(&a.seq_nos()))
+            .filter(|a| a.local_checkpoint().is_some() || Some(a.to()) == primary)
+            .cloned()
             .collect();
         for answer in late {
             self.group.answer_held(answer);
