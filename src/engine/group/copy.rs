@@ -375,12 +375,18 @@ impl GroupCopy {
     }
 
     /// A failed copy starts a recovery in the primary's `term` and answers the local checkpoint
-    /// from which the primary sends it the rest. It keeps only what it holds up to its global
-    /// checkpoint (`IndexShard.recoverLocallyUpToGlobalCheckpoint`: the recovering shard is a new
-    /// shard that replays its translog up to the global checkpoint, whatever its term) and trims
-    /// the operations of older terms above it from its translog: they may not be in the primary's
-    /// history. It stays failed until the caller makes it a replica.
+    /// from which the primary sends it the rest. A copy still in `term` keeps everything: every
+    /// operation it holds came from this primary (a shortcut: Elasticsearch's recovering shard
+    /// replays its translog only up to the global checkpoint, `recoverLocallyUpToGlobalCheckpoint`,
+    /// and is sent the rest; the end state is the same). A copy of an older term keeps only what
+    /// it holds up to its global checkpoint and trims the operations of older terms above it
+    /// from its translog: they may not be in the primary's history. It stays failed until the
+    /// caller makes it a replica.
     pub(crate) fn reset_for_recovery(&self, term: Term) -> Result<SeqNo, EngineError> {
+        let current = self.with_engine(|engine| (engine.primary_term(), engine.local_checkpoint()));
+        if current.0 == term {
+            return Ok(current.1);
+        }
         let guard = epoch::pin();
         let sealed = self.seal_current(&guard)?;
         let checkpoint = self.global_checkpoint();
