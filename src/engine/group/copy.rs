@@ -357,8 +357,10 @@ impl GroupCopy {
         sealed.publish(engine);
         self.set_role(Role::Primary);
         // `ReplicationTracker.activatePrimaryMode`: the new primary's global checkpoint is
-        // computed from its own view at once (alone in sync, it is its local checkpoint).
-        self.refresh_global_checkpoint();
+        // computed from its own view at once (alone in sync, it is its local checkpoint). Its
+        // history is released only at the next refresh, as before: a copy that was recovering
+        // may still need it (the new primary holds no lease for it, an open finding).
+        self.compute_global_checkpoint();
         Ok(plan)
     }
 
@@ -485,6 +487,16 @@ impl GroupCopy {
     /// Recompute the global checkpoint over the copies this primary believes in sync, and
     /// return it (the value piggybacked on the next request).
     pub(crate) fn refresh_global_checkpoint(&self) -> SeqNo {
+        let (next, advanced) = self.compute_global_checkpoint();
+        if advanced {
+            self.with_engine(|engine| self.release_history(engine));
+        }
+        next
+    }
+
+    /// The global checkpoint over the copies this primary believes in sync, stored; and whether
+    /// it advanced.
+    fn compute_global_checkpoint(&self) -> (SeqNo, bool) {
         let own = self.with_engine(|engine| engine.local_checkpoint());
         let checkpoints: Vec<Option<SeqNo>> = (0..self.membership.len())
             .filter(|&copy| self.believes_in_sync(copy))
@@ -498,7 +510,7 @@ impl GroupCopy {
         loop {
             let next = global_checkpoint(previous, checkpoints.iter().copied());
             if next == previous {
-                return next;
+                return (next, false);
             }
             match self.global_checkpoint.compare_exchange(
                 previous,
@@ -506,10 +518,7 @@ impl GroupCopy {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => {
-                    self.with_engine(|engine| self.release_history(engine));
-                    return next;
-                }
+                Ok(_) => return (next, true),
                 Err(actual) => previous = actual,
             }
         }

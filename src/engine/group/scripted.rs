@@ -59,13 +59,13 @@ pub struct HeldAnswer {
 }
 
 impl HeldAnswer {
-    /// The copy that answers.
-    pub fn from(&self) -> CopyId {
+    /// The copy that answers (the request's target).
+    pub fn answering(&self) -> CopyId {
         self.message.to
     }
 
-    /// The copy the answer goes to (the request's sender).
-    pub fn to(&self) -> CopyId {
+    /// The copy the answer goes to.
+    pub fn sender(&self) -> CopyId {
         self.message.from
     }
 

@@ -316,7 +316,7 @@ impl<'m> Replay<'m> {
             let held = self.group.held_requests(copy).unwrap_or_default();
             for index in (0..held.len()).filter(|&i| of_write(&held[i].seq_nos)) {
                 if let Ok(Some(answer)) = self.group.duplicate_held(copy, index) {
-                    if answer.local_checkpoint().is_some() || Some(answer.to()) == primary {
+                    if answer.local_checkpoint().is_some() || Some(answer.sender()) == primary {
                         self.group.answer_held(answer);
                     }
                 }
@@ -327,7 +327,7 @@ impl<'m> Replay<'m> {
             .iter()
             .map(|(_, a)| a)
             .filter(|a| of_write(&a.seq_nos()))
-            .filter(|a| a.local_checkpoint().is_some() || Some(a.to()) == primary)
+            .filter(|a| a.local_checkpoint().is_some() || Some(a.sender()) == primary)
             .cloned()
             .collect();
         for answer in late {
