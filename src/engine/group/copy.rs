@@ -68,6 +68,9 @@ const RECOVERING: u64 = 2;
 /// for a later recovery (a peer-recovery retention lease, `ReplicationTracker`), until the lease
 /// is older than `CopyOptions::retention_lease_period`; then the copy is [`OUT`].
 const LEASED: u64 = 3;
+/// Primary's view: a recovering copy whose recovery finished (`finalizeRecovery`): a target, not
+/// in sync, marked in sync once an answer shows it at the global checkpoint.
+const FINALIZING: u64 = 4;
 
 /// One copy of the shard.
 pub struct GroupCopy {
@@ -78,8 +81,8 @@ pub struct GroupCopy {
     translog: Translog,
     global_checkpoint: AtomicI64,
     role: AtomicU64,
-    /// Primary's view of each copy: [`OUT`], [`IN_SYNC`] (itself included), [`RECOVERING`]
-    /// or [`LEASED`].
+    /// Primary's view of each copy: [`OUT`], [`IN_SYNC`] (itself included), [`RECOVERING`],
+    /// [`FINALIZING`] or [`LEASED`].
     membership: Box<[AtomicU64]>,
     /// Primary's view: each copy's local checkpoint, `UNASSIGNED_SEQ_NO` while unknown.
     tracked: Box<[AtomicI64]>,
@@ -212,6 +215,15 @@ impl GroupCopy {
         }
     }
 
+    /// The primary wrote `ops` itself: they go to its translog too, so that once demoted it
+    /// recovers them locally (`recoverLocallyUpToGlobalCheckpoint` replays the translog the
+    /// shard wrote as primary as well).
+    pub(crate) fn log_own(&self, ops: &[OpRecord]) {
+        for op in ops {
+            self.translog.append(op);
+        }
+    }
+
     /// `updateGlobalCheckpointOnReplica`: keep the larger of the own and the received one.
     fn advance_global_checkpoint(&self, received: SeqNo) {
         let mut own = self.global_checkpoint();
@@ -241,7 +253,7 @@ impl GroupCopy {
             // not expired still need.
             Role::Primary => (0..self.membership.len())
                 .filter(|&copy| match self.member(copy) {
-                    RECOVERING => true,
+                    RECOVERING | FINALIZING => true,
                     LEASED => !self.expire_lease(copy),
                     _ => false,
                 })
@@ -351,7 +363,9 @@ impl GroupCopy {
                 engine.adopt_term(plan.new_term);
                 for seq_no in plan.fill_gaps.clone() {
                     if !engine.has_processed(seq_no) {
-                        engine.apply_admitted(&OpRecord::noop(seq_no, plan.new_term))?;
+                        let noop = OpRecord::noop(seq_no, plan.new_term);
+                        self.translog.append(&noop);
+                        engine.apply_admitted(&noop)?;
                     }
                 }
                 Ok((engine, plan))
@@ -379,6 +393,11 @@ impl GroupCopy {
         }
         sealed.publish(engine);
         self.set_role(Role::Primary);
+        // `ReplicationTracker.activatePrimaryMode`: the new primary's global checkpoint is
+        // computed from its own view at once (alone in sync, it is its local checkpoint). Its
+        // history is released only at the next refresh, as before: a copy that was recovering
+        // may still need it (the new primary holds no lease for it, an open finding).
+        self.compute_global_checkpoint();
         Ok(plan)
     }
 
@@ -396,10 +415,12 @@ impl GroupCopy {
 
     /// A failed copy starts a recovery in the primary's `term` and answers the local checkpoint
     /// from which the primary sends it the rest. A copy still in `term` keeps everything: every
-    /// operation it holds came from this primary. A copy of an older term keeps only what it
-    /// holds up to its global checkpoint (`recoverLocallyUpToGlobalCheckpoint`) and trims the
-    /// operations of older terms above it from its translog: they may not be in the primary's
-    /// history. It stays failed until the caller makes it a replica.
+    /// operation it holds came from this primary (a shortcut: Elasticsearch's recovering shard
+    /// replays its translog only up to the global checkpoint, `recoverLocallyUpToGlobalCheckpoint`,
+    /// and is sent the rest; the end state is the same). A copy of an older term keeps only what
+    /// it holds up to its global checkpoint and trims the operations of older terms above it
+    /// from its translog: they may not be in the primary's history. It stays failed until the
+    /// caller makes it a replica.
     pub(crate) fn reset_for_recovery(&self, term: Term) -> Result<SeqNo, EngineError> {
         let current = self.with_engine(|engine| (engine.primary_term(), engine.local_checkpoint()));
         if current.0 == term {
@@ -420,7 +441,7 @@ impl GroupCopy {
     pub(crate) fn targets(&self) -> Vec<CopyId> {
         (0..self.membership.len())
             .filter(|&copy| copy != self.id)
-            .filter(|&copy| matches!(self.member(copy), IN_SYNC | RECOVERING))
+            .filter(|&copy| matches!(self.member(copy), IN_SYNC | RECOVERING | FINALIZING))
             .collect()
     }
 
@@ -440,14 +461,22 @@ impl GroupCopy {
         self.member(copy) == IN_SYNC
     }
 
-    pub(crate) fn is_recovering(&self, copy: CopyId) -> bool {
-        self.member(copy) == RECOVERING
+    /// Primary's view: `copy`'s recovery finished; it waits to be marked in sync.
+    pub(crate) fn is_finalizing(&self, copy: CopyId) -> bool {
+        self.member(copy) == FINALIZING
+    }
+
+    /// Primary's view: the recovering `copy` answered its recovery (`finalizeRecovery`).
+    pub(crate) fn finish_recovery(&self, copy: CopyId) {
+        if self.member(copy) == RECOVERING {
+            self.set_member(copy, FINALIZING);
+        }
     }
 
     /// Primary's view: the master removed `copy` from the in-sync set (or it failed while
     /// recovering); its history stays retained for a recovery.
     pub(crate) fn drop_from_view(&self, copy: CopyId) {
-        if matches!(self.member(copy), IN_SYNC | RECOVERING) {
+        if matches!(self.member(copy), IN_SYNC | RECOVERING | FINALIZING) {
             if let Some(taken) = self.leased_at.get(copy) {
                 taken.store(self.now(), Ordering::Release);
             }
@@ -498,6 +527,16 @@ impl GroupCopy {
     /// Recompute the global checkpoint over the copies this primary believes in sync, and
     /// return it (the value piggybacked on the next request).
     pub(crate) fn refresh_global_checkpoint(&self) -> SeqNo {
+        let (next, advanced) = self.compute_global_checkpoint();
+        if advanced {
+            self.with_engine(|engine| self.release_history(engine));
+        }
+        next
+    }
+
+    /// The global checkpoint over the copies this primary believes in sync, stored; and whether
+    /// it advanced.
+    fn compute_global_checkpoint(&self) -> (SeqNo, bool) {
         let own = self.with_engine(|engine| engine.local_checkpoint());
         let checkpoints: Vec<Option<SeqNo>> = (0..self.membership.len())
             .filter(|&copy| self.believes_in_sync(copy))
@@ -511,7 +550,7 @@ impl GroupCopy {
         loop {
             let next = global_checkpoint(previous, checkpoints.iter().copied());
             if next == previous {
-                return next;
+                return (next, false);
             }
             match self.global_checkpoint.compare_exchange(
                 previous,
@@ -519,10 +558,7 @@ impl GroupCopy {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => {
-                    self.with_engine(|engine| self.release_history(engine));
-                    return next;
-                }
+                Ok(_) => return (next, true),
                 Err(actual) => previous = actual,
             }
         }

@@ -102,26 +102,31 @@ impl ShardGroup {
     /// The replica `copy` fails: the master removes it from the in-sync set and tells the
     /// primary; requests held on its link fail when released, which this does at once.
     pub fn fail_replica(&self, copy: CopyId) -> Result<(), FaultError> {
-        self.check_copy(copy)?;
-        {
-            let mut master = self.master();
-            if master.primary == Some(copy) {
-                return Err(FaultError::IsPrimary(copy));
-            }
-            master.in_sync.remove(&copy);
-            self.copies[copy].set_role(Role::Failed);
-            if let Some(primary) = master.primary {
-                self.copies[primary].drop_from_view(copy);
-            }
-        }
+        self.remove_replica(copy)?;
         self.release(copy)?;
+        Ok(())
+    }
+
+    /// The master removes the replica `copy` from the in-sync set and shuts it down; the primary
+    /// stops counting it. What its link holds stays there.
+    pub(crate) fn remove_replica(&self, copy: CopyId) -> Result<(), FaultError> {
+        self.check_copy(copy)?;
+        let mut master = self.master();
+        if master.primary == Some(copy) {
+            return Err(FaultError::IsPrimary(copy));
+        }
+        master.in_sync.remove(&copy);
+        self.copies[copy].set_role(Role::Failed);
+        if let Some(primary) = master.primary {
+            self.copies[primary].drop_from_view(copy);
+        }
         Ok(())
     }
 
     /// The primary fails: the master promotes an in-sync replica with a new term. Writes in
     /// flight on the old primary fail (indefinitely: they may survive on copies that applied them).
     pub fn fail_primary(&self) -> Result<Failover, FaultError> {
-        let failover = self.fail_over(true)?;
+        let failover = self.fail_over(true, None)?;
         self.abandon_writes_of(failover.demoted);
         Ok(failover)
     }
@@ -130,24 +135,34 @@ impl ShardGroup {
     /// running: it serves reads and accepts writes until a replica's term check fences it. Its
     /// writes are never acknowledged once the new term exists.
     pub fn isolate_primary(&self) -> Result<Failover, FaultError> {
-        self.fail_over(false)
+        self.fail_over(false, None)
     }
 
-    fn fail_over(&self, crash: bool) -> Result<Failover, FaultError> {
+    /// Fail (`crash`) or isolate the primary and promote the master's candidate, or `only` that
+    /// copy when given.
+    pub(crate) fn fail_over(
+        &self,
+        crash: bool,
+        only: Option<CopyId>,
+    ) -> Result<Failover, FaultError> {
         let _serial = self.failover.lock();
         let (failover, plan) = {
             let mut master = self.master();
             let demoted = master.primary.ok_or(FaultError::NoPrimary)?;
             let copies = self.copies.len();
+            // Every other copy counts as tried already when the caller chose one.
+            let mut tried: Vec<CopyId> = match only {
+                Some(only) => (0..copies).filter(|&c| c != only).collect(),
+                None => Vec::new(),
+            };
             master
-                .candidate(&self.knobs, copies, &[])
+                .candidate(&self.knobs, copies, &tried)
                 .ok_or(FaultError::NoPromotableReplica)?;
             master.in_sync.remove(&demoted);
             if crash {
                 self.copies[demoted].set_role(Role::Failed);
             }
             let mut failure = None;
-            let mut tried = Vec::new();
             let promoted = loop {
                 let Some(candidate) = master.candidate(&self.knobs, copies, &tried) else {
                     master.primary = None;

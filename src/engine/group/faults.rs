@@ -138,6 +138,23 @@ impl Link {
         self.queue().len()
     }
 
+    /// `f` of every held message, oldest first.
+    pub(crate) fn map_held<T>(&self, f: impl Fn(&Message) -> T) -> Vec<T> {
+        self.queue().iter().map(f).collect()
+    }
+
+    /// Take the `index`-th held message, oldest first.
+    pub(crate) fn take_at(&self, index: usize) -> Option<Message> {
+        self.queue().remove(index)
+    }
+
+    /// Hold `message` as the `index`-th, whatever the link's fault.
+    pub(crate) fn hold_at(&self, index: usize, message: Message) {
+        let mut queue = self.queue();
+        let index = index.min(queue.len());
+        queue.insert(index, message);
+    }
+
     /// The writes of `sender` that wait for a request held here.
     pub(crate) fn waiting_writes_from(&self, sender: CopyId) -> Vec<Arc<WriteState>> {
         self.queue()
@@ -145,7 +162,7 @@ impl Link {
             .filter(|message| message.from == sender)
             .filter_map(|message| match &message.reply {
                 Reply::Write(state) => Some(state.clone()),
-                Reply::Resync => None,
+                Reply::Resync | Reply::Recovery => None,
             })
             .collect()
     }

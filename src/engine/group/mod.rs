@@ -14,6 +14,7 @@
 //! | [`failover`] | fail or isolate the primary (promotion, resync), fail a replica |
 //! | [`recovery`] | a failed replica comes back: ops-based peer recovery |
 //! | [`faults`] | per-copy links: deliver, delay, reorder, drop; release |
+//! | [`scripted`] | one held message at a time, answers held too: for tests that replay the model |
 //! | `unsafe_knobs` | [`Unsafe`]: the model's bug knobs, off by default (`esocc serve --unsafe`) |
 //!
 //! Every decision is a [`crate::protocol`] call: term fencing (replicas and the master),
@@ -35,6 +36,7 @@ mod master;
 pub mod pending;
 pub mod recovery;
 pub(crate) mod replication;
+pub mod scripted;
 mod translog;
 mod unsafe_knobs;
 

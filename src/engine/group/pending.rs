@@ -38,6 +38,10 @@ pub(crate) struct Tally {
 
 struct Progress {
     tally: Tally,
+    /// Targets whose answer was recorded: a target answers once (Elasticsearch's transport
+    /// calls a request's response handler once); a second answer, to a duplicated request, is
+    /// ignored.
+    answered: Vec<CopyId>,
     awaiting: usize,
     concluded: Option<WriteOutcome>,
     wakers: Vec<Waker>,
@@ -61,6 +65,7 @@ impl WriteState {
                     failed: Vec::new(),
                     demoted: None,
                 },
+                answered: Vec::new(),
                 awaiting,
                 concluded: None,
                 wakers: Vec::new(),
@@ -76,6 +81,10 @@ impl WriteState {
     /// Record `target`'s answer. Returns the tally when this was the last awaited answer.
     pub(crate) fn record(&self, target: CopyId, answer: Answer) -> Option<Tally> {
         let mut progress = self.lock();
+        if progress.answered.contains(&target) {
+            return None;
+        }
+        progress.answered.push(target);
         match answer {
             Answer::Applied => progress.tally.applied.push(target),
             Answer::Failed => progress.tally.failed.push(target),

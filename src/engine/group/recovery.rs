@@ -11,9 +11,11 @@
 //!    as it holds writes (tests script the window in which the copy recovers). The primary has
 //!    kept that history: a failed copy holds a retention lease at its last local checkpoint
 //!    (`GroupCopy`'s membership), which Elasticsearch's peer-recovery retention leases do too.
-//! 4. The master marks it in sync once an answer shows its local checkpoint at the global
-//!    checkpoint ([`may_mark_in_sync`], `markAllocationIdAsInSync`): the recovery's own answer,
-//!    or a later write's.
+//! 4. Once the copy answered the recovery (`finalizeRecovery`), the master marks it in sync as
+//!    soon as an answer shows its local checkpoint at the global checkpoint ([`may_mark_in_sync`],
+//!    `markAllocationIdAsInSync`): the recovery's own answer, or a later write's. An answer to a
+//!    write sent before the recovery finished does not: the copy may still lack operations below
+//!    it (and an answer from before its reset reports a checkpoint it no longer has).
 
 use serde::Serialize;
 
@@ -80,7 +82,7 @@ impl ShardGroup {
             from: primary,
             to: copy,
             request: Arc::new(request),
-            reply: Reply::Resync,
+            reply: Reply::Recovery,
         });
         Ok(Recovery {
             copy,
@@ -94,7 +96,7 @@ impl ShardGroup {
     /// reached the global checkpoint. Returns whether it is in sync.
     pub(crate) fn mark_in_sync_if_caught_up(&self, primary: CopyId, copy: CopyId) -> bool {
         let source = &self.copies[primary];
-        if !source.is_recovering(copy) {
+        if !source.is_finalizing(copy) {
             return source.believes_in_sync(copy);
         }
         let caught_up = may_mark_in_sync(

@@ -45,8 +45,11 @@ pub enum Rejected {
 pub(crate) enum Reply {
     /// A client's write.
     Write(Arc<WriteState>),
-    /// A new primary's resync or a recovery: nobody waits, but a failed copy is still removed.
+    /// A new primary's resync (or a global checkpoint sync): nobody waits, but a failed copy
+    /// is still removed.
     Resync,
+    /// A peer recovery's operations: their answer finishes the recovery.
+    Recovery,
 }
 
 /// A request in flight from one copy to another.
@@ -68,7 +71,10 @@ impl ShardGroup {
         let targets = primary.targets();
         let request = (!outcome.ops.is_empty()).then(|| ReplicationRequest {
             primary_term: primary.with_engine(|engine| engine.primary_term()),
-            global_checkpoint: primary.refresh_global_checkpoint(),
+            // `ReplicationOperation.handlePrimaryResult` samples the global checkpoint before
+            // the primary's own local checkpoint counts this write (`updateCheckPoints` runs
+            // after it): what the primary computed so far.
+            global_checkpoint: primary.global_checkpoint(),
             ops: outcome.ops.clone(),
             trim_above: None,
         });
@@ -77,6 +83,7 @@ impl ShardGroup {
             // was written, nothing to replicate.
             return PendingWrite::concluded(outcome);
         };
+        primary.log_own(&outcome.ops);
         let early = self.knobs.ack_before_replication.then(|| outcome.clone());
         let state = WriteState::new(outcome, targets.clone());
         let request = Arc::new(request);
@@ -88,6 +95,7 @@ impl ShardGroup {
                 reply: Reply::Write(state.clone()),
             });
         }
+        primary.refresh_global_checkpoint();
         if let Some(tally) = state.ready() {
             state.conclude(self.conclude(from, tally));
         }
@@ -117,11 +125,19 @@ impl ShardGroup {
     pub(crate) fn answer(&self, message: Message, answer: Result<SeqNo, Rejected>) {
         let sender = &self.copies[message.from];
         let answer = match answer {
+            // A sender that is no longer primary (it was demoted, and may be recovering as a
+            // replica now) closed the operation: a late answer changes nothing, not even the
+            // master's view of the copy that answered.
+            Ok(_) if sender.role() != Role::Primary => Answer::Applied,
+            Err(_) if sender.role() != Role::Primary => Answer::Failed,
             Ok(local_checkpoint) => {
                 // In-process, the copy's global checkpoint is read where Elasticsearch's
                 // `ReplicaResponse` carries it.
                 let global_checkpoint = self.copies[message.to].global_checkpoint();
                 sender.record_checkpoint(message.to, local_checkpoint, global_checkpoint);
+                if matches!(message.reply, Reply::Recovery) {
+                    sender.finish_recovery(message.to);
+                }
                 self.mark_in_sync_if_caught_up(message.from, message.to);
                 Answer::Applied
             }

@@ -1,0 +1,264 @@
+//! Conformance: the engine replays the replication model. "The model mirrors the
+//! implementation" is tested here, step by step, not only argued from both calling `protocol`.
+//!
+//! For every catalogue entry with `"ci": true` whose model the engine can be driven through
+//! ([`replayable`]), model paths are walked ([`walk`]: every path of the depth-first tree over
+//! `actions` / `next_state`, each distinct state entered once, up to [`BOUND`]'s state count,
+//! then a seeded sample of random paths to terminal states) and each is replayed on a fresh
+//! `ShardGroup` with the same copies and knobs, seeded like the model's initial state (the
+//! document at `_seq_no` 0 on every copy, global checkpoint 0 everywhere through a global
+//! checkpoint sync), every link holding its requests. One model action is one engine call:
+//!
+//! | model | engine |
+//! | --- | --- |
+//! | `Get { client, copy }` | `get_at(copy)` |
+//! | `Write { client, copy }` | `submit_at(copy, write)`: the guard's condition from the read, the value as `{"chain": [...]}`; a re-routed write re-sends the same request |
+//! | `Deliver` / `Duplicate` / `Drop` of a request | `deliver_held` / `duplicate_held` / `drop_held` of the matching held request (sender, term, piggybacked global checkpoint, `_seq_no`s, trim) |
+//! | `Deliver` / `Drop` of an answer | `answer_held` of the engine's answer to that request / `HeldAnswer::lost` |
+//! | `FailPrimary { promote }` | `isolate_primary_promoting(promote)` (the model's old primary is isolated) |
+//! | `FailReplica { copy }` | `fail_replica_holding(copy)` |
+//! | `Recover { copy }` | `recover_replica(copy)` |
+//!
+//! After every step the test compares each client-visible answer (an acknowledgement's result,
+//! `_seq_no`, `_primary_term`, `_version`; a 409's `VersionConflict`, which carries the reason;
+//! a GET's value and metadata; a write the model fails indefinitely must never be acknowledged
+//! by the engine), the master's primary, term and in-sync set, and every live copy's role, term,
+//! local and global checkpoint and document (metadata and value). The first divergence fails the
+//! test with the model's numbered trace, the expected and the actual value. Each entry prints a
+//! coverage line: paths replayed, steps, distinct model states, transitions left out.
+//!
+//! Where the model abstracts, the comparison is made where both agree:
+//! * A copy the master removed from the in-sync set, or a demoted primary, keeps running in the
+//!   model and is closed in the engine (as Elasticsearch closes a failed shard). Its documents
+//!   and checkpoints are not compared, and the model's transitions in which it processes a
+//!   request are left out (it still loses them: a drop is replayed).
+//! * The model acknowledges a write once every copy still in its primary's view has it;
+//!   the engine, as `ReplicationOperation` (`pendingActions`), waits for each target's own
+//!   answer. When the model has acknowledged a write the engine still waits for, the answers
+//!   to that write are handed to the primary at once, as copies (the originals stay in flight).
+//! * The model's 409 on a stale primary whose replication round would be fenced demotes it and
+//!   re-routes the request (`TransportShardBulkAction` replicates a shard request whose item
+//!   failed, so `ReplicationOperation` meets the fence); the engine answers a 409 decided before
+//!   any `_seq_no` was taken without a round. Those transitions are left out.
+//! * A copy that recovers in the primary term it failed in keeps what it holds in the engine
+//!   (a shortcut of `GroupCopy::reset_for_recovery`); the model, as Elasticsearch's
+//!   `recoverLocallyUpToGlobalCheckpoint`, keeps what is at or below its global checkpoint and
+//!   is sent the rest. Until the recovery arrives its local checkpoint and document are not
+//!   compared, and the engine's recovery sends a suffix of the model's operations.
+//! * With `promote_stale_copy` or without term fencing, a resync may trim an operation the
+//!   receiving copy holds processed (at or below its global checkpoint, or of an older term taken
+//!   in the new one); the model drops it from its history and lowers its local checkpoint,
+//!   Elasticsearch (`trimOperationsFromTranslog`) and the engine trim only the translog. Not
+//!   reachable in the safe protocol (the trim bound is at least every copy's global checkpoint);
+//!   those transitions are left out.
+//!
+//! The unsafe entries the engine has the knob of replay too, and the engine must break the same
+//! invariant on the counterexample; and an engine deviating outside `protocol` (a knob the model
+//! entry does not have) must be caught.
+
+#[path = "support/conformance/mod.rs"]
+mod conformance;
+
+use std::time::Instant;
+
+use esocc::engine::group::{Role, Unsafe, UnsafeKnob};
+use esocc::model::catalogue::{self, Entry, ModelSpec};
+use esocc::model::check::{self, Options};
+use esocc::model::replication::state::{Msg, Role as ModelRole, State};
+use esocc::model::replication::{Action, ReplicationModel};
+use esocc::model::trace::Trace;
+use esocc::model::Invariant;
+use stateright::Model;
+
+use conformance::replay::{engine_role, knobs_of, replayable, Divergence};
+use conformance::walk::{replay_path, walk, Bound};
+
+/// States entered depth-first per entry, then random paths (seeded) if that was not all.
+const BOUND: Bound = Bound {
+    dfs_states: 15_000,
+    random_paths: 500,
+    random_depth: 60,
+    seed: 11,
+};
+
+fn ci_replication_entries() -> Vec<(Entry, ReplicationModel)> {
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
+    catalogue::load(&[models])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|e| e.ci)
+        .filter_map(|e| match &e.model {
+            ModelSpec::Replication(config) => {
+                let model = config.clone().into_model().expect("valid");
+                Some((e, model))
+            }
+            ModelSpec::SingleShard(_) => None,
+        })
+        .collect()
+}
+
+fn report(model: &ReplicationModel, d: &Divergence) -> String {
+    let init = model.init_states().remove(0);
+    let trace = Trace::replay(model, init, &d.path);
+    format!("diverges at step {}: {}\n{trace}", d.path.len(), d.what)
+}
+
+/// The model's transitions the engine does not take (see the module doc).
+fn abstracted(before: &State, action: &Action, after: &State) -> bool {
+    match action {
+        Action::Write { copy, .. } => after.copies[usize::from(*copy)].role == ModelRole::Demoted,
+        Action::Deliver(msg) | Action::Duplicate(msg) => match *msg {
+            Msg::Resync {
+                to,
+                term,
+                trim_above,
+                ..
+            } => {
+                // Would the model's trim drop an operation the copy keeps processed (one at or
+                // below its global checkpoint, or one of an older term it took in the new term)?
+                let copy = &before.copies[usize::from(to)];
+                let trims_processed = copy.processed().any(|(seq_no, e)| {
+                    seq_no > trim_above
+                        && e.term < term
+                        && (copy.term >= term || seq_no <= copy.global_checkpoint)
+                });
+                trims_processed || engine_role(before, to) == Role::Failed
+            }
+            Msg::Replicate { to, .. } | Msg::Recover { to, .. } => {
+                engine_role(before, to) == Role::Failed
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[test]
+fn the_engine_replays_every_ci_replication_entry() {
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (entry, model) in ci_replication_entries() {
+        let name = &entry.name;
+        if let Err(why) = replayable(&model) {
+            println!("conformance {name}: not replayed ({why})");
+            continue;
+        }
+        let entry_started = Instant::now();
+        match walk(&model, knobs_of(&model), BOUND, &abstracted) {
+            Ok(c) => {
+                replayed += 1;
+                assert!(c.paths > 0 && c.states > 1, "{name}: nothing replayed");
+                println!(
+                    "conformance {name}: {} paths, {} steps, {} distinct model states ({}), {} transitions left out, {:.1?}",
+                    c.paths,
+                    c.steps,
+                    c.states,
+                    if c.exhaustive { "every reachable state" } else { "bounded" },
+                    c.skipped,
+                    entry_started.elapsed()
+                )
+            }
+            Err(d) => {
+                println!("conformance {name}: {}", report(&model, &d));
+                failures.push(name.clone());
+            }
+        }
+    }
+    println!(
+        "conformance: {replayed} entries replayed in {:.1?}",
+        started.elapsed()
+    );
+    assert!(replayed >= 10, "only {replayed} entries replayed");
+    assert!(failures.is_empty(), "diverging entries: {failures:?}");
+}
+
+/// The model's shortest counterexample to `invariant` in `entry`, as actions.
+fn counterexample(entry: &Entry, model: &ReplicationModel, invariant: Invariant) -> Vec<Action> {
+    let report = check::run(entry, &Options::default()).expect("a valid entry");
+    let found = report
+        .properties
+        .iter()
+        .find(|p| p.property == invariant)
+        .and_then(|p| p.counterexample.as_ref())
+        .unwrap_or_else(|| panic!("{}: no counterexample to {invariant:?}", entry.name));
+    let choices = found.path.as_ref().expect("the path's choices");
+    let mut state = model.init_states().remove(0);
+    choices
+        .iter()
+        .map(|&choice| {
+            let mut actions = Vec::new();
+            model.actions(&state, &mut actions);
+            let action = actions[choice].clone();
+            state = model.next_state(&state, action.clone()).expect("enabled");
+            action
+        })
+        .collect()
+}
+
+#[test]
+fn the_engine_loses_an_acked_write_on_each_unsafe_entrys_counterexample() {
+    let mut reproduced = Vec::new();
+    for (entry, model) in ci_replication_entries() {
+        let knobs = knobs_of(&model);
+        if knobs.is_safe() || replayable(&model).is_err() {
+            continue;
+        }
+        let path = counterexample(&entry, &model, Invariant::NoLostAckedWrite);
+        let replay = replay_path(&model, knobs, &path)
+            .unwrap_or_else(|d| panic!("{}: {}", entry.name, report(&model, &d)));
+        assert!(
+            replay.engine_lost_an_acked_write(),
+            "{}: the engine kept every acknowledged write on the model's counterexample ({} steps)",
+            entry.name,
+            path.len()
+        );
+        println!(
+            "conformance {}: the engine loses an acknowledged write on the model's {}-step counterexample",
+            entry.name,
+            path.len()
+        );
+        reproduced.push(entry.name);
+    }
+    reproduced.sort();
+    assert_eq!(
+        reproduced,
+        [
+            "replication-ack-before-replication",
+            "replication-no-term-fencing",
+            "replication-promote-stale-copy"
+        ]
+    );
+}
+
+/// The test of the test: an engine that deviates from the model in one place outside
+/// `protocol` (it acknowledges before its replicas applied the write, or its replicas take
+/// operations of an old term) is caught on the safe entry, with the step where it deviates.
+#[test]
+fn an_engine_that_deviates_is_caught() {
+    let entries = ci_replication_entries();
+    let model = |name: &str| {
+        entries
+            .iter()
+            .find(|(e, _)| e.name == name)
+            .map(|(_, m)| m)
+            .unwrap_or_else(|| panic!("no entry {name}"))
+    };
+    let cases = [
+        ("replication-no-failover", UnsafeKnob::AckBeforeReplication),
+        ("replication-one-failover", UnsafeKnob::NoTermFencing),
+    ];
+    for (name, knob) in cases {
+        let model = model(name);
+        assert!(knobs_of(model).is_safe());
+        let deviating = Unsafe::of(&[knob]);
+        let divergence = walk(model, deviating, BOUND, &abstracted)
+            .err()
+            .unwrap_or_else(|| panic!("{name} with {knob}: no divergence found"));
+        println!(
+            "conformance {name} with {knob}: {}",
+            report(model, &divergence)
+        );
+        assert!(!divergence.path.is_empty());
+    }
+}
