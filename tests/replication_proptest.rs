@@ -261,8 +261,8 @@ impl Run {
 
 proptest! {
     // A fixed seed: the same 512 schedules on every run, so CI's verdict does not depend on luck.
-    // A random run found the schedule of `open_finding_released_history_across_a_failover`
-    // below; set PROPTEST_RNG_SEED to explore others.
+    // Random runs found the schedules kept as named tests below; set PROPTEST_RNG_SEED to
+    // explore others.
     #![proptest_config(ProptestConfig {
         cases: 512,
         rng_seed: proptest::test_runner::RngSeed::Fixed(
@@ -301,13 +301,17 @@ proptest! {
     }
 }
 
-/// Open finding (found by a random run of the test above, session 3, not fixed yet): with the
-/// history released at every step, a blind write delayed on copy 2's link, a write to the isolated
-/// old primary, the link released one operation at a time and then a failover, copy 2 ends
-/// without `d1`'s write at `_seq_no` 1 that the primary holds. Run with `--ignored` to see it.
+/// Found by a random run of the test above (session 3): with the history released at every
+/// step, `d1`'s write at `_seq_no` 1 is delayed on copy 2's link and arrives after 3, so copy 2's
+/// translog records it after a higher operation. The global checkpoint then passes 1 and the
+/// translog folds everything at or below it into its snapshot; the failover rolls copy 2 back to
+/// that snapshot. The log's cut used to release only its oldest stretch (0) while reporting 1
+/// released, so the rollback lost `d1`'s write and copy 2 kept `d1` at `_seq_no` 0. A cut now
+/// releases every operation at or below the bound (`OpLog::release_through`), as Elasticsearch
+/// keeps every translog generation holding an operation above the safe commit's local checkpoint
+/// (`Translog.getMinReferencedGen`, `minGenerationForSeqNo`).
 #[test]
-#[ignore = "open engine finding: a released history loses a delayed write across a failover"]
-fn open_finding_released_history_across_a_failover() {
+fn a_delayed_write_recorded_after_higher_ones_survives_the_fold_and_a_failover() {
     let options = CopyOptions {
         release_step: 1,
         gc_deletes: Duration::ZERO,
