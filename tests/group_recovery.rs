@@ -144,6 +144,30 @@ fn a_copy_failed_under_an_older_primary_whose_history_was_released_does_not_reco
 }
 
 #[test]
+fn an_expired_lease_no_longer_holds_the_failed_copys_history() {
+    let options = CopyOptions {
+        release_step: 1,
+        retention_lease_period: std::time::Duration::ZERO,
+        ..CopyOptions::default()
+    };
+    let g = ShardGroup::with_options(ShardId::new("r", "u", 0), 2, 2, options);
+    index(&g, "a", 0);
+    g.fail_replica(2).unwrap();
+    for n in 1..=5 {
+        index(&g, &format!("w{n}"), n);
+    }
+    assert_eq!(g.in_sync(), [0, 1]);
+    // The lease expired at the first release after the failure: nothing above copy 2's local
+    // checkpoint is kept for it (the default period keeps all five: the first test above).
+    assert!(g.copy(0).unwrap().stats().history_ops <= 1);
+    let refused = g.recover_replica(2).unwrap_err();
+    assert!(
+        refused.to_string().contains("no longer retains"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn a_failover_during_a_recovery_fails_the_recovering_copy_which_can_recover_again() {
     let g = group();
     index(&g, "a", 0);

@@ -28,8 +28,9 @@ use super::slot::{DocSlot, DocVersion};
 use super::sync::{epoch, AtomicU64, IdMap, Mutex, Ordering, CHECKPOINT_WINDOW};
 use super::ticket::SeqNoTicket;
 use crate::protocol::{
-    checkpoint::tombstone_expired, ids::FIRST_PRIMARY_TERM, plan_as_primary, Condition, DocMeta,
-    SeqNo, Term, WriteKind, WriteResult,
+    checkpoint::tombstone_expired, ids::FIRST_PRIMARY_TERM, plan_as_primary,
+    recovery::DEFAULT_RETENTION_LEASE_PERIOD, Condition, DocMeta, SeqNo, Term, WriteKind,
+    WriteResult,
 };
 
 /// Which shard a copy belongs to: what error bodies and responses name.
@@ -75,6 +76,9 @@ pub struct CopyOptions {
     /// half the retained history, if that is more): a cut walks what is retained, so this
     /// amortises it. Default 256.
     pub release_step: u32,
+    /// `index.soft_deletes.retention_lease.period`: how long a primary keeps the history a
+    /// failed copy would need for an ops-based recovery (default 12 h, as Elasticsearch's).
+    pub retention_lease_period: Duration,
 }
 
 impl Default for CopyOptions {
@@ -85,6 +89,7 @@ impl Default for CopyOptions {
             keep_history: true,
             gc_deletes: DEFAULT_GC_DELETES,
             release_step: 256,
+            retention_lease_period: DEFAULT_RETENTION_LEASE_PERIOD,
         }
     }
 }

@@ -7,8 +7,12 @@
 //! copy counts in no global checkpoint and in no acknowledgement decision.
 
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use super::ids::SeqNo;
+
+/// Elasticsearch's default `index.soft_deletes.retention_lease.period`.
+pub const DEFAULT_RETENTION_LEASE_PERIOD: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// The `_seq_no`s the primary sends a recovering copy: everything above the copy's local
 /// checkpoint up to the primary's max `_seq_no` (`startingSeqNo = localCheckpoint + 1`).
@@ -23,6 +27,15 @@ pub fn recovery_range(
 /// the global checkpoint: an in-sync copy must hold every acknowledged operation.
 pub fn may_mark_in_sync(copy_local_checkpoint: SeqNo, global_checkpoint: SeqNo) -> bool {
     copy_local_checkpoint >= global_checkpoint
+}
+
+/// Has the retention lease of a copy that left the group, `age` after it was last renewed,
+/// expired? Once it has, the primary no longer keeps the history above the copy's checkpoint,
+/// and the copy's recovery can no longer be ops-based. `ReplicationTracker.getRetentionLeases`
+/// expires a lease when `currentTimeMillis - lease.timestamp() > retentionLeaseMillis`; a
+/// lease of a copy still in the routing table is renewed instead, so only failed copies' expire.
+pub fn retention_lease_expired(age: Duration, period: Duration) -> bool {
+    age > period
 }
 
 #[cfg(test)]
@@ -41,5 +54,20 @@ mod tests {
         assert!(!may_mark_in_sync(3, 4));
         assert!(may_mark_in_sync(4, 4));
         assert!(may_mark_in_sync(-1, -1));
+    }
+
+    #[test]
+    fn a_lease_expires_once_older_than_the_period() {
+        let period = DEFAULT_RETENTION_LEASE_PERIOD;
+        assert!(!retention_lease_expired(period, period));
+        assert!(retention_lease_expired(
+            period + Duration::from_millis(1),
+            period
+        ));
+        assert!(retention_lease_expired(
+            Duration::from_nanos(1),
+            Duration::ZERO
+        ));
+        assert!(!retention_lease_expired(Duration::ZERO, Duration::ZERO));
     }
 }

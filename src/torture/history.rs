@@ -146,13 +146,26 @@ pub struct NemesisEvent {
     pub f: String,
     /// What was done, e.g. `fail_primary torture/0 → primary 1, term 2`.
     pub value: String,
+    /// When the event was recorded: the fault's action had answered.
     pub time_ns: u64,
+    /// When the fault's action was sent (absent in older histories): the fault may have taken
+    /// effect any time from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub began_ns: Option<u64>,
     /// A `--nemesis-cmd` command's exit status (absent when it did not exit by itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<i32>,
     /// Why the fault failed (a command that could not start, exited non-zero or timed out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl NemesisEvent {
+    /// When the fault may have begun to take effect: when its action was sent, or (an older
+    /// history) when it was recorded.
+    pub fn began(&self) -> u64 {
+        self.began_ns.unwrap_or(self.time_ns)
+    }
 }
 
 /// One line of `history.jsonl`.
@@ -371,6 +384,10 @@ impl History {
     }
 }
 
+fn elapsed_ns(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Records events from many clients in one stream, stamping each with the time since the run
 /// began (taken under the lock, so the stream is in time order).
 #[derive(Clone)]
@@ -385,11 +402,16 @@ impl Recorder {
         }
     }
 
+    /// The current time on the history's clock (ns since the run began).
+    pub fn now(&self) -> u64 {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        elapsed_ns(inner.0)
+    }
+
     /// Append an event made from the current time.
     pub fn record(&self, make: impl FnOnce(u64) -> Event) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let now = u64::try_from(inner.0.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let event = make(now);
+        let event = make(elapsed_ns(inner.0));
         inner.1.push(event);
     }
 

@@ -30,6 +30,7 @@
 //! it (each chunk held for half the client timeout to twice it), `mixed` picks one of the two;
 //! the heal sets the proxy back to deliver. The other nemeses need `esocc serve`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,6 +137,9 @@ pub struct Nemesis {
     endpoint: Arc<Endpoint>,
     /// The fault in force, for the progress bar.
     pub current: watch::Sender<String>,
+    /// When the fault action being recorded was sent (ns on the recorder's clock): a fault may
+    /// take effect any time after, so its event's period starts there, not when it answered.
+    action_began: AtomicU64,
 }
 
 impl Nemesis {
@@ -164,7 +168,14 @@ impl Nemesis {
             hooks: opts.hooks.clone(),
             endpoint,
             current: watch::channel("healthy".to_string()).0,
+            action_began: AtomicU64::new(0),
         })
+    }
+
+    /// A fault action (a start or a heal) is about to be sent.
+    fn begin_action(&self) {
+        self.action_began
+            .store(self.recorder.now(), Ordering::Relaxed);
     }
 
     fn record(&self, f: &str, value: String) {
@@ -177,11 +188,13 @@ impl Nemesis {
         } else {
             "healthy".into()
         });
+        let began_ns = Some(self.action_began.load(Ordering::Relaxed));
         self.recorder.record(|time_ns| {
             Event::Nemesis(NemesisEvent {
                 f: f.into(),
                 value,
                 time_ns,
+                began_ns,
                 exit,
                 error,
             })
@@ -285,6 +298,7 @@ impl Nemesis {
 
     /// Start one fault; returns how to heal it.
     async fn start(&mut self, kind: NemesisKind) -> Result<Heal, String> {
+        self.begin_action();
         if let Some(hooks) = &self.hooks {
             return self.start_command(hooks).await;
         }
@@ -330,6 +344,7 @@ impl Nemesis {
     }
 
     async fn heal(&self, heal: Heal) -> Result<(), String> {
+        self.begin_action();
         match heal {
             Heal::Nothing => self.record("stop", "nothing to heal".into()),
             Heal::Proxy(i) => {

@@ -31,7 +31,7 @@ fn nemesis_periods(history: &History, end: u64) -> Vec<(u64, u64, String)> {
     let mut open: Option<(u64, String)> = None;
     for e in &history.nemesis {
         match e.f.as_str() {
-            "start" => open = Some((e.time_ns, e.value.clone())),
+            "start" => open = Some((e.began(), e.value.clone())),
             _ => {
                 if let Some((start, what)) = open.take() {
                     periods.push((start, e.time_ns, what));

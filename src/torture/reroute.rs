@@ -51,14 +51,14 @@ fn changes_primary(event: &NemesisEvent) -> bool {
         || event.value.starts_with("sh -c ")
 }
 
-/// The time spans of the faults that may change the primary: from the event that does to the
-/// stop of its period (the end of the history when it never stopped).
+/// The time spans of the faults that may change the primary: from the moment the event that
+/// does was sent to the answer of the stop of its period (the end of the history when it never stopped).
 fn failover_windows(events: &[NemesisEvent]) -> Vec<(u64, u64)> {
     let mut windows = Vec::new();
     let mut open: Option<u64> = None;
     for event in events {
         if changes_primary(event) {
-            open.get_or_insert(event.time_ns);
+            open.get_or_insert(event.began());
         }
         if event.f == "stop" {
             if let Some(start) = open.take() {
@@ -152,5 +152,16 @@ mod tests {
         // No fault recorded, but the next write shows a new term: a promotion the harness did
         // not cause (a real cluster's) may lie inside the 409's window.
         assert_eq!(rerouted(&history("", 2)), HashSet::from([1]));
+    }
+
+    #[test]
+    fn a_failover_answered_after_the_409_but_sent_before_it_makes_it_indefinite() {
+        // Recorded at 6, after the 409 completed at 5; sent at 4, inside its window.
+        let sent_before = r#"{"type":"nemesis","f":"start","value":"fail_primary → {}","time_ns":6,"began_ns":4}
+"#;
+        assert_eq!(rerouted(&history(sent_before, 1)), HashSet::from([1]));
+        let sent_after = r#"{"type":"nemesis","f":"start","value":"fail_primary → {}","time_ns":6,"began_ns":6}
+"#;
+        assert!(rerouted(&history(sent_after, 1)).is_empty());
     }
 }

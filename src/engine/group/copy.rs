@@ -8,6 +8,8 @@
 //! global checkpoint on a newer term, the resync's trim, then the operations through the
 //! engine's lock-free replica path.
 
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 
 use super::engine_cell::{EngineCell, Generation, Sealed};
@@ -24,6 +26,7 @@ use crate::protocol::checkpoint::{
     INITIAL_CHECKPOINT,
 };
 use crate::protocol::ids::UNASSIGNED_SEQ_NO;
+use crate::protocol::recovery::retention_lease_expired;
 use crate::protocol::{check_operation_term, SeqNo, Term, TermCheck};
 
 /// A copy's position in its group: 0 is the first primary, then the replicas.
@@ -62,7 +65,8 @@ const IN_SYNC: u64 = 1;
 /// above its local checkpoint is retained.
 const RECOVERING: u64 = 2;
 /// Primary's view: a copy it failed, whose history above its last local checkpoint it retains
-/// for a later recovery (a peer-recovery retention lease, `ReplicationTracker`).
+/// for a later recovery (a peer-recovery retention lease, `ReplicationTracker`), until the lease
+/// is older than `CopyOptions::retention_lease_period`; then the copy is [`OUT`].
 const LEASED: u64 = 3;
 
 /// One copy of the shard.
@@ -83,6 +87,10 @@ pub struct GroupCopy {
     /// `ReplicaResponse` carries it): where a recovery of the copy starts, so where its
     /// retention lease holds the history.
     tracked_global: Box<[AtomicI64]>,
+    /// Primary's view: when each [`LEASED`] copy's lease was taken, in nanoseconds since
+    /// `created`.
+    leased_at: Box<[AtomicU64]>,
+    created: Instant,
     /// Realtime GETs served.
     reads: AtomicU64,
 }
@@ -111,6 +119,8 @@ impl GroupCopy {
             tracked_global: (0..copies)
                 .map(|_| AtomicI64::new(INITIAL_CHECKPOINT))
                 .collect(),
+            leased_at: (0..copies).map(|_| AtomicU64::new(0)).collect(),
+            created: Instant::now(),
             reads: AtomicU64::new(0),
         }
     }
@@ -227,15 +237,42 @@ impl GroupCopy {
     fn release_history(&self, engine: &ShardCopy) {
         let bound = self.global_checkpoint().min(engine.local_checkpoint());
         let bound = match self.role() {
-            // A primary keeps what its recovering and failed copies still need.
+            // A primary keeps what its recovering copies and the failed ones whose lease has
+            // not expired still need.
             Role::Primary => (0..self.membership.len())
-                .filter(|&copy| matches!(self.member(copy), RECOVERING | LEASED))
+                .filter(|&copy| match self.member(copy) {
+                    RECOVERING => true,
+                    LEASED => !self.expire_lease(copy),
+                    _ => false,
+                })
                 .map(|copy| self.tracked_global[copy].load(Ordering::Acquire))
                 .fold(bound, SeqNo::min),
             _ => bound,
         };
         engine.release_through(bound);
         self.translog.release_through(bound);
+    }
+
+    /// Nanoseconds since the copy was created (a lease's timestamp).
+    fn now(&self) -> u64 {
+        u64::try_from(self.created.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Primary's view: drop the lease of the failed `copy` if it has expired. Returns whether
+    /// it has.
+    fn expire_lease(&self, copy: CopyId) -> bool {
+        let taken = self.leased_at[copy].load(Ordering::Acquire);
+        let age = Duration::from_nanos(self.now().saturating_sub(taken));
+        let expired = retention_lease_expired(age, self.options.retention_lease_period);
+        if expired {
+            let _ = self.membership[copy].compare_exchange(
+                LEASED,
+                OUT,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        expired
     }
 
     /// A newer primary term: `resetEngineToGlobalCheckpoint`. The copy keeps only the operations
@@ -411,6 +448,9 @@ impl GroupCopy {
     /// recovering); its history stays retained for a recovery.
     pub(crate) fn drop_from_view(&self, copy: CopyId) {
         if matches!(self.member(copy), IN_SYNC | RECOVERING) {
+            if let Some(taken) = self.leased_at.get(copy) {
+                taken.store(self.now(), Ordering::Release);
+            }
             self.set_member(copy, LEASED);
         }
         self.refresh_global_checkpoint();
