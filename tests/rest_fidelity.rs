@@ -328,7 +328,7 @@ fn a_failed_replica_recovers_and_serves_every_acknowledged_write_after_failovers
     assert_eq!(recovery.status, 200, "{}", recovery.body);
     assert_eq!(
         recovery.json(),
-        json!({"copy": 2, "from_local_checkpoint": 0, "operations": 2, "in_sync": true})
+        json!({"copy": 2, "from_local_checkpoint": 0, "files": 0, "operations": 2, "in_sync": true})
     );
     assert_eq!(group_state(&es, "v")["copies"][2]["in_sync"], true);
     let again = es.call("POST", "/_esocc/v/0/recover_replica", None);

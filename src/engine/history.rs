@@ -281,6 +281,32 @@ impl OpLog {
         true
     }
 
+    /// Drop every operation and start over as if everything at or below `through` had been
+    /// released (an engine rebuilt from a snapshot at `through`, a translog replaced by a
+    /// file-based recovery's copy). The caller makes
+    /// sure nothing pushes or cuts meanwhile (the copy's engine is sealed); readers may still
+    /// walk the old nodes, which the epoch frees after them.
+    pub(crate) fn reset(&self, through: SeqNo) {
+        let guard = epoch::pin();
+        let mut unlinked = Unlinked(Vec::new());
+        let mut node = self
+            .head
+            .swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
+        // SAFETY: as in `above`; the detached nodes are freed through the epoch below.
+        while let Some(n) = unsafe { node.as_ref() } {
+            unlinked.0.push(node.as_raw());
+            node = n.next.load(Ordering::Acquire, &guard);
+        }
+        if !unlinked.0.is_empty() {
+            // SAFETY: unreachable from the head; freed once, after every guard that could
+            // still reach them.
+            unsafe { guard.defer_unchecked(move || unlinked.free()) };
+        }
+        self.retained.store(0, Ordering::Relaxed);
+        self.released_through.store(through, Ordering::Release);
+        self.next_cut.store(through + self.step, Ordering::Release);
+    }
+
     /// Take `node` (followed by `next`) out of the list; `kept` is the node before it, `None`
     /// when it was the head as the walk saw it. Returns the node before it now (`None`: the head
     /// is `next`). Pushers write only the head and their own node's `next` before publishing it,

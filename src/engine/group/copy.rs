@@ -415,6 +415,32 @@ impl GroupCopy {
         Ok(local_checkpoint)
     }
 
+    /// A file-based recovery (`RecoverySourceHandler.phase1`, `RecoveryTarget.cleanFiles`):
+    /// replace what the failed copy holds by the primary's documents `files` (per document its
+    /// current state, deletes included), taken after the primary's global checkpoint was
+    /// `through`, in the primary's `term`. The states at or below `through` become the
+    /// translog's snapshot; a state above it is the operation that made it, which the history
+    /// sent next holds too. Answers the copy's local checkpoint; it stays failed until the caller
+    /// makes it a replica.
+    pub(crate) fn restore_files(
+        &self,
+        term: Term,
+        through: SeqNo,
+        files: Vec<OpRecord>,
+    ) -> Result<SeqNo, EngineError> {
+        let guard = epoch::pin();
+        let sealed = self.seal_current(&guard)?;
+        let (snapshot, mut above): (Vec<OpRecord>, Vec<OpRecord>) =
+            files.into_iter().partition(|op| op.seq_no <= through);
+        above.sort_by_key(|op| op.seq_no);
+        self.translog.restore(through, snapshot, &above);
+        self.advance_global_checkpoint(through);
+        let engine = self.rebuild(|_| true, term)?;
+        let local_checkpoint = engine.local_checkpoint();
+        sealed.publish(engine);
+        Ok(local_checkpoint)
+    }
+
     /// Primary's view: the copies to replicate to (in sync or recovering, other than itself:
     /// `ReplicationGroup.getReplicationTargets`).
     pub(crate) fn targets(&self) -> Vec<CopyId> {

@@ -136,6 +136,29 @@ impl Translog {
         }
     }
 
+    /// Replace everything by `docs` (per document its state at `through`, deletes included) and
+    /// the operations above `through`: a file-based recovery's copy of the primary
+    /// (`RecoverySourceHandler.phase1`). Only while the copy's engine is sealed.
+    pub(crate) fn restore(&self, through: SeqNo, docs: Vec<OpRecord>, above: &[OpRecord]) {
+        let mut snapshot = self.snapshot.lock();
+        self.trims.lock().clear();
+        self.ops.reset(through);
+        let now = Instant::now();
+        snapshot.through = through;
+        snapshot.deletes = docs
+            .iter()
+            .filter(|op| matches!(op.meta(), Some(meta) if meta.deleted))
+            .filter_map(|op| Some((now, Arc::from(op.id()?), op.seq_no)))
+            .collect();
+        snapshot.docs = docs
+            .into_iter()
+            .filter_map(|op| Some((Arc::from(op.id()?), op)))
+            .collect();
+        for op in above {
+            self.append(op);
+        }
+    }
+
     /// The snapshot and the surviving operations above it that `keep` selects.
     pub(crate) fn replay(&self, keep: impl Fn(&OpRecord) -> bool) -> Replay {
         let snapshot = self.snapshot.lock();
