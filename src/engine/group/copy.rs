@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::engine_cell::{EngineCell, Generation, Sealed};
 use super::replication::{Rejected, ReplicationRequest};
-use super::translog::Translog;
+use super::translog::{Replay, Translog};
 use super::unsafe_knobs::Unsafe;
 use crate::engine::history::OpRecord;
 use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
@@ -212,6 +212,15 @@ impl GroupCopy {
         }
     }
 
+    /// The primary's own operations go to its translog too, as Elasticsearch's primary writes
+    /// its translog: if it is demoted and recovers, it restores from there what is at or below
+    /// its global checkpoint (`reset_for_recovery`).
+    pub(crate) fn record_own(&self, ops: &[OpRecord]) {
+        for op in ops {
+            self.translog.append(op);
+        }
+    }
+
     /// `updateGlobalCheckpointOnReplica`: keep the larger of the own and the received one.
     fn advance_global_checkpoint(&self, received: SeqNo) {
         let mut own = self.global_checkpoint();
@@ -351,7 +360,9 @@ impl GroupCopy {
                 engine.adopt_term(plan.new_term);
                 for seq_no in plan.fill_gaps.clone() {
                     if !engine.has_processed(seq_no) {
-                        engine.apply_admitted(&OpRecord::noop(seq_no, plan.new_term))?;
+                        let noop = OpRecord::noop(seq_no, plan.new_term);
+                        self.translog.append(&noop);
+                        engine.apply_admitted(&noop)?;
                     }
                 }
                 Ok((engine, plan))
@@ -415,26 +426,23 @@ impl GroupCopy {
         Ok(local_checkpoint)
     }
 
-    /// A file-based recovery (`RecoverySourceHandler.phase1`, `RecoveryTarget.cleanFiles`):
-    /// replace what the failed copy holds by the primary's documents `files` (per document its
-    /// current state, deletes included), taken after the primary's global checkpoint was
-    /// `through`, in the primary's `term`. The states at or below `through` become the
-    /// translog's snapshot; a state above it is the operation that made it, which the history
-    /// sent next holds too. Answers the copy's local checkpoint; it stays failed until the caller
-    /// makes it a replica.
-    pub(crate) fn restore_files(
-        &self,
-        term: Term,
-        through: SeqNo,
-        files: Vec<OpRecord>,
-    ) -> Result<SeqNo, EngineError> {
+    /// What a file-based recovery copies from this primary (`RecoverySourceHandler.phase1`):
+    /// its translog's snapshot and every operation above it, the point-in-time state
+    /// Elasticsearch's safe commit and translog hold.
+    pub(crate) fn file_copy(&self) -> Replay {
+        self.translog.replay(|_| true)
+    }
+
+    /// A file-based recovery's target (`RecoveryTarget.cleanFiles`): replace what the failed
+    /// copy holds by the primary's `files` ([`GroupCopy::file_copy`]) in the primary's `term`,
+    /// its translog included. Answers the copy's local checkpoint; it stays failed until the
+    /// caller makes it a replica.
+    pub(crate) fn restore_files(&self, term: Term, files: Replay) -> Result<SeqNo, EngineError> {
         let guard = epoch::pin();
         let sealed = self.seal_current(&guard)?;
-        let (snapshot, mut above): (Vec<OpRecord>, Vec<OpRecord>) =
-            files.into_iter().partition(|op| op.seq_no <= through);
-        above.sort_by_key(|op| op.seq_no);
-        self.translog.restore(through, snapshot, &above);
-        self.advance_global_checkpoint(through);
+        self.translog
+            .restore(files.through, files.snapshot, &files.ops);
+        self.advance_global_checkpoint(files.through);
         let engine = self.rebuild(|_| true, term)?;
         let local_checkpoint = engine.local_checkpoint();
         sealed.publish(engine);

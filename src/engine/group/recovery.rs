@@ -13,10 +13,11 @@
 //!    (`GroupCopy`'s membership), as Elasticsearch's peer-recovery retention leases do.
 //!    When it has not (the lease expired, or the copy failed under an older primary, which held
 //!    the lease), the recovery is file-based first (`phase1`): the copy's engine and translog
-//!    are replaced by the primary's documents, with their `_seq_no`, term and version, as of the
-//!    primary's global checkpoint `S` (`GroupCopy::restore_files`; Elasticsearch copies the
-//!    safe commit's files, whose local checkpoint is at most the global checkpoint), and the
-//!    history sent is the one above `S`. [`Recovery::files`] counts the documents copied.
+//!    are replaced by the primary's translog, its snapshot (per document the state at its bound,
+//!    at most the global checkpoint, with `_seq_no`, term and version) and every operation above
+//!    it (`GroupCopy::file_copy`, `restore_files`), as Elasticsearch copies the safe commit's
+//!    files and the primary's history above them, and the history sent is the one above the
+//!    copy's new local checkpoint. [`Recovery::files`] counts the entries copied.
 //! 4. The master marks it in sync once an answer shows its local checkpoint at the global
 //!    checkpoint ([`may_mark_in_sync`], `markAllocationIdAsInSync`): the recovery's own answer,
 //!    or a later write's.
@@ -27,7 +28,6 @@ use super::copy::{CopyId, Role};
 use super::failover::FaultError;
 use super::replication::{Message, ReplicationRequest, Reply};
 use super::ShardGroup;
-use crate::engine::history::OpRecord;
 use crate::engine::sync::Arc;
 use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::SeqNo;
@@ -39,8 +39,8 @@ pub struct Recovery {
     /// The copy's local checkpoint when the primary started tracking it (after the file copy,
     /// if there was one).
     pub from_local_checkpoint: SeqNo,
-    /// Documents (deletes included) a file-based recovery copied (`phase1`); 0 when the
-    /// recovery was ops-based only.
+    /// Translog entries a file-based recovery copied (`phase1`: snapshot documents, deletes
+    /// included, and operations above them); 0 when the recovery was ops-based only.
     pub files: usize,
     /// Operations the primary sent it.
     pub operations: usize,
@@ -75,18 +75,13 @@ impl ShardGroup {
         let (from, files) = match source.with_engine(|e| e.retains_history_above(local)) {
             true => (local, 0),
             false => {
-                let through = source.global_checkpoint();
-                let docs: Vec<OpRecord> = source
-                    .with_engine(|e| e.documents())
-                    .into_iter()
-                    .map(|(id, meta, source)| OpRecord::write(meta, id.into(), source))
-                    .collect();
-                let files = docs.len();
+                let files = source.file_copy();
+                let copied = files.snapshot.len() + files.ops.len();
                 let from = target
-                    .restore_files(term, through, docs)
+                    .restore_files(term, files)
                     .map_err(FaultError::Promotion)?;
                 source.start_tracking(copy, from);
-                (from, files)
+                (from, copied)
             }
         };
         let range = recovery_range(from, source.with_engine(|e| e.max_seq_no()));
