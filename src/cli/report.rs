@@ -100,9 +100,9 @@ pub fn render(entries: &[Entry], reports: &[Report]) -> String {
          where it changed. The catalogue's expected verdict is given for each entry; `-` means \
          the entry states no expectation for that invariant.\n\n\
          Every proof is exhaustive for its entry's parameters and no further: \"holds\" means \
-         \"holds for these clients, operations, copies, failovers, replica failures, documents \
-         and network faults\". The *Bounds* line of each invariant gives the largest of each that \
-         its proofs reach (not all in one entry).\n\n\
+         \"holds for these clients, operations, copies, failovers, replica failures, recoveries, \
+         documents and network faults\". The *Bounds* line of each invariant gives the largest \
+         of each that its proofs reach (not all in one entry).\n\n\
          The reachability goals (`reach_*`, stateright `sometimes` properties) show that each \
          model does what it is meant to: a model that never acknowledged a write, or never \
          failed over, would prove every safety invariant vacuously. Every entry names the goals \
@@ -170,7 +170,9 @@ struct Bounds {
     copies: u8,
     failovers: u8,
     replica_failures: u8,
+    recoveries: u8,
     docs: u8,
+    deletes: bool,
     networked: bool,
     drops: bool,
     duplicates: bool,
@@ -193,7 +195,9 @@ impl Bounds {
                     b.copies = b.copies.max(c.copies);
                     b.failovers = b.failovers.max(c.failovers);
                     b.replica_failures = b.replica_failures.max(c.replica_failures);
+                    b.recoveries = b.recoveries.max(c.recoveries);
                     b.docs = b.docs.max(1);
+                    b.deletes |= c.deletes;
                     b.networked = true;
                     b.drops |= c.drops;
                     b.duplicates |= c.duplicates;
@@ -216,13 +220,19 @@ impl std::fmt::Display for Bounds {
         write!(
             f,
             "clients ≤ {}, operations per client ≤ {}, copies ≤ {}, failovers ≤ {}, replica \
-             failures ≤ {}, documents ≤ {}, network: {faults}",
+             failures ≤ {}, recoveries ≤ {}, documents ≤ {}{}, network: {faults}",
             self.clients,
             self.ops_per_client,
             self.copies,
             self.failovers,
             self.replica_failures,
-            self.docs
+            self.recoveries,
+            self.docs,
+            match (self.networked, self.deletes) {
+                (true, true) => " (deleted and re-created)",
+                (true, false) => " (never deleted)",
+                (false, _) => "",
+            }
         )
     }
 }

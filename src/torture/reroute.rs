@@ -72,12 +72,16 @@ fn failover_windows(events: &[NemesisEvent]) -> Vec<(u64, u64)> {
     windows
 }
 
-/// The primary terms the answers reveal.
+/// The primary terms the answers reveal, indexed so that each question is two binary searches.
 struct Terms {
-    /// (completion time, term) of every answer naming a change id, by completion time.
-    seen: Vec<(u64, u64)>,
-    /// (invocation time, term) of every acknowledged write, by invocation time.
-    acked: Vec<(u64, u64)>,
+    /// Completion times of every answer naming a change id, sorted.
+    seen_at: Vec<u64>,
+    /// `seen_max[i]`: the highest term among the first `i` of those answers.
+    seen_max: Vec<u64>,
+    /// Invocation times of every acknowledged write, sorted.
+    acked_at: Vec<u64>,
+    /// `acked_min[i]`: the lowest term among the acknowledged writes from the `i`-th on.
+    acked_min: Vec<Option<u64>>,
     highest: u64,
 }
 
@@ -93,25 +97,37 @@ impl Terms {
             .filter_map(|op| Some((op.invoke.time_ns, op.acked_write()?.primary_term)))
             .collect();
         acked.sort_unstable();
-        let highest = seen.iter().map(|(_, t)| *t).max().unwrap_or(0);
+        let seen_max: Vec<u64> = std::iter::once(0)
+            .chain(seen.iter().scan(0, |max, (_, term)| {
+                *max = (*max).max(*term);
+                Some(*max)
+            }))
+            .collect();
+        let mut acked_min: Vec<Option<u64>> = acked
+            .iter()
+            .rev()
+            .scan(None, |min: &mut Option<u64>, (_, term)| {
+                *min = Some(min.map_or(*term, |m| m.min(*term)));
+                Some(*min)
+            })
+            .collect();
+        acked_min.reverse();
+        acked_min.push(None);
         Terms {
-            seen,
-            acked,
-            highest,
+            highest: seen_max.last().copied().unwrap_or(0),
+            seen_at: seen.iter().map(|(t, _)| *t).collect(),
+            seen_max,
+            acked_at: acked.iter().map(|(t, _)| *t).collect(),
+            acked_min,
         }
     }
 
-    /// Whether a promotion may have happened between `from` and `to`.
+    /// Whether a promotion may have happened between `from` and `to`: some answer shows a
+    /// higher term than every answer completed before `from`, and no write invoked after `to`
+    /// was acknowledged in a term at most that.
     fn may_change(&self, from: u64, to: u64) -> bool {
-        let before = self.seen[..self.seen.partition_point(|(t, _)| *t < from)]
-            .iter()
-            .map(|(_, term)| *term)
-            .max()
-            .unwrap_or(0);
-        let after = self.acked[self.acked.partition_point(|(t, _)| *t <= to)..]
-            .iter()
-            .map(|(_, term)| *term)
-            .min();
+        let before = self.seen_max[self.seen_at.partition_point(|t| *t < from)];
+        let after = self.acked_min[self.acked_at.partition_point(|t| *t <= to)];
         self.highest > before && after.is_none_or(|after| after > before)
     }
 }
