@@ -125,8 +125,17 @@ fn only_a_failed_replica_recovers() {
     assert!(g.recover_replica(7).is_err());
 }
 
+/// What a copy holds that a recovery must reproduce: its documents with their seq-no metadata
+/// (tombstones included), its local checkpoint and max `_seq_no`, and its global checkpoint.
+type Held = (Vec<(String, DocMeta, Option<Source>)>, (i64, i64), i64);
+
+fn held(g: &ShardGroup, copy: usize) -> Held {
+    let global = g.copy(copy).unwrap().global_checkpoint();
+    (docs(g, copy), checkpoints(g, copy), global)
+}
+
 #[test]
-fn a_copy_failed_under_an_older_primary_whose_history_was_released_does_not_recover() {
+fn a_copy_failed_under_an_older_primary_recovers_by_copying_files() {
     let g = group();
     index(&g, "a", 0);
     g.fail_replica(2).unwrap();
@@ -134,17 +143,23 @@ fn a_copy_failed_under_an_older_primary_whose_history_was_released_does_not_reco
     for n in 1..=3 {
         index(&g, &format!("w{n}"), n);
     }
-    let refused = g.recover_replica(2).unwrap_err();
+    assert!(!g
+        .copy(1)
+        .unwrap()
+        .with_engine(|e| e.retains_history_above(-1)));
+    let recovery = g.recover_replica(2).unwrap();
     assert_eq!(
-        refused.to_string(),
-        "the primary no longer retains the operations above [-1] that copy [2] needs (esocc has no file-based recovery)"
+        (recovery.files, recovery.in_sync),
+        (4, true),
+        "{recovery:?}"
     );
-    assert_eq!(g.copy(2).unwrap().role(), Role::Failed);
-    assert_eq!(g.in_sync(), [1]);
+    assert_eq!(g.copy(2).unwrap().role(), Role::Replica);
+    assert_eq!(g.in_sync(), [1, 2]);
+    assert_eq!(held(&g, 2), held(&g, 1));
 }
 
 #[test]
-fn an_expired_lease_no_longer_holds_the_failed_copys_history() {
+fn a_recovery_after_an_expired_lease_copies_files_and_ends_identical_to_the_primary() {
     let options = CopyOptions {
         release_step: 1,
         retention_lease_period: std::time::Duration::ZERO,
@@ -156,15 +171,70 @@ fn an_expired_lease_no_longer_holds_the_failed_copys_history() {
     for n in 1..=5 {
         index(&g, &format!("w{n}"), n);
     }
+    index(&g, "w1", 6); // _version 2
+    assert!(g.delete("w2", &Condition::None).result.is_ok()); // a tombstone
     assert_eq!(g.in_sync(), [0, 1]);
     // The lease expired at the first release after the failure: nothing above copy 2's local
     // checkpoint is kept for it (the default period keeps all five: the first test above).
     assert!(g.copy(0).unwrap().stats().history_ops <= 1);
-    let refused = g.recover_replica(2).unwrap_err();
-    assert!(
-        refused.to_string().contains("no longer retains"),
-        "{refused}"
+    assert!(!g
+        .copy(0)
+        .unwrap()
+        .with_engine(|e| e.retains_history_above(0)));
+    // One write above the global checkpoint: applied by the primary, held for copy 1.
+    g.set_link(1, LinkFault::Delay).unwrap();
+    let pending = g.submit(Write::Index {
+        id: "x".into(),
+        source: source(8),
+        condition: Condition::None,
+    });
+    assert_eq!(g.copy(0).unwrap().global_checkpoint(), 7);
+
+    // Phase 1 copies the primary's 7 documents (the tombstone too) as of its global checkpoint
+    // 7; `x` at 8, above it, arrives as the operation that made it.
+    let recovery = g.recover_replica(2).unwrap();
+    assert_eq!(
+        (
+            recovery.files,
+            recovery.from_local_checkpoint,
+            recovery.operations,
+            recovery.in_sync
+        ),
+        (7, 8, 0, true),
+        "{recovery:?}"
     );
+    g.set_link(1, LinkFault::Deliver).unwrap();
+    g.release(1).unwrap();
+    assert!(pending.wait().result.is_ok());
+    assert_eq!(g.in_sync(), [0, 1, 2]);
+    // Identical to the primary; its global checkpoint is the one the primary last sent, as the
+    // other replica's (the primary's moved to 8 with the answer for `x`).
+    assert_eq!(held(&g, 2).0, held(&g, 0).0);
+    assert_eq!(held(&g, 2).1, held(&g, 0).1);
+    assert_eq!(held(&g, 2), held(&g, 1));
+    assert_eq!(
+        docs(&g, 2)
+            .iter()
+            .find(|(id, ..)| id == "w2")
+            .map(|d| d.1.deleted),
+        Some(true)
+    );
+
+    // In sync: the next write needs it; and copy 2, promoted twice over, rebuilds from the
+    // translog the file copy gave it with every document.
+    let out = g.index("b", source(9), &Condition::None);
+    assert_eq!(out.result.unwrap().shards.successful, 3);
+    let before: Vec<_> = docs(&g, 0)
+        .into_iter()
+        .filter(|(_, meta, _)| !meta.deleted)
+        .collect();
+    assert_eq!(g.fail_primary().unwrap().promoted, 1);
+    assert_eq!(g.fail_primary().unwrap().promoted, 2);
+    let after: Vec<_> = docs(&g, 2)
+        .into_iter()
+        .filter(|(_, meta, _)| !meta.deleted)
+        .collect();
+    assert_eq!(after, before);
 }
 
 #[test]

@@ -41,9 +41,21 @@ fn await_held(es: &Es, index: &str, copy: usize, held: u64) {
 /// the write waits for copy 2, and return the client's answer. Copy 1, which has the write, is
 /// promoted; the first attempt fails with the old primary and the coordinating node re-routes.
 fn write_across_a_failover(es: &Es, index: &str, method: &str, path: &str, body: &str) -> Answer {
+    write_on_node_across_a_failover(es, 0, index, method, path, body)
+}
+
+/// [`write_across_a_failover`] with the request sent to `node` (its coordinating node).
+fn write_on_node_across_a_failover(
+    es: &Es,
+    node: usize,
+    index: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Answer {
     post(es, &format!("/_esocc/{index}/0/link/2/delay"));
     let answer = std::thread::scope(|s| {
-        let writer = s.spawn(|| es.call(method, path, Some(body)));
+        let writer = s.spawn(|| es.call_on(node, method, path, Some(body)));
         await_held(es, index, 2, 1);
         let failover = es
             .call("POST", &format!("/_esocc/{index}/0/fail_primary"), None)
@@ -120,6 +132,56 @@ fn an_update_rerouted_with_retry_on_conflict_is_rerun_whole_on_the_new_primary()
         (Some("noop"), Some(1))
     );
     assert_eq!(group_state(&es, "r")["reroutes"], 2);
+}
+
+const BULK_UPDATE: &str = "{\"update\":{\"_index\":\"k\",\"_id\":\"1\",\"retry_on_conflict\":1}}\n{\"doc\":{\"token\":\"k\"}}\n";
+
+#[test]
+fn a_bulk_update_rerouted_by_its_primarys_node_answers_as_the_index_it_became() {
+    let es = three_copies("k");
+    es.call("PUT", "/k/_doc/1", Some(r#"{"token":"t0"}"#));
+    // The update above as a `_bulk` item sent to the primary's node: the primary replaced the
+    // item by its translation in the request its node shares
+    // (`BulkPrimaryExecutionContext.markAsCompleted`), so the re-route sends an index conditional
+    // on seq 0, which meets the update's own change; an index is not retried on conflict, so
+    // `retry_on_conflict` does not re-run the update, and the item is an `index`.
+    let answer = write_across_a_failover(&es, "k", "POST", "/_bulk", BULK_UPDATE);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = answer.json();
+    let item = &answer["items"][0]["index"];
+    assert_eq!(
+        (answer["errors"].as_bool(), item["status"].as_u64()),
+        (Some(true), Some(409)),
+        "{answer}"
+    );
+    assert_eq!(item["error"]["reason"], MET_ITS_OWN_CHANGE);
+    let doc = es.call("GET", "/k/_doc/1", None).json();
+    assert_eq!(doc["_source"], json!({"token": "k"}));
+    assert_eq!(group_state(&es, "k")["reroutes"], 1);
+}
+
+#[test]
+fn a_bulk_update_rerouted_by_another_node_is_translated_again_on_the_new_primary() {
+    let es = three_copies("k");
+    es.call("PUT", "/k/_doc/1", Some(r#"{"token":"t0"}"#));
+    // Sent to node 1, which forwards it to the primary on node 0: node 1 still holds the
+    // untouched update, so the re-route sends the update, which the new primary translates
+    // afresh on a document that already holds it: a noop, answered as an update.
+    let answer = write_on_node_across_a_failover(&es, 1, "k", "POST", "/_bulk", BULK_UPDATE);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = answer.json();
+    let item = &answer["items"][0]["update"];
+    assert_eq!(
+        (
+            answer["errors"].as_bool(),
+            item["status"].as_u64(),
+            item["result"].as_str(),
+            item["_seq_no"].as_i64()
+        ),
+        (Some(false), Some(200), Some("noop"), Some(1)),
+        "{answer}"
+    );
+    assert_eq!(group_state(&es, "k")["reroutes"], 1);
 }
 
 #[test]
@@ -266,7 +328,7 @@ fn a_failed_replica_recovers_and_serves_every_acknowledged_write_after_failovers
     assert_eq!(recovery.status, 200, "{}", recovery.body);
     assert_eq!(
         recovery.json(),
-        json!({"copy": 2, "from_local_checkpoint": 0, "operations": 2, "in_sync": true})
+        json!({"copy": 2, "from_local_checkpoint": 0, "files": 0, "operations": 2, "in_sync": true})
     );
     assert_eq!(group_state(&es, "v")["copies"][2]["in_sync"], true);
     let again = es.call("POST", "/_esocc/v/0/recover_replica", None);

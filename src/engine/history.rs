@@ -7,11 +7,15 @@
 //! hands it to crossbeam-epoch, which frees it after every reader pinned at the time has left.
 //!
 //! Cutting is safe against concurrent pushes because pushes only ever touch the head: the cut
-//! stores null into the `next` of an interior node, which no pusher writes after publishing it.
-//! Only one thread cuts at a time (`releasing`, a try-flag: a busy cut is skipped, never waited
-//! for). The cut keeps every operation above the bound: an operation at or below it was pushed
-//! before its `_seq_no` was marked processed, and the bound is at most the local checkpoint, so
-//! no such operation can still arrive at the head.
+//! unlinks a node by storing its successor into the `next` of the node before it, which no
+//! pusher writes after publishing it, and swaps the head itself only by compare-and-swap. Only
+//! one thread cuts at a time (`releasing`, a try-flag: a busy cut is skipped, never waited for).
+//! The cut releases every operation at or below the bound, wherever it sits in the list: a
+//! replica records operations as they arrive, and a delayed one is recorded after higher ones.
+//! (Cutting only the oldest stretch once left such an operation behind while the log reported
+//! it released, so a translog folded below the bound lost it.) No operation at or below the
+//! bound can still arrive but a duplicate: one was pushed before its `_seq_no` was marked
+//! processed, and the bound is at most the local checkpoint.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -227,10 +231,12 @@ impl OpLog {
         self.enabled && bound >= self.next_cut.load(Ordering::Acquire)
     }
 
-    /// Cut off the oldest operations, all at or below `bound` (which must not exceed the local
-    /// checkpoint), once `bound` moved far enough since the last cut. Each cut-off operation goes
-    /// through `release` (newest first) before the epoch frees it. Returns whether it cut; a cut
-    /// already running elsewhere makes this one return `false` at once.
+    /// Release every operation at or below `bound` (which must not exceed the local checkpoint),
+    /// once `bound` moved far enough since the last cut, wherever it sits in the log: a replica
+    /// records operations in the order they arrive, so one at or below the bound may have been
+    /// recorded after one above it. Each released operation goes through `release` (newest
+    /// first) before the epoch frees it. Returns whether it cut; a cut already running elsewhere
+    /// makes this one return `false` at once.
     pub(crate) fn release_through(
         &self,
         bound: SeqNo,
@@ -240,77 +246,121 @@ impl OpLog {
             return false;
         }
         let guard = epoch::pin();
-        // Find the last node above `bound`: everything older than it is at or below.
-        let mut last_above = None;
-        let first = self.head.load(Ordering::Acquire, &guard);
-        let mut node = first;
-        // SAFETY: as in `above`; only this thread unlinks nodes.
+        let mut unlinked = Unlinked(Vec::new());
+        // The last node the walk kept; `None` while it kept none, so a node to unlink is the head
+        // (unless a push got in front of it since).
+        let mut kept: Option<&Node> = None;
+        let mut node = self.head.load(Ordering::Acquire, &guard);
+        // SAFETY: as in `above`; only this thread unlinks nodes, and the unlinked ones are freed
+        // through the epoch below, after every reader that could still be on them.
         while let Some(n) = unsafe { node.as_ref() } {
+            let next = n.next.load(Ordering::Acquire, &guard);
             if n.op.seq_no > bound {
-                last_above = Some(n);
+                kept = Some(n);
+            } else {
+                kept = self.unlink(kept, node, next, &guard);
+                release(Released {
+                    op: &n.op,
+                    deleted_at: n.deleted_at,
+                });
+                unlinked.0.push(node.as_raw());
             }
-            node = n.next.load(Ordering::Acquire, &guard);
-        }
-        let unlink_after = |n: &Node| n.next.swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
-        // Nothing above `bound`: take the whole list off the head, unless a push got there
-        // first; then the node the walk started from stays, with everything newer.
-        let detached = match last_above {
-            Some(n) => unlink_after(n),
-            None if first.is_null() => first,
-            None => match self.head.compare_exchange(
-                first,
-                epoch::Shared::null(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-                &guard,
-            ) {
-                Ok(_) => first,
-                // SAFETY: `first` is not null and was loaded under `guard`.
-                Err(_) => unlink_after(unsafe { first.deref() }),
-            },
-        };
-        let mut released = 0usize;
-        let mut node = detached;
-        // SAFETY: the detached chain is unreachable from the head; readers that entered it
-        // before the swap are pinned, and only the deferred free below destroys it.
-        while let Some(n) = unsafe { node.as_ref() } {
-            release(Released {
-                op: &n.op,
-                deleted_at: n.deleted_at,
-            });
-            released += 1;
-            node = n.next.load(Ordering::Acquire, &guard);
-        }
-        if !detached.is_null() {
-            let chain = SendChain(detached.as_raw());
-            // SAFETY: freed once, after every guard that could reach the chain is gone.
-            unsafe { guard.defer_unchecked(move || chain.free()) };
+            node = next;
         }
         // Every released node was counted: its push returned before its `_seq_no` was marked.
-        self.retained.fetch_sub(released, Ordering::Relaxed);
+        self.retained.fetch_sub(unlinked.0.len(), Ordering::Relaxed);
+        if !unlinked.0.is_empty() {
+            // SAFETY: each node is unreachable from the head now and freed once, after every
+            // guard that could still reach it is gone.
+            unsafe { guard.defer_unchecked(move || unlinked.free()) };
+        }
         self.released_through.fetch_max(bound, Ordering::AcqRel);
         let step = self.step.max(self.retained() as SeqNo / 2);
         self.next_cut.store(bound + step, Ordering::Release);
         self.releasing.store(false, Ordering::Release);
         true
     }
+
+    /// Drop every operation and start over as if everything at or below `through` had been
+    /// released (an engine rebuilt from a snapshot at `through`, a translog replaced by a
+    /// file-based recovery's copy). The caller makes
+    /// sure nothing pushes or cuts meanwhile (the copy's engine is sealed); readers may still
+    /// walk the old nodes, which the epoch frees after them.
+    pub(crate) fn reset(&self, through: SeqNo) {
+        let guard = epoch::pin();
+        let mut unlinked = Unlinked(Vec::new());
+        let mut node = self
+            .head
+            .swap(epoch::Shared::null(), Ordering::AcqRel, &guard);
+        // SAFETY: as in `above`; the detached nodes are freed through the epoch below.
+        while let Some(n) = unsafe { node.as_ref() } {
+            unlinked.0.push(node.as_raw());
+            node = n.next.load(Ordering::Acquire, &guard);
+        }
+        if !unlinked.0.is_empty() {
+            // SAFETY: unreachable from the head; freed once, after every guard that could
+            // still reach them.
+            unsafe { guard.defer_unchecked(move || unlinked.free()) };
+        }
+        self.retained.store(0, Ordering::Relaxed);
+        self.released_through.store(through, Ordering::Release);
+        self.next_cut.store(through + self.step, Ordering::Release);
+    }
+
+    /// Take `node` (followed by `next`) out of the list; `kept` is the node before it, `None`
+    /// when it was the head as the walk saw it. Returns the node before it now (`None`: the head
+    /// is `next`). Pushers write only the head and their own node's `next` before publishing it,
+    /// so storing into a published node's `next` races with nobody; the head is swapped with a
+    /// compare-and-swap, and when a push got in first, the pushed nodes lead to `node` and the
+    /// last of them becomes the node before it.
+    fn unlink<'g>(
+        &self,
+        kept: Option<&'g Node>,
+        node: epoch::Shared<'g, Node>,
+        next: epoch::Shared<'g, Node>,
+        guard: &'g epoch::Guard,
+    ) -> Option<&'g Node> {
+        let before = match kept {
+            Some(before) => before,
+            None => match self.head.compare_exchange(
+                node,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                guard,
+            ) {
+                Ok(_) => return None,
+                Err(failed) => {
+                    let mut before = failed.current;
+                    loop {
+                        // SAFETY: the nodes pushed since lead to `node`, which is not null.
+                        let b = unsafe { before.deref() };
+                        let after = b.next.load(Ordering::Acquire, guard);
+                        if after == node {
+                            break b;
+                        }
+                        before = after;
+                    }
+                }
+            },
+        };
+        before.next.store(next, Ordering::Release);
+        Some(before)
+    }
 }
 
-/// A detached chain of nodes on its way to the epoch collector.
-struct SendChain(*const Node);
+/// Nodes a cut unlinked, on their way to the epoch collector (each on its own: their `next`
+/// pointers may lead to nodes still in the list).
+struct Unlinked(Vec<*const Node>);
 
-// SAFETY: the chain is unreachable by anyone but the collector that frees it.
-unsafe impl Send for SendChain {}
+// SAFETY: the nodes are unreachable by anyone but the collector that frees them.
+unsafe impl Send for Unlinked {}
 
-impl SendChain {
-    /// Free every node of the chain.
+impl Unlinked {
+    /// Free every node.
     unsafe fn free(self) {
-        let guard = epoch::unprotected();
-        let mut node = epoch::Shared::from(self.0);
-        while !node.is_null() {
-            let next = node.deref().next.load(Ordering::Relaxed, guard);
-            drop(node.into_owned());
-            node = next;
+        for node in self.0 {
+            drop(epoch::Shared::from(node).into_owned());
         }
     }
 }
@@ -359,5 +409,34 @@ mod tests {
             (0..1000).collect::<Vec<_>>(),
             "each operation kept or released once"
         );
+    }
+
+    #[test]
+    fn a_cut_releases_an_operation_recorded_after_a_higher_one() {
+        // A replica whose link delayed `_seq_no` 1 records it after 2 and 3.
+        let log = OpLog::new(true, 1);
+        for s in [0, 2, 3, 1, 4] {
+            log.push(OpRecord::noop(s, 1));
+        }
+        let mut released = Vec::new();
+        assert!(log.release_through(1, |r| released.push(r.op.seq_no)));
+        assert_eq!(
+            released,
+            vec![1, 0],
+            "newest first, every one at or below the bound"
+        );
+        let kept: Vec<SeqNo> = log.above(-1).iter().map(|op| op.seq_no).collect();
+        assert_eq!(kept, vec![2, 3, 4]);
+        assert_eq!(log.retained(), 3);
+        assert_eq!(log.released_through(), 1);
+
+        // The head itself at or below the bound.
+        let log = OpLog::new(true, 1);
+        for s in [2, 0, 1] {
+            log.push(OpRecord::noop(s, 1));
+        }
+        assert!(log.release_through(1, |_| {}));
+        let kept: Vec<SeqNo> = log.above(-1).iter().map(|op| op.seq_no).collect();
+        assert_eq!(kept, vec![2]);
     }
 }

@@ -164,6 +164,8 @@ impl ShardCopy {
     ) -> Self {
         let tracker = LocalCheckpointTracker::starting_at(options.checkpoint_window, checkpoint);
         let copy = Self::with_tracker(shard, options, tracker);
+        // Its history starts above the checkpoint: what the snapshot holds was released.
+        copy.log.reset(checkpoint);
         for op in snapshot {
             if let (Some(id), Some(meta)) = (op.id(), op.meta()) {
                 copy.install(id, meta, op.source().cloned());
@@ -298,6 +300,12 @@ impl ShardCopy {
     /// The history above `seq_no`, in `_seq_no` order (what a promoted primary resyncs).
     pub fn history_above(&self, seq_no: SeqNo) -> Vec<OpRecord> {
         self.log.above(seq_no)
+    }
+
+    /// Whether the history still holds every operation above `seq_no` this copy processed
+    /// (nothing above it was released): an ops-based recovery from `seq_no` is possible.
+    pub fn retains_history_above(&self, seq_no: SeqNo) -> bool {
+        self.log.enabled() && self.log.released_through() <= seq_no
     }
 
     /// Every document state this copy holds, tombstones included, sorted by id.

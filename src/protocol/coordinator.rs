@@ -27,6 +27,19 @@
 //! node re-sends the *whole* update to the new primary, which re-reads the document (the first
 //! application is in it) and applies the update again; with `retry_on_conflict = 0` the client
 //! gets the 409 for an update that was applied ([`translated_conflict`]).
+//!
+//! An update item of `_bulk` is re-routed inside its `BulkShardRequest`
+//! (`TransportShardBulkAction`), and what the reroute re-sends depends on where the coordinating
+//! node holds that request. The primary that executed the item replaced it by its translation
+//! (`BulkPrimaryExecutionContext.markAsCompleted`: the index request conditional on the change it
+//! read) in the request object it executed. A coordinating node on the primary's own node shares
+//! that object (a local transport request is not serialized), so its reroute re-sends the
+//! translation, an index request: a conflict there is not an update's conflict any more
+//! (`onComplete` retries only an `UpdateRequest`), and the client gets the 409 whatever
+//! `retry_on_conflict` says, under the item's `index` action. A coordinating node elsewhere still
+//! holds the untouched update, so its reroute re-sends the update, which the new primary
+//! translates afresh (`UpdateHelper.prepare`) with `retry_on_conflict` in force
+//! ([`resends_translation`]).
 
 use std::time::Duration;
 
@@ -63,14 +76,43 @@ pub fn reroute(
     failure != PrimaryFailure::Decided && reroutes < MAX_REROUTES && elapsed < timeout
 }
 
+/// The API an update came through: it decides what a re-route of its translation means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UpdateApi {
+    /// `POST /{index}/_update/{id}` (`TransportUpdateAction`, which runs on the primary's node).
+    #[default]
+    Update,
+    /// An update item of `_bulk` (`TransportShardBulkAction`), coordinated by the node of copy
+    /// `coordinating_node` (copy `k` lives on node `k`).
+    Bulk { coordinating_node: usize },
+}
+
+/// An update was translated by the primary on node `translated_on`, and its attempt failed with
+/// the primary: does the re-route re-send the translation (otherwise the update itself)? The
+/// `_update` API always re-sends it; a `_bulk` item only when its coordinating node is the
+/// translating primary's node, the one that shares the request the primary rewrote.
+pub fn resends_translation(api: UpdateApi, translated_on: usize) -> bool {
+    match api {
+        UpdateApi::Update => true,
+        UpdateApi::Bulk { coordinating_node } => coordinating_node == translated_on,
+    }
+}
+
 /// A re-routed update's translated write conflicted on the new primary: how the coordinating
-/// node sees it. With `retry_on_conflict >= 1` the update's own retry re-prepares it on the old
-/// primary's node, whose shard is gone ([`PrimaryFailure::Unavailable`]: the whole update is
-/// re-routed); with `0` the conflict is final.
+/// node sees it, for an update of the `_update` API. With `retry_on_conflict >= 1` the update's
+/// own retry re-prepares it on the old primary's node, whose shard is gone
+/// ([`PrimaryFailure::Unavailable`]: the whole update is re-routed); with `0` the conflict is
+/// final.
 pub fn translated_conflict(retry_on_conflict: u32) -> PrimaryFailure {
-    match may_retry(1, retry_on_conflict) {
-        true => PrimaryFailure::Unavailable,
-        false => PrimaryFailure::Decided,
+    translated_conflict_in(UpdateApi::Update, retry_on_conflict)
+}
+
+/// [`translated_conflict`] for an update sent through `api`: a `_bulk` item's re-sent
+/// translation had replaced the item, an index request, so its conflict is final.
+pub fn translated_conflict_in(api: UpdateApi, retry_on_conflict: u32) -> PrimaryFailure {
+    match api {
+        UpdateApi::Update if may_retry(1, retry_on_conflict) => PrimaryFailure::Unavailable,
+        UpdateApi::Update | UpdateApi::Bulk { .. } => PrimaryFailure::Decided,
     }
 }
 
@@ -101,6 +143,22 @@ mod tests {
         assert_eq!(translated_conflict(0), PrimaryFailure::Decided);
         assert_eq!(translated_conflict(1), PrimaryFailure::Unavailable);
         assert_eq!(translated_conflict(3), PrimaryFailure::Unavailable);
+    }
+
+    #[test]
+    fn a_bulk_items_translation_is_resent_only_by_the_translating_node_and_its_conflict_is_final() {
+        let bulk = UpdateApi::Bulk {
+            coordinating_node: 0,
+        };
+        assert!(resends_translation(UpdateApi::Update, 1));
+        assert!(resends_translation(bulk, 0));
+        assert!(!resends_translation(bulk, 1));
+        for retry_on_conflict in [0, 1, 3] {
+            assert_eq!(
+                translated_conflict_in(bulk, retry_on_conflict),
+                PrimaryFailure::Decided
+            );
+        }
     }
 
     #[test]

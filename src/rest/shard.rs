@@ -20,6 +20,7 @@ use std::time::Duration;
 use super::error::RestError;
 use crate::engine::group::{CopyId, Role, Route, Unsafe};
 use crate::engine::{EngineError, EsError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
+use crate::protocol::coordinator::UpdateApi;
 use crate::protocol::preference::{choose_copy, parse, PreferenceError};
 
 /// One shard: its group of copies.
@@ -109,11 +110,42 @@ impl Shard {
         write: Write,
         timeout: Duration,
     ) -> Result<WriteResponse, EngineError> {
+        self.coordinate(node, write, timeout, UpdateApi::Update)
+            .await
+            .0
+    }
+
+    /// An item of `_bulk` sent to `node` (node 0 without one), as [`Shard::write`], and whether
+    /// a re-route answered it with an update's translation: then the item answers as an `index`
+    /// action (Elasticsearch's old primary replaced the item by its translation in the request
+    /// its node shares, `engine::group::coordinator`).
+    pub async fn write_bulk_item(
+        &self,
+        node: Option<usize>,
+        write: Write,
+        timeout: Duration,
+    ) -> (Result<WriteResponse, EngineError>, bool) {
+        let api = UpdateApi::Bulk {
+            coordinating_node: node.unwrap_or(0),
+        };
+        self.coordinate(node, write, timeout, api).await
+    }
+
+    async fn coordinate(
+        &self,
+        node: Option<usize>,
+        write: Write,
+        timeout: Duration,
+        update_api: UpdateApi,
+    ) -> (Result<WriteResponse, EngineError>, bool) {
         let route = Route {
             via: self.primary_on(node),
             timeout,
+            update_api,
         };
-        self.group.coordinate(write, route).await.result
+        let mut coordinated = self.group.coordinate(write, route);
+        let outcome = (&mut coordinated).await;
+        (outcome.result, coordinated.answered_by_translation())
     }
 
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.

@@ -22,6 +22,13 @@
 //! `retry_on_conflict >= 1` the whole update is sent again and re-applied on what the new
 //! primary holds (a non-idempotent transformation applies twice; a partial document merged
 //! again is a noop), with `0` the client gets the 409 for an update that was applied.
+//!
+//! An update item of `_bulk` ([`UpdateApi::Bulk`] in its [`Route`]) is re-routed as Elasticsearch
+//! re-routes its `BulkShardRequest` ([`resends_translation`]): a coordinating node on the node of
+//! the primary that translated it re-sends the translation, whose conflict is final whatever
+//! `retry_on_conflict` says, and the item answers as the index it became
+//! ([`CoordinatedWrite::answered_by_translation`]); a coordinating node elsewhere re-sends the
+//! update, translated afresh on the new primary.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,7 +40,9 @@ use super::pending::PendingWrite;
 use super::{ShardGroup, Write};
 use crate::engine::sync::Ordering;
 use crate::engine::WriteOutcome;
-use crate::protocol::coordinator::{reroute, translated_conflict, DEFAULT_TIMEOUT};
+use crate::protocol::coordinator::{
+    reroute, resends_translation, translated_conflict_in, UpdateApi, DEFAULT_TIMEOUT,
+};
 
 /// Where the coordinating node sends a write first, and how long it may keep re-routing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +52,8 @@ pub struct Route {
     pub via: Option<CopyId>,
     /// The request's `timeout` (default 1m): no re-route starts after it.
     pub timeout: Duration,
+    /// The API an update came through (what a conflict of its re-routed translation means).
+    pub update_api: UpdateApi,
 }
 
 impl Default for Route {
@@ -50,6 +61,7 @@ impl Default for Route {
         Route {
             via: None,
             timeout: DEFAULT_TIMEOUT,
+            update_api: UpdateApi::Update,
         }
     }
 }
@@ -63,7 +75,10 @@ pub struct CoordinatedWrite<'g> {
     request: Write,
     /// What the current attempt sent: the client's write, or an update's translation.
     current: Write,
+    /// The copy the current attempt went to (`None`: there was no primary).
+    target: Option<CopyId>,
     timeout: Duration,
+    update_api: UpdateApi,
     started: Instant,
     reroutes: u32,
     attempt: PendingWrite,
@@ -73,15 +88,18 @@ impl ShardGroup {
     /// Send `write` through the coordinating node: to `route.via` (or the master's primary),
     /// re-routed to the current primary while [`reroute`] allows.
     pub fn coordinate(&self, write: Write, route: Route) -> CoordinatedWrite<'_> {
-        let attempt = match route.via {
+        let target = route.via.or_else(|| self.primary());
+        let attempt = match target {
             Some(copy) => self.submit_at(copy, write.clone()),
-            None => self.submit(write.clone()),
+            None => self.refused(),
         };
         CoordinatedWrite {
             group: self,
             current: write.clone(),
+            target,
             request: write,
             timeout: route.timeout,
+            update_api: route.update_api,
             started: Instant::now(),
             reroutes: 0,
             attempt,
@@ -106,7 +124,7 @@ impl CoordinatedWrite<'_> {
             Write::Update { request, .. }
                 if self.current != self.request && error.conflict().is_some() =>
             {
-                let failure = translated_conflict(request.retry_on_conflict);
+                let failure = translated_conflict_in(self.update_api, request.retry_on_conflict);
                 (failure, self.request.clone())
             }
             _ => (error.primary_failure(), self.translation()),
@@ -118,14 +136,19 @@ impl CoordinatedWrite<'_> {
         self.reroutes += 1;
         self.group.reroutes.fetch_add(1, Ordering::AcqRel);
         self.attempt = self.group.submit_at(primary, next.clone());
+        self.target = Some(primary);
         self.current = next;
         None
     }
 
     /// What a re-route of the current attempt sends: the write the primary translated an update
-    /// into, or what the attempt sent.
+    /// into (where [`resends_translation`] says so), or what the attempt sent.
     fn translation(&self) -> Write {
-        match (&self.request, self.attempt.translated()) {
+        let translated = self.attempt.translated().filter(|_| {
+            self.target
+                .is_some_and(|copy| resends_translation(self.update_api, copy))
+        });
+        match (&self.request, translated) {
             (Write::Update { id, .. }, Some(translated)) => Write::Index {
                 id: id.clone(),
                 source: translated.source.clone(),
@@ -133,6 +156,12 @@ impl CoordinatedWrite<'_> {
             },
             _ => self.current.clone(),
         }
+    }
+
+    /// Whether the attempt that answered sent an update's translation (the write a re-route of
+    /// an executed update re-sends), not the client's write.
+    pub fn answered_by_translation(&self) -> bool {
+        matches!(self.request, Write::Update { .. }) && self.current != self.request
     }
 
     /// Block until the client's answer.

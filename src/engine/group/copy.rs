@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::engine_cell::{EngineCell, Generation, Sealed};
 use super::replication::{Rejected, ReplicationRequest};
-use super::translog::Translog;
+use super::translog::{Replay, Translog};
 use super::unsafe_knobs::Unsafe;
 use crate::engine::history::OpRecord;
 use crate::engine::sync::{epoch, AtomicI64, AtomicU64, Ordering};
@@ -431,6 +431,29 @@ impl GroupCopy {
         let checkpoint = self.global_checkpoint();
         self.translog.trim(checkpoint, term);
         let engine = self.rebuild(|op| survives_rollback(op.seq_no, checkpoint), term)?;
+        let local_checkpoint = engine.local_checkpoint();
+        sealed.publish(engine);
+        Ok(local_checkpoint)
+    }
+
+    /// What a file-based recovery copies from this primary (`RecoverySourceHandler.phase1`):
+    /// its translog's snapshot and every operation above it, the point-in-time state
+    /// Elasticsearch's safe commit and translog hold.
+    pub(crate) fn file_copy(&self) -> Replay {
+        self.translog.replay(|_| true)
+    }
+
+    /// A file-based recovery's target (`RecoveryTarget.cleanFiles`): replace what the failed
+    /// copy holds by the primary's `files` ([`GroupCopy::file_copy`]) in the primary's `term`,
+    /// its translog included. Answers the copy's local checkpoint; it stays failed until the
+    /// caller makes it a replica.
+    pub(crate) fn restore_files(&self, term: Term, files: Replay) -> Result<SeqNo, EngineError> {
+        let guard = epoch::pin();
+        let sealed = self.seal_current(&guard)?;
+        self.translog
+            .restore(files.through, files.snapshot, &files.ops);
+        self.advance_global_checkpoint(files.through);
+        let engine = self.rebuild(|_| true, term)?;
         let local_checkpoint = engine.local_checkpoint();
         sealed.publish(engine);
         Ok(local_checkpoint)

@@ -19,7 +19,7 @@ use super::ShardGroup;
 use crate::engine::sync::Arc;
 use crate::engine::EngineError;
 use crate::protocol::checkpoint::Promotion;
-use crate::protocol::{SeqNo, Term};
+use crate::protocol::Term;
 
 /// What a failover did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -48,9 +48,6 @@ pub enum FaultError {
     Promotion(EngineError),
     /// `recover_replica` on a copy that has not failed.
     NotFailed(CopyId),
-    /// The primary no longer retains the history a recovery of `copy` from `from` needs (no
-    /// file-based recovery in esocc).
-    HistoryReleased { copy: CopyId, from: SeqNo },
 }
 
 impl fmt::Display for FaultError {
@@ -67,12 +64,11 @@ impl fmt::Display for FaultError {
                 write!(f, "no in-sync replica to promote; the primary stays")
             }
             FaultError::Promotion(e) => write!(f, "promotion failed: {e}"),
-            FaultError::HistoryReleased { copy, from } => write!(
-                f,
-                "the primary no longer retains the operations above [{from}] that copy [{copy}] needs (esocc has no file-based recovery)"
-            ),
             FaultError::NotFailed(copy) => {
-                write!(f, "copy [{copy}] has not failed: only a failed replica recovers")
+                write!(
+                    f,
+                    "copy [{copy}] has not failed: only a failed replica recovers"
+                )
             }
         }
     }

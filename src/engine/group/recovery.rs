@@ -9,8 +9,15 @@
 //! 3. The primary sends it its history above the copy's local checkpoint
 //!    ([`recovery_range`], `phase2`) over the copy's link, so a delayed link holds the recovery
 //!    as it holds writes (tests script the window in which the copy recovers). The primary has
-//!    kept that history: a failed copy holds a retention lease at its last local checkpoint
-//!    (`GroupCopy`'s membership), which Elasticsearch's peer-recovery retention leases do too.
+//!    kept that history while a failed copy holds a retention lease at its last local checkpoint
+//!    (`GroupCopy`'s membership), as Elasticsearch's peer-recovery retention leases do.
+//!    When it has not (the lease expired, or the copy failed under an older primary, which held
+//!    the lease), the recovery is file-based first (`phase1`): the copy's engine and translog
+//!    are replaced by the primary's translog, its snapshot (per document the state at its bound,
+//!    at most the global checkpoint, with `_seq_no`, term and version) and every operation above
+//!    it (`GroupCopy::file_copy`, `restore_files`), as Elasticsearch copies the safe commit's
+//!    files and the primary's history above them, and the history sent is the one above the
+//!    copy's new local checkpoint. [`Recovery::files`] counts the entries copied.
 //! 4. Once the copy answered the recovery (`finalizeRecovery`), the master marks it in sync as
 //!    soon as an answer shows its local checkpoint at the global checkpoint ([`may_mark_in_sync`],
 //!    `markAllocationIdAsInSync`): the recovery's own answer, or a later write's. An answer to a
@@ -31,8 +38,12 @@ use crate::protocol::SeqNo;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Recovery {
     pub copy: CopyId,
-    /// The copy's local checkpoint when the primary started tracking it.
+    /// The copy's local checkpoint when the primary started tracking it (after the file copy,
+    /// if there was one).
     pub from_local_checkpoint: SeqNo,
+    /// Translog entries a file-based recovery copied (`phase1`: snapshot documents, deletes
+    /// included, and operations above them); 0 when the recovery was ops-based only.
+    pub files: usize,
     /// Operations the primary sent it.
     pub operations: usize,
     /// Whether the master marked it in sync already: the operations were delivered and brought
@@ -57,19 +68,27 @@ impl ShardGroup {
             return Err(FaultError::NotFailed(copy));
         }
         let source = &self.copies[primary];
-        let from = target
+        let local = target
             .reset_for_recovery(term)
             .map_err(FaultError::Promotion)?;
-        source.start_tracking(copy, from);
+        // Tracked from here on: the primary sends it every write and releases no history above
+        // `local` (which also keeps everything above its global checkpoint, read below).
+        source.start_tracking(copy, local);
+        let (from, files) = match source.with_engine(|e| e.retains_history_above(local)) {
+            true => (local, 0),
+            false => {
+                let files = source.file_copy();
+                let copied = files.snapshot.len() + files.ops.len();
+                let from = target
+                    .restore_files(term, files)
+                    .map_err(FaultError::Promotion)?;
+                source.start_tracking(copy, from);
+                (from, copied)
+            }
+        };
         let range = recovery_range(from, source.with_engine(|e| e.max_seq_no()));
         let mut ops = source.history_above(from);
         ops.retain(|op| range.contains(&op.seq_no));
-        if !range.is_empty() && ops.first().map(|op| op.seq_no) != Some(*range.start()) {
-            // Released before a lease held it (the copy failed under an older primary):
-            // Elasticsearch falls back to copying files (phase 1), which esocc does not have.
-            source.drop_from_view(copy);
-            return Err(FaultError::HistoryReleased { copy, from });
-        }
         target.set_role(Role::Replica);
         let operations = ops.len();
         let request = ReplicationRequest {
@@ -87,6 +106,7 @@ impl ShardGroup {
         Ok(Recovery {
             copy,
             from_local_checkpoint: from,
+            files,
             operations,
             in_sync: source.believes_in_sync(copy),
         })

@@ -68,6 +68,8 @@ impl ShardGroup {
     /// Replicate the primary `from`'s outcome to the copies it believes in sync.
     pub(crate) fn replicate(&self, from: CopyId, outcome: WriteOutcome) -> PendingWrite {
         let primary = &self.copies[from];
+        // Before any replica can have it, so no global checkpoint passes it unrecorded.
+        primary.log_own(&outcome.ops);
         let targets = primary.targets();
         let request = (!outcome.ops.is_empty()).then(|| ReplicationRequest {
             primary_term: primary.with_engine(|engine| engine.primary_term()),
@@ -83,7 +85,6 @@ impl ShardGroup {
             // was written, nothing to replicate.
             return PendingWrite::concluded(outcome);
         };
-        primary.log_own(&outcome.ops);
         let early = self.knobs.ack_before_replication.then(|| outcome.clone());
         let state = WriteState::new(outcome, targets.clone());
         let request = Arc::new(request);

@@ -4,7 +4,8 @@
 //! (the design note of elastic's `replication.tla`, commit 95f5ef1; Elasticsearch's
 //! `restoreLocalHistoryFromTranslog`).
 //!
-//! Operations are appended lock-free (the engine's [`OpLog`]). As the copy's global checkpoint
+//! Operations are appended lock-free (the engine's [`OpLog`]): a replica's as it receives them,
+//! a primary's own as it replicates them. As the copy's global checkpoint
 //! advances, [`Translog::release_through`] folds the operations at or below it into the
 //! [`Snapshot`]: per document the operation of the highest `_seq_no`, as Elasticsearch's safe
 //! commit holds the documents and the translog is trimmed by generation below it. A delete's
@@ -136,27 +137,57 @@ impl Translog {
         }
     }
 
-    /// The snapshot and the surviving operations above it that `keep` selects.
+    /// Replace everything by `docs` (per document its state at `through`, deletes included) and
+    /// the operations above `through`: a file-based recovery's copy of the primary's translog
+    /// (`RecoverySourceHandler.phase1`). Only while the copy's engine is sealed.
+    pub(crate) fn restore(&self, through: SeqNo, docs: Vec<OpRecord>, above: &[OpRecord]) {
+        let mut snapshot = self.snapshot.lock();
+        self.trims.lock().clear();
+        self.ops.reset(through);
+        let now = Instant::now();
+        snapshot.through = through;
+        snapshot.deletes = docs
+            .iter()
+            .filter(|op| matches!(op.meta(), Some(meta) if meta.deleted))
+            .filter_map(|op| Some((now, Arc::from(op.id()?), op.seq_no)))
+            .collect();
+        snapshot.docs = docs
+            .into_iter()
+            .filter_map(|op| Some((Arc::from(op.id()?), op)))
+            .collect();
+        for op in above {
+            self.append(op);
+        }
+    }
+
+    /// The snapshot and the surviving operations above it that `keep` selects. An operation at
+    /// or below the snapshot's bound still in the log (a primary records its own operations
+    /// just after processing them, so one may land after a fold passed it) counts in the
+    /// snapshot, where it wins if it is its document's newest.
     pub(crate) fn replay(&self, keep: impl Fn(&OpRecord) -> bool) -> Replay {
         let snapshot = self.snapshot.lock();
         let trims = self.trims.lock().clone();
-        let mut in_snapshot: Vec<OpRecord> = snapshot
-            .docs
-            .values()
-            .filter(|op| keep(op))
-            .cloned()
-            .collect();
+        let (late, above): (Vec<OpRecord>, Vec<OpRecord>) = self
+            .ops
+            .above(INITIAL_CHECKPOINT)
+            .into_iter()
+            .filter(|op| Self::survives(&trims, op))
+            .partition(|op| op.seq_no <= snapshot.through);
+        let mut docs = snapshot.docs.clone();
+        for op in late {
+            let Some(id) = op.id() else { continue };
+            if plan_as_replica(docs.get(id).and_then(OpRecord::meta), op.seq_no)
+                == ReplicaPlan::Apply
+            {
+                docs.insert(Arc::from(id), op);
+            }
+        }
+        let mut in_snapshot: Vec<OpRecord> = docs.into_values().filter(|op| keep(op)).collect();
         in_snapshot.sort_by_key(|op| op.seq_no);
         Replay {
             through: snapshot.through,
             snapshot: in_snapshot,
-            ops: self
-                .ops
-                .above(snapshot.through)
-                .into_iter()
-                .filter(|op| Self::survives(&trims, op))
-                .filter(|op| keep(op))
-                .collect(),
+            ops: above.into_iter().filter(|op| keep(op)).collect(),
         }
     }
 

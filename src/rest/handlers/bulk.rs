@@ -157,6 +157,7 @@ async fn execute(
     } = decided;
     let id = item.id.clone().unwrap_or_else(|| cluster.ids.next_id());
     let routing = item.routing.as_deref().or(default_routing);
+    let mut action = item.action;
     let result = async {
         let index = match item.op {
             BulkOp::Delete => cluster.indices.get(&index_name)?,
@@ -208,15 +209,17 @@ async fn execute(
                     if_seq_no,
                 );
                 let id = id.clone();
-                let response = shard
-                    .write(node, Write::Update { id, request }, wait.timeout())
-                    .await?;
-                Ok((response, fetch))
+                let write = Write::Update { id, request };
+                let (result, translated) = shard.write_bulk_item(node, write, wait.timeout()).await;
+                if translated {
+                    action = "index";
+                }
+                Ok((result?, fetch))
             }
         }
     }
     .await;
-    item_result(item.action, &index_name, &id, result, refresh)
+    item_result(action, &index_name, &id, result, refresh)
 }
 
 async fn run_bulk(
