@@ -115,6 +115,16 @@ struct Run {
 }
 
 impl Run {
+    /// A fresh group with `options` that has run `steps` and then quiesced.
+    fn played(options: CopyOptions, steps: &[Step]) -> Run {
+        let mut run = Run::new(options);
+        for step in steps {
+            run.apply(step);
+        }
+        run.quiesce();
+        run
+    }
+
     fn new(options: CopyOptions) -> Run {
         let shard = ShardId::new("idx", "uuid", 0);
         let replicas = COPIES as u32 - 1;
@@ -324,12 +334,8 @@ proptest! {
     fn random_schedules_converge_and_keep_every_acknowledged_write(
         steps in prop::collection::vec(step(), 1..48)
     ) {
-        let mut run = Run::new(CopyOptions::default());
-        for step in &steps {
-            run.apply(step);
-        }
-        run.quiesce();
-        run.check(false)?;
+        let run = Run::played(CopyOptions::default(), &steps);
+                run.check(false)?;
     }
 
     #[test]
@@ -341,12 +347,8 @@ proptest! {
             gc_deletes: Duration::ZERO,
             ..CopyOptions::default()
         };
-        let mut run = Run::new(options);
-        for step in &steps {
-            run.apply(step);
-        }
-        run.quiesce();
-        run.check(true)?;
+        let run = Run::played(options, &steps);
+                run.check(true)?;
     }
 
     #[test]
@@ -359,12 +361,8 @@ proptest! {
             retention_lease_period: Duration::ZERO,
             ..CopyOptions::default()
         };
-        let mut run = Run::new(options);
-        for step in &steps {
-            run.apply(step);
-        }
-        run.quiesce();
-        run.recover_all()?;
+        let run = Run::played(options, &steps);
+                run.recover_all()?;
         run.check(true)?;
     }
 }
@@ -423,11 +421,7 @@ fn a_delayed_write_recorded_after_higher_ones_survives_the_fold_and_a_failover()
         },
         Step::Failover { isolate: false },
     ];
-    let mut run = Run::new(options);
-    for step in &steps {
-        run.apply(step);
-    }
-    run.quiesce();
+    let run = Run::played(options, &steps);
     run.check(true).unwrap();
 }
 
@@ -454,11 +448,7 @@ fn an_old_primary_recovers_the_writes_it_made_as_primary() {
         Step::Failover { isolate: false },
         Step::FailReplica { copy: 0 },
     ];
-    let mut run = Run::new(options);
-    for step in &steps {
-        run.apply(step);
-    }
-    run.quiesce();
+    let run = Run::played(options, &steps);
     run.recover_all().unwrap();
     run.check(true).unwrap();
 }
@@ -493,11 +483,7 @@ fn a_file_copy_keeps_the_state_at_the_checkpoint_a_later_rollback_returns_to() {
         Step::Recover { copy: 2 },
         Step::Failover { isolate: false },
     ];
-    let mut run = Run::new(options);
-    for step in &steps {
-        run.apply(step);
-    }
-    run.quiesce();
+    let run = Run::played(options, &steps);
     run.recover_all().unwrap();
     run.check(true).unwrap();
 }
