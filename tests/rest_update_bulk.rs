@@ -54,6 +54,18 @@ fn update_merge_upsert_noop() {
     );
     assert_eq!(doc_as_upsert.status, 201);
     assert_eq!(es.call("GET", "/u/_source/2", None).json(), json!({"z": 1}));
+    // With both `upsert` and `doc_as_upsert`, Elasticsearch indexes `doc`
+    // (`UpdateHelper.prepareUpsert`).
+    let both = es.call(
+        "POST",
+        "/u/_update/9",
+        Some(r#"{"doc":{"from":"doc"},"upsert":{"from":"upsert"},"doc_as_upsert":true}"#),
+    );
+    assert_eq!(both.status, 201);
+    assert_eq!(
+        es.call("GET", "/u/_source/9", None).json(),
+        json!({"from": "doc"})
+    );
     // A stale if_seq_no on update is a 409; the current one applies.
     let stale = es.call(
         "POST",

@@ -19,7 +19,9 @@ use super::history::Source;
 use super::shard::{ShardCopy, WriteOutcome};
 use super::sync::epoch;
 use crate::protocol::ids::UNASSIGNED_SEQ_NO;
-use crate::protocol::update::{check_read, is_noop, may_retry, merge, write_condition};
+use crate::protocol::update::{
+    check_read, is_noop, may_retry, merge, upsert_from, write_condition, UpsertFrom,
+};
 use crate::protocol::{ChangeId, Condition, DocMeta, WriteKind};
 use crate::script::{DocContext, Script, ScriptOp};
 
@@ -99,10 +101,9 @@ impl UpdateRequest {
 
     /// The document created when none exists (`UpdateHelper.prepareUpsert`).
     fn upsert_source(&self) -> Option<&Map<String, Value>> {
-        match (&self.upsert, self.doc_as_upsert) {
-            (Some(upsert), _) => Some(upsert),
-            (None, true) => Some(&self.doc),
-            (None, false) => None,
+        match upsert_from(self.upsert.is_some(), self.doc_as_upsert)? {
+            UpsertFrom::Doc => Some(&self.doc),
+            UpsertFrom::Upsert => self.upsert.as_ref(),
         }
     }
 

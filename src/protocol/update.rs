@@ -71,10 +71,39 @@ pub fn may_retry(attempts: u32, retry_on_conflict: u32) -> bool {
     attempts <= retry_on_conflict
 }
 
+/// Which body an update indexes when the document is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsertFrom {
+    /// The request's `upsert` document.
+    Upsert,
+    /// The partial `doc` itself (`doc_as_upsert`).
+    Doc,
+}
+
+/// `UpdateHelper.prepareUpsert`: with `doc_as_upsert` the partial `doc` is indexed, even when
+/// an `upsert` document is given too (`request.docAsUpsert() ? request.doc() :
+/// request.upsertRequest()`); otherwise the `upsert` document, if any. `None`: no upsert, the
+/// update answers `document_missing_exception`.
+pub fn upsert_from(has_upsert: bool, doc_as_upsert: bool) -> Option<UpsertFrom> {
+    match (doc_as_upsert, has_upsert) {
+        (true, _) => Some(UpsertFrom::Doc),
+        (false, true) => Some(UpsertFrom::Upsert),
+        (false, false) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn doc_as_upsert_indexes_the_doc_even_beside_an_upsert() {
+        assert_eq!(upsert_from(true, true), Some(UpsertFrom::Doc));
+        assert_eq!(upsert_from(false, true), Some(UpsertFrom::Doc));
+        assert_eq!(upsert_from(true, false), Some(UpsertFrom::Upsert));
+        assert_eq!(upsert_from(false, false), None);
+    }
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
