@@ -2,7 +2,9 @@
 //! linearizability search (with its budget) on each document the OCC checker found clean.
 //! First the 409s a failover may have re-routed ([`reroute`]) become indefinite: under a failover
 //! Elasticsearch answers 409 for a write that took effect, so such a 409 is no anomaly; one whose
-//! token a read shows is listed apart, as Elasticsearch's behaviour.
+//! token a read shows is listed apart, as Elasticsearch's behaviour. So is a write a failover
+//! overlapped that reads show executed twice (`applied_at_most_once`): the coordinating node
+//! re-sent it, and the new primary executed it again.
 //!
 //! Documents are independent (Elasticsearch's conditions are per document), so a history is
 //! linearizable when each document's sub-history is: the split is what keeps the search small.
@@ -33,7 +35,8 @@ pub struct CheckReport {
     /// Documents whose search ran out of budget.
     pub unknown_keys: Vec<String>,
     /// What is Elasticsearch's behaviour, not an anomaly: 409s for re-routed writes that took
-    /// effect (a read shows their token).
+    /// effect (a read shows their token), and writes a failover overlapped that reads show
+    /// executed twice.
     pub behaviours: Vec<Anomaly>,
 }
 
@@ -92,11 +95,30 @@ pub fn check(history: &History, budget: Budget) -> CheckReport {
     for op in &checked {
         by_key.entry(op.invoke.key.as_str()).or_default().push(op);
     }
+    // A write a failover overlapped may have been executed by the old primary, reached a copy
+    // that served a read, and been executed again by the new primary after the re-route (the
+    // first execution rolled back): Elasticsearch's behaviour, which the catalogue's
+    // `replication-coordinator-retry*` entries show refuting `applied_at_most_once`.
+    let overlapped = reroute::overlapped_by_failover(history);
+    let mut behaviours = took_effect(&checked, &rerouted);
     let mut anomalies = Vec::new();
     let mut linearizable_keys = 0;
     let mut unknown_keys = Vec::new();
     for (key, ops) in &by_key {
-        let found = occ::check_key(key, ops);
+        let (re_executed, found): (Vec<Anomaly>, Vec<Anomaly>) =
+            occ::check_key(key, ops).into_iter().partition(|a| {
+                a.invariant == Some("applied_at_most_once")
+                    && a.witness.iter().any(|id| overlapped.contains(id))
+            });
+        behaviours.extend(re_executed.into_iter().map(|a| Anomaly {
+            name: "write executed again after a failover",
+            invariant: None,
+            explanation: format!(
+                "{}; the write overlapped a failover, so the coordinating node may have re-sent it to the new primary, which executed it again",
+                a.explanation
+            ),
+            ..a
+        }));
         if !found.is_empty() {
             anomalies.extend(found);
             continue;
@@ -145,7 +167,7 @@ pub fn check(history: &History, budget: Budget) -> CheckReport {
         info: count(Outcome::Info),
         linearizable_keys,
         unknown_keys,
-        behaviours: took_effect(&checked, &rerouted),
+        behaviours,
     }
 }
 
@@ -199,5 +221,57 @@ impl CheckReport {
             }
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a` is created, then `b` replaces it once; reads show `b` at two versions.
+    fn history(nemesis: &str) -> History {
+        History::parse(&format!(
+            r#"{{"type":"invoke","op":0,"process":0,"f":"create","key":"k","token":"a","time_ns":0}}
+{{"type":"ok","op":0,"time_ns":1,"status":201,"result":"created","change":{{"seq_no":0,"primary_term":1}}}}
+{{"type":"invoke","op":1,"process":0,"f":"index","key":"k","token":"b","condition":{{"seq_no":0,"primary_term":1}},"time_ns":2}}
+{nemesis}{{"type":"ok","op":1,"time_ns":5,"status":200,"result":"updated","change":{{"seq_no":2,"primary_term":2}}}}
+{{"type":"invoke","op":2,"process":1,"f":"read","key":"k","time_ns":6}}
+{{"type":"ok","op":2,"time_ns":7,"status":200,"change":{{"seq_no":1,"primary_term":1}},"tokens":["b"]}}
+{{"type":"invoke","op":3,"process":1,"f":"read","key":"k","time_ns":8}}
+{{"type":"ok","op":3,"time_ns":9,"status":200,"change":{{"seq_no":2,"primary_term":2}},"tokens":["b"]}}
+"#
+        ))
+        .expect("a valid history")
+    }
+
+    fn double_applies(report: &CheckReport) -> usize {
+        report
+            .anomalies
+            .iter()
+            .filter(|a| a.invariant == Some("applied_at_most_once"))
+            .count()
+    }
+
+    #[test]
+    fn a_write_seen_at_two_versions_is_a_double_apply_without_a_failover() {
+        let report = check(&history(""), Budget::default());
+        assert_eq!(double_applies(&report), 1, "{:?}", report.anomalies);
+        assert!(report.behaviours.is_empty());
+    }
+
+    #[test]
+    fn a_write_a_failover_overlapped_seen_at_two_versions_was_executed_again() {
+        let failover = r#"{"type":"nemesis","f":"start","value":"fail_primary → {}","time_ns":4,"began_ns":3}
+"#;
+        let report = check(&history(failover), Budget::default());
+        assert_eq!(double_applies(&report), 0, "{:?}", report.anomalies);
+        assert_eq!(
+            report
+                .behaviours
+                .iter()
+                .map(|b| (b.name, b.witness.clone()))
+                .collect::<Vec<_>>(),
+            [("write executed again after a failover", vec![1, 2])]
+        );
     }
 }

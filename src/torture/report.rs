@@ -150,7 +150,7 @@ svg text{{font-size:11px;font-family:monospace}}
     if !report.behaviours.is_empty() {
         let _ = write!(
             page,
-            "<h2>Elasticsearch's behaviour, not anomalies ({})</h2><p>409s a failover re-routed, for writes that took effect (docs/torture.md).</p>",
+            "<h2>Elasticsearch's behaviour, not anomalies ({})</h2><p>409s a failover re-routed, for writes that took effect, and writes a failover overlapped that were executed again (docs/torture.md).</p>",
             report.behaviours.len()
         );
         findings(

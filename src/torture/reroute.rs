@@ -37,11 +37,33 @@ pub fn rerouted(history: &History) -> HashSet<u64> {
         .iter()
         .filter(|op| op.conflict())
         .filter(|op| {
-            let (from, to) = (op.invoke.time_ns, op.complete_ns.unwrap_or(u64::MAX));
-            windows.iter().any(|(s, e)| *s <= to && from <= *e) || terms.may_change(from, to)
+            let (from, to) = span(op);
+            overlaps(&windows, op) || terms.may_change(from, to)
         })
         .map(Op::id)
         .collect()
+}
+
+/// The ids of the writes that a fault changing the primary overlapped: the coordinating node
+/// may have re-sent them to the new primary, which executes them again.
+pub fn overlapped_by_failover(history: &History) -> HashSet<u64> {
+    let windows = failover_windows(&history.nemesis);
+    history
+        .ops
+        .iter()
+        .filter(|op| op.kind().is_write() && overlaps(&windows, op))
+        .map(Op::id)
+        .collect()
+}
+
+/// An operation's time span, open-ended when it never completed.
+fn span(op: &Op) -> (u64, u64) {
+    (op.invoke.time_ns, op.complete_ns.unwrap_or(u64::MAX))
+}
+
+fn overlaps(windows: &[(u64, u64)], op: &Op) -> bool {
+    let (from, to) = span(op);
+    windows.iter().any(|(s, e)| *s <= to && from <= *e)
 }
 
 /// Whether a nemesis event changes (or may change) the primary.
