@@ -269,11 +269,8 @@ impl OpLog {
         }
         // Every released node was counted: its push returned before its `_seq_no` was marked.
         self.retained.fetch_sub(unlinked.0.len(), Ordering::Relaxed);
-        if !unlinked.0.is_empty() {
-            // SAFETY: each node is unreachable from the head now and freed once, after every
-            // guard that could still reach it is gone.
-            unsafe { guard.defer_unchecked(move || unlinked.free()) };
-        }
+        // SAFETY: each node is unreachable from the head now and listed once.
+        unsafe { unlinked.retire(&guard) };
         self.released_through.fetch_max(bound, Ordering::AcqRel);
         let step = self.step.max(self.retained() as SeqNo / 2);
         self.next_cut.store(bound + step, Ordering::Release);
@@ -297,11 +294,8 @@ impl OpLog {
             unlinked.0.push(node.as_raw());
             node = n.next.load(Ordering::Acquire, &guard);
         }
-        if !unlinked.0.is_empty() {
-            // SAFETY: unreachable from the head; freed once, after every guard that could
-            // still reach them.
-            unsafe { guard.defer_unchecked(move || unlinked.free()) };
-        }
+        // SAFETY: the detached nodes are unreachable from the head and listed once.
+        unsafe { unlinked.retire(&guard) };
         self.retained.store(0, Ordering::Relaxed);
         self.released_through.store(through, Ordering::Release);
         self.next_cut.store(through + self.step, Ordering::Release);
@@ -357,6 +351,18 @@ struct Unlinked(Vec<*const Node>);
 unsafe impl Send for Unlinked {}
 
 impl Unlinked {
+    /// Hand the nodes to the epoch collector, which frees them once every guard that could
+    /// still reach them is gone.
+    ///
+    /// # Safety
+    /// Every node is unreachable from the head and listed once.
+    unsafe fn retire(self, guard: &epoch::Guard) {
+        if !self.0.is_empty() {
+            // SAFETY: the caller's contract; `free` runs once, after the guards.
+            unsafe { guard.defer_unchecked(move || self.free()) };
+        }
+    }
+
     /// Free every node.
     unsafe fn free(self) {
         for node in self.0 {
