@@ -10,14 +10,14 @@
 //! ([`Translated`], `UpdateHelper.prepare`'s index request), which is what the coordinating node
 //! re-sends when the primary fails mid-update (`group::coordinator`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::error::ErrorKind;
 use super::history::Source;
 use super::shard::{ShardCopy, WriteOutcome};
-use super::sync::epoch;
+use super::sync::{epoch, Mutex};
 use crate::protocol::ids::UNASSIGNED_SEQ_NO;
 use crate::protocol::update::{
     check_read, is_noop, may_retry, merge, upsert_from, write_condition, UpsertFrom,
@@ -163,8 +163,20 @@ fn now_millis() -> i64 {
 /// response (`UpdateHelper.extractGetResult`). The last attempt's is kept: what a retry or a
 /// re-routed attempt decided replaces what an earlier one did. Two are equal when they are the
 /// same recorder.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct FetchedSource(Arc<Mutex<Option<Map<String, Value>>>>);
+
+impl Default for FetchedSource {
+    fn default() -> Self {
+        FetchedSource(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl std::fmt::Debug for FetchedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FetchedSource").field(&self.get()).finish()
+    }
+}
 
 impl PartialEq for FetchedSource {
     fn eq(&self, other: &Self) -> bool {
@@ -174,14 +186,12 @@ impl PartialEq for FetchedSource {
 
 impl FetchedSource {
     fn record(&self, source: Option<&Map<String, Value>>) {
-        if let Ok(mut kept) = self.0.lock() {
-            *kept = source.cloned();
-        }
+        *self.0.lock() = source.cloned();
     }
 
     /// What the last attempt recorded.
     pub fn get(&self) -> Option<Map<String, Value>> {
-        self.0.lock().ok().and_then(|kept| kept.clone())
+        self.0.lock().clone()
     }
 }
 
