@@ -27,7 +27,9 @@
 //!   demotion only when a copy fences one of its requests and the master answers.
 //! * A resync is one message carrying every operation above the new primary's global checkpoint
 //!   and the trim (Elasticsearch's first resync request carries `trimAboveSeqNo`).
-//! * One document, seeded at `_seq_no` 0 on every copy; writes are index operations.
+//! * [`Config::docs`] documents (default one), document `d` seeded at `_seq_no` `d` on every
+//!   copy; each client operation targets one document ([`state::doc_of`]), so writes to
+//!   different documents share the shard's `_seq_no`s, checkpoints and resyncs.
 //!
 //! [`plan_as_primary`]: crate::protocol::plan_as_primary
 //! [`next_seq_no`]: crate::protocol::checkpoint::next_seq_no
@@ -53,11 +55,11 @@ use crate::model::trace::{Describe, Trace};
 use crate::model::Checkable;
 use crate::protocol::checkpoint::{promotable, tombstone_prunable};
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
-use crate::protocol::{DocMeta, Guard};
+use crate::protocol::{DocMeta, Guard, SeqNo};
 
 use state::{
-    Chain, Client, ClientId, CopyId, Doc, Entry, Master, Msg, Op, Phase, Role, ShardCopy, State,
-    Tracker, WriterId,
+    Chain, Client, ClientId, CopyId, Doc, DocId, Entry, Master, Msg, Op, Phase, Role, ShardCopy,
+    State, Tracker, WriterId,
 };
 
 /// How a replica installs an operation on its document.
@@ -75,6 +77,8 @@ pub enum ReplicaOrder {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub clients: u8,
+    /// Documents in the shard (at most [`MAX_DOCS`]): document `d` is seeded at `_seq_no` `d`.
+    pub docs: u8,
     /// Read-modify-writes each client runs, one after the other.
     pub ops_per_client: u8,
     /// Shard copies: `n0` starts as primary, the others as in-sync replicas.
@@ -145,6 +149,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             clients: 2,
+            docs: 1,
             ops_per_client: 1,
             copies: 3,
             failovers: 1,
@@ -179,6 +184,12 @@ impl Config {
             return Err(format!(
                 "clients × ops_per_client must be at most {} (got {writers})",
                 Chain::CAPACITY
+            ));
+        }
+        if !(1..=MAX_DOCS).contains(&self.docs) {
+            return Err(format!(
+                "docs must be between 1 and {MAX_DOCS} (got {})",
+                self.docs
             ));
         }
         if !(1..=8).contains(&self.copies) {
@@ -222,21 +233,27 @@ pub enum Action {
     FailReplica { copy: CopyId },
     /// A copy that is not in sync starts a peer recovery from the current primary.
     Recover { copy: CopyId },
-    /// A copy prunes its tombstone's version information.
-    PruneTombstone { copy: CopyId },
+    /// A copy prunes a tombstone's version information.
+    PruneTombstone { copy: CopyId, doc: DocId },
 }
 
-/// The document every copy starts with: `_seq_no` 0 in term 1, `_version` 1, the empty chain.
-pub const SEED: Doc = Doc {
-    meta: DocMeta {
-        seq_no: 0,
-        primary_term: FIRST_PRIMARY_TERM,
-        version: 1,
-        deleted: false,
-    },
-    value: Chain::EMPTY,
-    pruned: false,
-};
+/// The most documents a model holds.
+pub const MAX_DOCS: u8 = 2;
+
+/// Document `doc` as every copy starts with it: `_seq_no` `doc` in term 1, `_version` 1, the
+/// empty chain.
+pub fn seed(doc: DocId) -> Doc {
+    Doc {
+        meta: DocMeta {
+            seq_no: SeqNo::from(doc),
+            primary_term: FIRST_PRIMARY_TERM,
+            version: 1,
+            deleted: false,
+        },
+        value: Chain::EMPTY,
+        pruned: false,
+    }
+}
 
 impl ReplicationModel {
     /// The writer id of a client's current operation.
@@ -248,6 +265,17 @@ impl ReplicationModel {
     /// that never returned does not block the client's next one).
     pub fn thread(&self, client: ClientId, op: u8) -> u8 {
         self.writer(client, op) - 1
+    }
+
+    /// The document a client's operation targets.
+    pub fn doc_of(&self, client: ClientId, op: u8) -> DocId {
+        state::doc_of(self.config.clients, self.config.docs, client, op)
+    }
+
+    /// The document a writer id (or history thread `writer - 1`) writes.
+    pub fn doc_of_writer(&self, writer: WriterId) -> DocId {
+        let (client, op) = self.writer_of(writer);
+        self.doc_of(client, op)
     }
 
     /// The client and operation of a writer id.
@@ -264,9 +292,9 @@ impl ReplicationModel {
         self.config.deletes && client + 1 == self.config.clients
     }
 
-    /// May `copy` prune its document's tombstone now ([`Config::prune_tombstones_early`])?
-    pub fn may_prune(&self, copy: &ShardCopy) -> bool {
-        copy.doc.is_some_and(|d| {
+    /// May `copy` prune document `doc`'s tombstone now ([`Config::prune_tombstones_early`])?
+    pub fn may_prune(&self, copy: &ShardCopy, doc: DocId) -> bool {
+        copy.doc(doc).is_some_and(|d| {
             d.meta.deleted
                 && !d.pruned
                 && (self.config.prune_tombstones_early
@@ -288,17 +316,25 @@ impl ReplicationModel {
 
     fn initial_copy(&self, id: CopyId) -> ShardCopy {
         let copies = self.config.copies;
-        let seed = Entry {
-            term: FIRST_PRIMARY_TERM,
-            op: Op::Write {
-                version: SEED.meta.version,
-                value: SEED.value,
-                deleted: false,
-            },
-            pending: false,
-            receipt: None,
-        };
-        let checkpoint = SEED.meta.seq_no;
+        let docs: Vec<Doc> = (0..self.config.docs).map(seed).collect();
+        let log = docs
+            .iter()
+            .enumerate()
+            .map(|(doc, seed)| {
+                Some(Entry {
+                    term: FIRST_PRIMARY_TERM,
+                    op: Op::Write {
+                        doc: doc as DocId,
+                        version: seed.meta.version,
+                        value: seed.value,
+                        deleted: false,
+                    },
+                    pending: false,
+                    receipt: None,
+                })
+            })
+            .collect();
+        let checkpoint = SeqNo::from(self.config.docs) - 1;
         ShardCopy {
             role: if id == 0 {
                 Role::Primary(Tracker {
@@ -312,8 +348,8 @@ impl ReplicationModel {
                 Role::Replica
             },
             term: FIRST_PRIMARY_TERM,
-            log: vec![Some(seed)],
-            doc: Some(SEED),
+            log,
+            docs: docs.into_iter().map(Some).collect(),
             local_checkpoint: checkpoint,
             global_checkpoint: checkpoint,
             resynced: false,
@@ -425,9 +461,11 @@ impl Model for ReplicationModel {
             actions.extend(replicas.map(|copy| Action::FailReplica { copy }));
         }
         if self.config.deletes {
-            let tombstones =
-                (0..self.config.copies).filter(|&c| self.may_prune(&state.copies[usize::from(c)]));
-            actions.extend(tombstones.map(|copy| Action::PruneTombstone { copy }));
+            for copy in 0..self.config.copies {
+                let tombstones = (0..self.config.docs)
+                    .filter(|&d| self.may_prune(&state.copies[usize::from(copy)], d));
+                actions.extend(tombstones.map(|doc| Action::PruneTombstone { copy, doc }));
+            }
         }
         if master.recoveries_left > 0 && state.copies[usize::from(master.primary)].is_primary() {
             let recovering = match &state.copies[usize::from(master.primary)].role {

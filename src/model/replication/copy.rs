@@ -25,9 +25,10 @@ impl ShardCopy {
         });
     }
 
-    /// Install an operation's effect on the document as a non-primary.
+    /// Install an operation's effect on its document as a non-primary.
     fn apply_to_doc(&mut self, seq_no: SeqNo, entry: Entry, order: ReplicaOrder) {
         let Op::Write {
+            doc,
             version,
             value,
             deleted,
@@ -37,14 +38,14 @@ impl ShardCopy {
         };
         let install = match order {
             ReplicaOrder::SeqNo => {
-                plan_as_replica(Doc::known(self.doc), seq_no) == ReplicaPlan::Apply
+                plan_as_replica(Doc::known(self.doc(doc)), seq_no) == ReplicaPlan::Apply
             }
             ReplicaOrder::Arrival => true,
         };
         if !install {
             return;
         }
-        self.doc = Some(Doc {
+        self.docs[usize::from(doc)] = Some(Doc {
             meta: DocMeta {
                 seq_no,
                 primary_term: entry.term,
@@ -84,9 +85,9 @@ impl ShardCopy {
         self.global_checkpoint = replica_global_checkpoint(self.global_checkpoint, received);
     }
 
-    /// Rebuild the document from the processed operations, in `_seq_no` order.
+    /// Rebuild the documents from the processed operations, in `_seq_no` order.
     fn replay(&mut self, order: ReplicaOrder) {
-        self.doc = None;
+        self.docs.fill(None);
         let processed: Vec<_> = self.processed().collect();
         for (seq_no, entry) in processed {
             self.apply_to_doc(seq_no, entry, order);
@@ -94,7 +95,7 @@ impl ShardCopy {
         self.recompute_local_checkpoint();
     }
 
-    /// A newer primary term: roll the document back to the global checkpoint
+    /// A newer primary term: roll the documents back to the global checkpoint
     /// (`resetEngineToGlobalCheckpoint`). Operations above it stay in the history, marked
     /// pending, until the new primary's resync confirms or trims them.
     pub fn roll_back(&mut self, new_term: Term, order: ReplicaOrder) {

@@ -3,6 +3,12 @@
 //! reachability goals are `sometimes` properties, the examples that show the model is not
 //! vacuous (a model that never acknowledged a write would prove every safety invariant).
 //!
+//! With more than one document ([`Config::docs`](super::Config::docs)), "the document" below
+//! is the document of the write, read or history in question, each judged for every document:
+//! linearizability is local (a history is linearizable iff every document's is), so the client
+//! history is split by document. The checkpoint, fencing and term properties are about the
+//! shard's one `_seq_no` history and are judged over all documents together.
+//!
 //! Precise statements where the design's one-liners leave a choice:
 //! * `no_lost_acked_write`: the document of the master's current primary contains every
 //!   acknowledged write.
@@ -54,8 +60,10 @@ use stateright::Property;
 use crate::model::Invariant;
 
 use super::history::verdicts;
-use super::state::{copies_in, Chain, Doc, Event, Op, Phase, State, WriterId};
-use super::{ReplicationModel, SEED};
+use std::borrow::Cow;
+
+use super::state::{copies_in, Chain, Doc, DocId, Event, Op, Phase, State, WriterId};
+use super::{seed, ReplicationModel};
 use crate::protocol::SeqNo;
 
 type P = Property<ReplicationModel>;
@@ -67,10 +75,10 @@ pub fn all() -> Vec<P> {
         P::always(Invariant::NoLostAckedWrite.name(), no_lost_acked_write),
         P::always(Invariant::RmwSerializable.name(), rmw_serializable),
         P::always(Invariant::CasLinearizable.name(), |m, s| {
-            verdicts(&s.history, final_read(m, s)).1
+            linearizability(m, s).1
         }),
         P::always(Invariant::ReadsLinearizable.name(), |m, s| {
-            verdicts(&s.history, final_read(m, s)).0
+            linearizability(m, s).0
         }),
         P::always(Invariant::ChangeIdUnique.name(), change_id_unique),
         P::always(Invariant::SeqNoMonotonic.name(), seq_no_monotonic),
@@ -121,31 +129,61 @@ fn ended(s: &State) -> bool {
     s.network.is_empty() && s.clients.iter().all(|c| c.phase == Phase::Done)
 }
 
-/// What a final read of the master's current primary returns once the run has ended.
-fn final_read(_: &ReplicationModel, s: &State) -> Option<Option<Chain>> {
-    ended(s).then(|| Doc::found(s.copies[usize::from(s.master.primary)].doc))
+/// What a final read of `doc` on the master's current primary returns once the run has ended.
+fn final_read(s: &State, doc: DocId) -> Option<Option<Chain>> {
+    ended(s).then(|| Doc::found(s.copies[usize::from(s.master.primary)].doc(doc)))
 }
 
-fn no_lost_acked_write(_: &ReplicationModel, s: &State) -> bool {
-    let doc = s.copies[usize::from(s.master.primary)].doc;
-    acked(s).all(|w| doc.is_some_and(|d| d.value.contains(w)))
+/// The client history of one document: the events of the operations that target it.
+pub(super) fn doc_history<'a>(m: &ReplicationModel, s: &'a State, doc: DocId) -> Cow<'a, [Event]> {
+    if m.config.docs == 1 {
+        return Cow::Borrowed(&s.history);
+    }
+    let of_doc = |e: &&Event| m.doc_of_writer(e.thread() + 1) == doc;
+    Cow::Owned(s.history.iter().filter(of_doc).copied().collect())
 }
 
-fn rmw_serializable(_: &ReplicationModel, s: &State) -> bool {
+/// The two verdicts of [`verdicts`] over every document (linearizability is local: a history is
+/// linearizable iff each document's history is).
+fn linearizability(m: &ReplicationModel, s: &State) -> (bool, bool) {
+    (0..m.config.docs).fold((true, true), |(reads, cas), doc| {
+        let (r, c) = verdicts(&doc_history(m, s, doc), final_read(s, doc));
+        (reads && r, cas && c)
+    })
+}
+
+fn no_lost_acked_write(m: &ReplicationModel, s: &State) -> bool {
+    let primary = &s.copies[usize::from(s.master.primary)];
+    acked(s).all(|w| {
+        primary
+            .doc(m.doc_of_writer(w))
+            .is_some_and(|d| d.value.contains(w))
+    })
+}
+
+fn rmw_serializable(m: &ReplicationModel, s: &State) -> bool {
     s.copies.iter().all(|copy| {
-        // The write below, and the no-ops (gaps a promotion filled) since it.
-        let mut below: Option<(SeqNo, Chain, usize)> = None;
+        // Per document, the write below and the no-ops (gaps a promotion filled) since it; every
+        // `_seq_no` since it is processed (a gap forgets them all: nothing to compare across it).
+        let mut below: Vec<Option<(Chain, usize)>> = vec![None; usize::from(m.config.docs)];
+        let mut previous: Option<SeqNo> = None;
         copy.processed().all(|(seq_no, entry)| {
-            let contiguous = below.filter(|(at, _, noops)| *at + 1 + *noops as SeqNo == seq_no);
-            let Op::Write { value, .. } = entry.op else {
-                below = contiguous.map(|(at, v, noops)| (at, v, noops + 1));
+            if previous.is_none_or(|p| p + 1 != seq_no) {
+                below.fill(None);
+            }
+            previous = Some(seq_no);
+            let Op::Write { doc, value, .. } = entry.op else {
+                for (_, noops) in below.iter_mut().flatten() {
+                    *noops += 1;
+                }
                 return true;
             };
-            let based_on_below = match contiguous {
-                Some((_, replaced, noops)) => based_on(value, replaced, noops),
+            let below = &mut below[usize::from(doc)];
+            let based_on_below = match *below {
+                Some((replaced, noops)) => based_on(value, replaced, noops),
                 None => true, // the operation below is not processed yet: nothing to compare
             };
-            below = Some((seq_no, value, 0));
+            *below = Some((value, 0));
             based_on_below
         })
     })
@@ -165,25 +203,32 @@ fn based_on(value: Chain, replaced: Chain, noops: usize) -> bool {
 
 fn change_id_unique(m: &ReplicationModel, s: &State) -> bool {
     let guard = m.config.guard;
-    let changes: Vec<_> = std::iter::once(SEED.meta)
-        .chain(s.changes.iter().flatten().copied())
-        .filter(|meta| !meta.deleted) // a tombstone reads as missing: nothing to compare
-        .map(|meta| guard.condition(Some(meta)))
-        .collect();
-    changes
-        .iter()
-        .enumerate()
-        .all(|(i, a)| !changes[i + 1..].contains(a))
+    (0..m.config.docs).all(|doc| {
+        let writes = s.changes.iter().enumerate();
+        let changes: Vec<_> = std::iter::once(seed(doc).meta)
+            .chain(
+                writes.filter_map(|(i, c)| c.filter(|_| m.doc_of_writer(i as WriterId + 1) == doc)),
+            )
+            .filter(|meta| !meta.deleted) // a tombstone reads as missing: nothing to compare
+            .map(|meta| guard.condition(Some(meta)))
+            .collect();
+        changes
+            .iter()
+            .enumerate()
+            .all(|(i, a)| !changes[i + 1..].contains(a))
+    })
 }
 
-fn seq_no_monotonic(_: &ReplicationModel, s: &State) -> bool {
+fn seq_no_monotonic(m: &ReplicationModel, s: &State) -> bool {
     s.copies.iter().all(|copy| {
-        let highest = copy
-            .processed()
-            .filter(|(_, e)| matches!(e.op, Op::Write { .. }))
-            .map(|(seq_no, _)| seq_no)
-            .max();
-        highest <= copy.doc.map(|d| d.meta.seq_no)
+        (0..m.config.docs).all(|doc| {
+            let highest = copy
+                .processed()
+                .filter(|(_, e)| matches!(e.op, Op::Write { doc: d, .. } if d == doc))
+                .map(|(seq_no, _)| seq_no)
+                .max();
+            highest <= copy.doc(doc).map(|d| d.meta.seq_no)
+        })
     })
 }
 
@@ -195,14 +240,15 @@ fn term_fencing(_: &ReplicationModel, s: &State) -> bool {
     })
 }
 
-fn acked_on_in_sync(_: &ReplicationModel, s: &State) -> bool {
+fn acked_on_in_sync(m: &ReplicationModel, s: &State) -> bool {
     acked(s).all(|w| {
+        let doc = m.doc_of_writer(w);
         let Some(change) = s.changes[usize::from(w - 1)] else {
             return false;
         };
         copies_in(s.master.in_sync).all(|c| {
             let copy = &s.copies[usize::from(c)];
-            let in_doc = copy.doc.is_some_and(|d| d.value.contains(w));
+            let in_doc = copy.doc(doc).is_some_and(|d| d.value.contains(w));
             let in_history = || {
                 copy.entry(change.seq_no).is_some_and(|e| {
                     e.term == change.primary_term
@@ -229,7 +275,9 @@ fn converge_at_quiescence(_: &ReplicationModel, s: &State) -> bool {
         return true;
     }
     let in_sync = || copies_in(s.master.in_sync).map(|c| &s.copies[usize::from(c)]);
-    let docs: Vec<_> = in_sync().map(|c| Doc::content(c.doc)).collect();
+    let docs: Vec<Vec<_>> = in_sync()
+        .map(|c| c.docs.iter().map(|d| Doc::content(*d)).collect())
+        .collect();
     let highest = s.copies[usize::from(s.master.primary)].max_seq_no();
     docs.windows(2).all(|pair| pair[0] == pair[1])
         && in_sync().all(|c| c.local_checkpoint == highest)
@@ -249,16 +297,16 @@ fn history_terms_monotonic(_: &ReplicationModel, s: &State) -> bool {
 fn applied_at_most_once(_: &ReplicationModel, s: &State) -> bool {
     s.copies
         .iter()
-        .all(|c| c.doc.is_none_or(|d| !d.value.repeats_a_writer()))
+        .all(|c| c.docs.iter().flatten().all(|d| !d.value.repeats_a_writer()))
 }
 
-fn no_stale_acked_read(_: &ReplicationModel, s: &State) -> bool {
-    first_stale_read(s).is_none()
+fn no_stale_acked_read(m: &ReplicationModel, s: &State) -> bool {
+    first_stale_read(m, s).is_none()
 }
 
-/// The first GET that lacks a write acknowledged before it: (that writer, the reader's history
-/// thread, the value it read).
-pub(super) fn first_stale_read(s: &State) -> Option<(WriterId, u8, Chain)> {
+/// The first GET that lacks a write to its document acknowledged before it: (that writer, the
+/// reader's history thread, the value it read).
+pub(super) fn first_stale_read(m: &ReplicationModel, s: &State) -> Option<(WriterId, u8, Chain)> {
     let mut acked_before: Vec<WriterId> = Vec::new();
     s.history.iter().find_map(|e| match *e {
         Event::Acked { op } => {
@@ -267,7 +315,11 @@ pub(super) fn first_stale_read(s: &State) -> Option<(WriterId, u8, Chain)> {
         }
         Event::Read { op, value } => {
             let read = value.unwrap_or_default();
-            let missing = acked_before.iter().find(|w| !read.contains(**w))?;
+            let doc = m.doc_of_writer(op + 1);
+            let missing = acked_before
+                .iter()
+                .filter(|w| m.doc_of_writer(**w) == doc)
+                .find(|w| !read.contains(**w))?;
             Some((*missing, op, read))
         }
         _ => None,
@@ -283,7 +335,7 @@ fn read_of_each_write(m: &ReplicationModel, s: &State) -> bool {
             Event::Read { value, .. } => *value,
             _ => None,
         })
-        .chain(final_read(m, s).flatten());
+        .chain((0..m.config.docs).filter_map(|doc| final_read(s, doc).flatten()));
     let mut seen = 0u16;
     for value in read_values {
         for w in value.writers() {

@@ -15,6 +15,17 @@ pub type CopySet = u8;
 
 /// One write's identity in a value chain: `1 + client * ops_per_client + op`.
 pub type WriterId = u8;
+/// Index of a document (`_id` `1`, `2`, ... in the protocol lines).
+pub type DocId = u8;
+
+/// The document a client's operation `op` targets: the clients are split into `docs` groups of
+/// consecutive clients, group `g` starts on document `g`, and each further operation moves to
+/// the next document. The assignment never decreases with the client's index, which keeps the
+/// symmetry reduction's renaming within clients of the same documents.
+pub fn doc_of(clients: u8, docs: u8, client: ClientId, op: u8) -> DocId {
+    let group = u16::from(client) * u16::from(docs) / u16::from(clients.max(1));
+    ((group + u16::from(op)) % u16::from(docs.max(1))) as DocId
+}
 
 /// A document value: the chain of writers whose writes it contains, oldest first. Each write
 /// appends its own writer to the value it read, so an overwrite that did not see a write visibly
@@ -68,9 +79,10 @@ impl Chain {
 /// What a logged operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
-    /// Index the document (or, `deleted`, delete it, leaving a tombstone) with the `_version` the
+    /// Index document `doc` (or, `deleted`, delete it, leaving a tombstone) with the `_version` the
     /// primary decided and this value (a tombstone keeps the chain as the delete's witness).
     Write {
+        doc: DocId,
         version: Version,
         value: Chain,
         deleted: bool,
@@ -199,7 +211,8 @@ pub struct ShardCopy {
     pub term: Term,
     /// Operation history indexed by `_seq_no`.
     pub log: Vec<Option<Entry>>,
-    pub doc: Option<Doc>,
+    /// Each document as the copy holds it, by [`DocId`].
+    pub docs: Vec<Option<Doc>>,
     pub local_checkpoint: SeqNo,
     pub global_checkpoint: SeqNo,
     /// It applied a new primary's resync (recorded for the reachability goal).
@@ -230,6 +243,10 @@ impl ShardCopy {
             .iter()
             .enumerate()
             .filter_map(|(s, e)| e.filter(|e| e.processed()).map(|e| (s as SeqNo, e)))
+    }
+
+    pub fn doc(&self, doc: DocId) -> Option<Doc> {
+        self.docs[usize::from(doc)]
     }
 
     /// Some operation is rolled back and waits for the new primary's resync.
@@ -367,6 +384,19 @@ pub enum Event {
         condition: Condition,
         conflict: VersionConflict,
     },
+}
+
+impl Event {
+    /// The history thread of the operation the event belongs to (its writer id - 1).
+    pub fn thread(&self) -> u8 {
+        match *self {
+            Event::Read { op, .. }
+            | Event::Invoke { op, .. }
+            | Event::Acked { op }
+            | Event::Rejected { op, .. }
+            | Event::Conflict { op, .. } => op,
+        }
+    }
 }
 
 /// The whole model state.

@@ -12,8 +12,8 @@ use crate::protocol::{
 };
 
 use super::state::{
-    bit, copies_in, ClientId, CopyId, Doc, Entry, Event, Msg, Op, PendingWrite, Phase, Role, State,
-    Tracker,
+    bit, copies_in, ClientId, CopyId, Doc, DocId, Entry, Event, Msg, Op, PendingWrite, Phase, Role,
+    State, Tracker,
 };
 use super::{Action, Api, ReplicationModel};
 
@@ -47,17 +47,17 @@ impl ReplicationModel {
                 Some(())
             }
             Action::Recover { copy } => self.start_recovery(state, copy),
-            Action::PruneTombstone { copy } => self.prune_tombstone(state, copy),
+            Action::PruneTombstone { copy, doc } => self.prune_tombstone(state, copy, doc),
         }
     }
 
-    /// The copy drops its tombstone's version information (`LiveVersionMap.pruneTombstones`).
-    fn prune_tombstone(&self, state: &mut State, copy: CopyId) -> Option<()> {
+    /// The copy drops a tombstone's version information (`LiveVersionMap.pruneTombstones`).
+    fn prune_tombstone(&self, state: &mut State, copy: CopyId, doc: DocId) -> Option<()> {
         let c = &mut state.copies[usize::from(copy)];
-        if !self.may_prune(c) {
+        if !self.may_prune(c, doc) {
             return None;
         }
-        c.doc.as_mut()?.pruned = true;
+        c.docs[usize::from(doc)].as_mut()?.pruned = true;
         Some(())
     }
 
@@ -66,7 +66,7 @@ impl ReplicationModel {
         if c.phase != Phase::Idle || !self.serves_reads(state, copy) {
             return None;
         }
-        let doc = state.copies[usize::from(copy)].doc;
+        let doc = state.copies[usize::from(copy)].doc(self.doc_of(client, c.op));
         state.history.push(Event::Read {
             op: self.thread(client, c.op),
             value: Doc::found(doc),
@@ -85,7 +85,10 @@ impl ReplicationModel {
         }
         let (read, invoked) = match (c.phase, self.config.api) {
             (Phase::Read(read), Api::Index) => (read, false),
-            (Phase::Idle, Api::Update) => (state.copies[usize::from(at)].doc, false),
+            (Phase::Idle, Api::Update) => {
+                let doc = self.doc_of(client, c.op);
+                (state.copies[usize::from(at)].doc(doc), false)
+            }
             (Phase::Rerouted(read), _) if at == state.master.primary => (read, true),
             _ => return None,
         };
@@ -114,6 +117,7 @@ impl ReplicationModel {
         };
         let op = self.thread(client, c.op);
         let writer = self.writer(client, c.op);
+        let doc = self.doc_of(client, c.op);
         let delete = self.deletes(client);
         let kind = if delete {
             WriteKind::Delete
@@ -125,7 +129,7 @@ impl ReplicationModel {
         // witness of whichever tombstone it replaces on the primary.
         let read_value = Doc::found(read);
         let condition = guard.condition(read.map(|d| d.meta));
-        let base = match state.copies[usize::from(at)].doc {
+        let base = match state.copies[usize::from(at)].doc(doc) {
             Some(tombstone) if condition == Condition::Create && tombstone.meta.deleted => {
                 Some(tombstone)
             }
@@ -140,7 +144,7 @@ impl ReplicationModel {
             condition,
         };
         let copy = &mut state.copies[usize::from(at)];
-        let plan = match plan_as_primary(Doc::known(copy.doc), kind, &condition) {
+        let plan = match plan_as_primary(Doc::known(copy.doc(doc)), kind, &condition) {
             Ok(plan) => plan,
             Err(_) if self.fenced(state, at) => {
                 // The 409 leaves the primary only after its replication round (the bulk shard
@@ -163,7 +167,7 @@ impl ReplicationModel {
                 // `retry_on_conflict`: the update is prepared again on the current primary, from
                 // the document it holds now (`TransportUpdateAction.handleUpdateFailureWithRetry`,
                 // then the coordinating node's re-send of the whole `UpdateRequest`).
-                let fresh = state.copies[usize::from(at)].doc;
+                let fresh = state.copies[usize::from(at)].doc(doc);
                 return self.execute(state, client, at, fresh, true);
             }
             Err(conflict) if invoked => {
@@ -188,6 +192,7 @@ impl ReplicationModel {
         let entry = Entry {
             term: copy.term,
             op: Op::Write {
+                doc,
                 version: meta.version,
                 value: new,
                 deleted: meta.deleted,
@@ -196,7 +201,7 @@ impl ReplicationModel {
             receipt: None,
         };
         copy.log.push(Some(entry));
-        copy.doc = Some(Doc {
+        copy.docs[usize::from(doc)] = Some(Doc {
             meta,
             value: new,
             pruned: false,

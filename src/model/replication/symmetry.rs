@@ -3,12 +3,15 @@
 //! in an order computed from what they hold, and rewrites every place a name appears: write
 //! chains, history, acknowledgements, pending writes, copy sets, checkpoints, messages.
 //!
-//! Any renaming is sound (every property treats clients alike and copies alike); the sort keys
-//! only decide how many equivalent states meet in one representative.
+//! Any renaming of copies is sound (every property treats copies alike), and so is any renaming
+//! of clients that keeps the documents each client targets ([`doc_of`]: clients are sorted by
+//! their first document before anything else, and the assignment never decreases with the
+//! client's index); the rest of the sort keys only decide how many equivalent states meet in
+//! one representative.
 
 use super::state::{
-    Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy, State,
-    WriterId,
+    doc_of, Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy,
+    State, WriterId,
 };
 
 /// The representative of `state`'s class under renaming clients and copies.
@@ -40,6 +43,7 @@ fn ops_per_client(s: &State) -> usize {
 /// Clients sorted by what they did, ignoring their names.
 fn client_order(s: &State) -> Vec<usize> {
     let ops = ops_per_client(s);
+    let clients = s.clients.len() as u8;
     let key = |c: usize| {
         let client = s.clients[c];
         let read = match client.phase {
@@ -52,7 +56,9 @@ fn client_order(s: &State) -> Vec<usize> {
             let writer = 1 + c * ops + k;
             (s.changes[writer - 1], s.acked & (1 << writer) != 0)
         });
-        ((client.op, phase_rank(client.phase), read), writes)
+        // The documents a client targets come first: a renaming must keep them.
+        let docs = doc_of(clients, s.copies[0].docs.len() as u8, c as ClientId, 0);
+        ((docs, client.op, phase_rank(client.phase), read), writes)
     };
     let mut order: Vec<usize> = (0..s.clients.len()).collect();
     order.sort_by(|&a, &b| {
@@ -87,7 +93,7 @@ fn copy_order(s: &State) -> Vec<usize> {
             s.master.in_sync & (1 << i) == 0,
             role,
             copy.term,
-            copy.doc,
+            &copy.docs[..],
             &copy.log[..],
             copy.local_checkpoint,
             copy.global_checkpoint,
@@ -124,10 +130,12 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
     let entry = |e: Entry| Entry {
         op: match e.op {
             Op::Write {
+                doc,
                 version,
                 value,
                 deleted,
             } => Op::Write {
+                doc,
                 version,
                 value: chain(value),
                 deleted,
@@ -216,7 +224,7 @@ fn rename_clients(s: &State, order: &[usize]) -> State {
                 ShardCopy {
                     role,
                     log: c.log.iter().map(|e| e.map(entry)).collect(),
-                    doc: c.doc.map(doc),
+                    docs: c.docs.iter().map(|d| d.map(doc)).collect(),
                     ..c.clone()
                 }
             })

@@ -398,7 +398,7 @@ fn a_second_promotion_before_the_resync_restores_a_rolled_back_write_over_an_ack
     );
     // The master fails n2 before its resync reached n1, and promotes n1.
     s = take(&model, s, Action::FailPrimary { promote: 1 });
-    let doc = s.copies[1].doc.expect("a document");
+    let doc = s.copies[1].doc(0).expect("a document");
     assert_eq!(doc.meta.seq_no, 2);
     assert!(!doc.value.contains(acked));
     assert!(!holds(&model, &s, Invariant::NoLostAckedWrite));
@@ -449,7 +449,7 @@ fn a_re_routed_conditional_write_is_answered_409_although_it_took_effect() {
     let writer = rejected.expect("the re-routed write was answered 409");
     let primary = &last.copies[usize::from(last.master.primary)];
     assert!(
-        primary.doc.is_some_and(|d| d.value.contains(writer)),
+        primary.doc(0).is_some_and(|d| d.value.contains(writer)),
         "the write answered 409 is in the new primary's document: {steps}"
     );
 }
@@ -572,4 +572,65 @@ fn marking_a_recovering_copy_in_sync_early_loses_acknowledged_writes() {
         !refuted_safe.contains("acked_on_in_sync"),
         "{refuted_safe:?}"
     );
+}
+
+/// Two documents, reads from any copy: clients 0 and 1 on document 1, client 2 on document 2.
+fn two_docs_reads_from_any() -> ReplicationModel {
+    Config {
+        clients: 3,
+        docs: 2,
+        reads_from: ReadsFrom::Any,
+        ..Config::default()
+    }
+    .into_model()
+    .unwrap()
+}
+
+#[test]
+fn a_replica_rolled_back_by_another_documents_write_serves_a_stale_read() {
+    let model = two_docs_reads_from_any();
+    assert_eq!((model.doc_of(1, 0), model.doc_of(2, 0)), (0, 1));
+    let mut s = model.init_states().remove(0);
+    // Client 0's write on document 1 (_seq_no 2) reaches both replicas and is acknowledged; the
+    // replicas still know global checkpoint 1, piggybacked before the write.
+    s = take(&model, s, Action::Get { client: 0, copy: 0 });
+    s = take(&model, s, Action::Write { client: 0, copy: 0 });
+    for to in [1, 2] {
+        s = deliver(
+            &model,
+            s,
+            |m| matches!(*m, Msg::Replicate { to: t, .. } if t == to),
+        );
+    }
+    for from in [1, 2] {
+        s = deliver(
+            &model,
+            s,
+            |m| matches!(*m, Msg::Applied { from: f, .. } if f == from),
+        );
+    }
+    let acked = model.writer(0, 0);
+    assert_ne!(
+        s.acked & (1 << acked),
+        0,
+        "client 0's write is acknowledged"
+    );
+    assert_eq!(s.copies[2].global_checkpoint, 1);
+    // n1 is promoted; its write on document 2 overtakes its resync to n2.
+    s = take(&model, s, Action::FailPrimary { promote: 1 });
+    s = take(&model, s, Action::Get { client: 2, copy: 1 });
+    s = take(&model, s, Action::Write { client: 2, copy: 1 });
+    s = deliver(&model, s, |m| {
+        matches!(m, Msg::Replicate { from: 1, to: 2, .. })
+    });
+    // n2 adopted term 2 and rolled both documents back to global checkpoint 1: document 1 lost
+    // the acknowledged write until the resync arrives.
+    let n2 = &s.copies[2];
+    assert!(n2.awaits_resync() && n2.role == Role::Replica);
+    assert!(n2.doc(0).is_some_and(|d| !d.value.contains(acked)));
+    assert!(holds(&model, &s, Invariant::NoStaleAckedRead));
+    // Client 1 reads document 1 from the in-sync replica n2: a stale read.
+    s = take(&model, s, Action::Get { client: 1, copy: 2 });
+    assert!(!holds(&model, &s, Invariant::NoStaleAckedRead));
+    assert!(holds(&model, &s, Invariant::NoLostAckedWrite));
 }

@@ -12,9 +12,9 @@ use crate::protocol::{Condition, PrimaryDemoted, SeqNo, VersionConflict};
 
 use super::properties::first_stale_read;
 use super::state::{
-    bit, copies_in, Chain, Doc, Entry, Event, Msg, Op, Phase, Role, State, WriterId,
+    bit, copies_in, Chain, Doc, DocId, Entry, Event, Msg, Op, Phase, Role, State, WriterId,
 };
-use super::{Action, Api, ReplicationModel, SEED};
+use super::{seed, Action, Api, ReplicationModel};
 
 /// The shard as Elasticsearch names it in term-fencing errors.
 const SHARD: &str = "[idx][0]";
@@ -50,16 +50,18 @@ impl Describe for ReplicationModel {
                 CopyState {
                     copy: format!("n{i}"),
                     summary,
-                    docs: vec![DocState {
-                        id: "1".into(),
-                        meta: copy.doc.map(|d| DocMetaView {
-                            seq_no: d.meta.seq_no,
-                            primary_term: d.meta.primary_term,
-                            version: d.meta.version,
-                            deleted: d.meta.deleted,
-                        }),
-                        value: self.value(copy.doc.map_or(Chain::EMPTY, |d| d.value)),
-                    }],
+                    docs: (0..self.config.docs)
+                        .map(|doc| DocState {
+                            id: doc_id(doc),
+                            meta: copy.doc(doc).map(|d| DocMetaView {
+                                seq_no: d.meta.seq_no,
+                                primary_term: d.meta.primary_term,
+                                version: d.meta.version,
+                                deleted: d.meta.deleted,
+                            }),
+                            value: self.value(copy.doc(doc).map_or(Chain::EMPTY, |d| d.value)),
+                        })
+                        .collect(),
                 }
             })
             .collect()
@@ -69,14 +71,18 @@ impl Describe for ReplicationModel {
         let answers = self.answers(before, after);
         let with_answers = |response: String| Some(format!("{response}{answers}"));
         match action {
-            Action::Get { client, copy } => Exchange {
-                from: format!("client {client}"),
-                to: format!("n{copy}"),
-                request: "GET /idx/_doc/1".into(),
-                response: Some(self.found(before.copies[usize::from(*copy)].doc)),
-            },
+            Action::Get { client, copy } => {
+                let doc = self.doc_of(*client, before.clients[usize::from(*client)].op);
+                Exchange {
+                    from: format!("client {client}"),
+                    to: format!("n{copy}"),
+                    request: format!("GET /idx/_doc/{}", doc_id(doc)),
+                    response: Some(self.found(before.copies[usize::from(*copy)].doc(doc))),
+                }
+            }
             Action::Write { client, copy } => {
                 let c = before.clients[usize::from(*client)];
+                let id = doc_id(self.doc_of(*client, c.op));
                 // What the step recorded: the request it sent, and a conflict if it met one.
                 let recorded =
                     after.history[before.history.len()..]
@@ -101,7 +107,8 @@ impl Describe for ReplicationModel {
                         // What the re-executed request wrote: the primary's new document.
                         let op = self.thread(*client, c.op);
                         let condition = invoked(before, op).map_or(Condition::None, |(_, c)| c);
-                        let written = after.copies[usize::from(*copy)].doc;
+                        let written =
+                            after.copies[usize::from(*copy)].doc(self.doc_of(*client, c.op));
                         (written.map_or(Chain::EMPTY, |d| d.value), condition, None)
                     }
                     false => (Chain::EMPTY, Condition::None, None),
@@ -115,7 +122,7 @@ impl Describe for ReplicationModel {
                         "409 on its stale copy, but its replication round is fenced by a copy of a newer term: the master answers n{copy} is no longer primary; it fails itself"
                     ),
                     Some(conflict) => {
-                        format!("409 {}: {}", VersionConflict::TYPE, conflict.reason("1"))
+                        format!("409 {}: {}", VersionConflict::TYPE, conflict.reason(&id))
                     }
                     None => {
                         let meta = after.changes[usize::from(self.writer(*client, c.op) - 1)];
@@ -135,7 +142,7 @@ impl Describe for ReplicationModel {
                         n => format!("?retry_on_conflict={n}"),
                     };
                     format!(
-                        "POST /idx/_update/1{retry} {{\"script\": \"append {}\"}} (the primary reads its copy and indexes {}{})",
+                        "POST /idx/_update/{id}{retry} {{\"script\": \"append {}\"}} (the primary reads its copy and indexes {}{})",
                         self.writer_text(self.writer(*client, c.op)),
                         self.value(new),
                         write_query(&condition)
@@ -154,12 +161,12 @@ impl Describe for ReplicationModel {
                     let query = write_query(&condition);
                     if self.deletes(*client) {
                         format!(
-                            "{rerouted}DELETE /idx/_doc/1{query} (witness {})",
+                            "{rerouted}DELETE /idx/_doc/{id}{query} (witness {})",
                             self.value(new)
                         )
                     } else {
                         format!(
-                            "{rerouted}PUT /idx/_doc/1{query} {{\"value\": \"{}\"}}",
+                            "{rerouted}PUT /idx/_doc/{id}{query} {{\"value\": \"{}\"}}",
                             self.value(new)
                         )
                     }
@@ -210,14 +217,15 @@ impl Describe for ReplicationModel {
                     )),
                 }
             }
-            Action::PruneTombstone { copy } => {
-                let doc = before.copies[usize::from(*copy)].doc;
+            Action::PruneTombstone { copy, doc } => {
+                let tombstone = before.copies[usize::from(*copy)].doc(*doc);
                 Exchange {
                     from: format!("n{copy}"),
                     to: format!("n{copy}"),
                     request: format!(
-                        "prune the tombstone of _seq_no={} (local checkpoint {})",
-                        doc.map_or(-1, |d| d.meta.seq_no),
+                        "prune the tombstone of {}_seq_no={} (local checkpoint {})",
+                        self.id_field(*doc),
+                        tombstone.map_or(-1, |d| d.meta.seq_no),
                         before.copies[usize::from(*copy)].local_checkpoint
                     ),
                     response: None,
@@ -348,13 +356,16 @@ impl Describe for ReplicationModel {
         match invariant {
             Invariant::NoLostAckedWrite => {
                 let primary = s.master.primary;
-                let doc = s.copies[usize::from(primary)].doc;
-                let value = doc.map_or(Chain::EMPTY, |d| d.value);
-                acked().find(|w| !value.contains(*w)).map(|w| {
+                let value = |w| {
+                    let doc = s.copies[usize::from(primary)].doc(self.doc_of_writer(w));
+                    doc.map_or(Chain::EMPTY, |d| d.value)
+                };
+                acked().find(|w| !value(*w).contains(*w)).map(|w| {
                     format!(
-                        "{} was acknowledged, but the primary n{primary} now holds {}: the write is lost",
+                        "{} was acknowledged, but the primary n{primary} now holds {}{}: the write is lost",
                         self.writer_text(w),
-                        self.value(value)
+                        self.id_field(self.doc_of_writer(w)),
+                        self.value(value(w))
                     )
                 })
             }
@@ -376,11 +387,12 @@ impl Describe for ReplicationModel {
                         )
                     })
             }),
-            Invariant::ChangeIdUnique => {
+            Invariant::ChangeIdUnique => (0..self.config.docs).find_map(|doc| {
                 let changes: Vec<_> = (1..=s.changes.len() as WriterId)
+                    .filter(|w| self.doc_of_writer(*w) == doc)
                     .filter_map(|w| s.changes[usize::from(w) - 1].map(|m| (self.writer_text(w), m)))
                     .filter(|(_, m)| !m.deleted)
-                    .chain([("the seed document".to_string(), SEED.meta)])
+                    .chain([("the seed document".to_string(), seed(doc).meta)])
                     .collect();
                 let guard = self.config.guard;
                 changes.iter().enumerate().find_map(|(i, (a, ma))| {
@@ -395,7 +407,7 @@ impl Describe for ReplicationModel {
                             )
                         })
                 })
-            }
+            }),
             Invariant::CheckpointSafety => in_sync().find_map(|(c, copy)| {
                 in_sync()
                     .find(|(_, d)| copy.global_checkpoint > d.local_checkpoint)
@@ -408,14 +420,19 @@ impl Describe for ReplicationModel {
             }),
             Invariant::ConvergeAtQuiescence => {
                 let docs: Vec<String> = in_sync()
-                    .map(|(c, copy)| format!("n{c} holds {}", self.found(copy.doc)))
+                    .map(|(c, copy)| {
+                        let docs: Vec<String> = (0..self.config.docs)
+                            .map(|d| format!("{}{}", self.id_field(d), self.found(copy.doc(d))))
+                            .collect();
+                        format!("n{c} holds {}", docs.join(", "))
+                    })
                     .collect();
                 Some(format!(
                     "no message is in flight, yet the in-sync copies differ: {}",
                     docs.join("; ")
                 ))
             }
-            Invariant::NoStaleAckedRead => first_stale_read(s).map(|(w, op, read)| {
+            Invariant::NoStaleAckedRead => first_stale_read(self, s).map(|(w, op, read)| {
                 format!(
                     "{} was acknowledged, then {}'s GET returned {}, which lacks it: a stale read",
                     self.writer_text(w),
@@ -424,7 +441,7 @@ impl Describe for ReplicationModel {
                 )
             }),
             Invariant::AppliedAtMostOnce => s.copies.iter().enumerate().find_map(|(c, copy)| {
-                let doc = copy.doc.filter(|d| d.value.repeats_a_writer())?;
+                let doc = copy.docs.iter().flatten().find(|d| d.value.repeats_a_writer())?;
                 Some(format!(
                     "n{c}'s document {} holds a write twice: a re-routed request took effect again on top of its own first execution",
                     self.value(doc.value)
@@ -626,32 +643,61 @@ impl ReplicationModel {
         format!("c{client}.{op}")
     }
 
+    /// `_id=2 ` before an operation's other fields when the shard has more than one document
+    /// (with one, every operation is on `_id` 1 and the traces leave it out).
+    fn id_field(&self, doc: DocId) -> String {
+        if self.config.docs > 1 {
+            format!("_id={} ", doc_id(doc))
+        } else {
+            String::new()
+        }
+    }
+
     /// The history as a linearizability checker sees it, in real-time order.
     fn history(&self, s: &State, with_reads: bool) -> String {
         let text = |v: Option<Chain>| v.map_or("missing".to_string(), |v| self.value(v));
+        let id = |op: u8| self.id_field(self.doc_of_writer(op + 1));
         let events: Vec<String> = s
             .history
             .iter()
             .filter_map(|e| match *e {
-                Event::Read { op, value } => {
-                    with_reads.then(|| format!("{} read {}", self.writer_text(op + 1), text(value)))
-                }
+                Event::Read { op, value } => with_reads.then(|| {
+                    format!(
+                        "{} read {}{}",
+                        self.writer_text(op + 1),
+                        id(op),
+                        text(value)
+                    )
+                }),
                 Event::Invoke {
                     op,
                     expected,
                     delete: true,
                     ..
                 } => Some(match expected {
-                    None => format!("{} deletes", self.writer_text(op + 1)),
-                    Some(e) => format!("{} deletes if {}", self.writer_text(op + 1), text(e)),
+                    None => format!("{} deletes {}", self.writer_text(op + 1), id(op))
+                        .trim_end()
+                        .to_string(),
+                    Some(e) => format!(
+                        "{} deletes {}if {}",
+                        self.writer_text(op + 1),
+                        id(op),
+                        text(e)
+                    ),
                 }),
                 Event::Invoke {
                     op, expected, new, ..
                 } => Some(match expected {
-                    None => format!("{} writes {}", self.writer_text(op + 1), self.value(new)),
-                    Some(e) => format!(
-                        "{} writes {} if {}",
+                    None => format!(
+                        "{} writes {}{}",
                         self.writer_text(op + 1),
+                        id(op),
+                        self.value(new)
+                    ),
+                    Some(e) => format!(
+                        "{} writes {}{} if {}",
+                        self.writer_text(op + 1),
+                        id(op),
                         self.value(new),
                         text(e)
                     ),
@@ -705,15 +751,25 @@ impl ReplicationModel {
     fn op(&self, op: Op) -> String {
         match op {
             Op::Write {
+                doc,
                 version,
                 value,
                 deleted: false,
-            } => format!("index _version={version} {}", self.value(value)),
+            } => format!(
+                "index {}_version={version} {}",
+                self.id_field(doc),
+                self.value(value)
+            ),
             Op::Write {
+                doc,
                 version,
                 value,
                 deleted: true,
-            } => format!("delete _version={version} (witness {})", self.value(value)),
+            } => format!(
+                "delete {}_version={version} (witness {})",
+                self.id_field(doc),
+                self.value(value)
+            ),
             Op::Noop => "no-op".into(),
         }
     }
@@ -723,6 +779,11 @@ impl ReplicationModel {
         let writers: Vec<String> = chain.writers().map(|w| self.writer_text(w)).collect();
         format!("[{}]", writers.join(" "))
     }
+}
+
+/// A document's `_id`: document 0 is `1`.
+fn doc_id(doc: DocId) -> String {
+    (doc + 1).to_string()
 }
 
 fn copy_list(set: u8) -> String {

@@ -10,15 +10,18 @@ use esocc::engine::{
     ErrorKind, LinkFault, PendingWrite, ShardGroup, ShardId, Source, Write, WriteOutcome,
 };
 use esocc::model::replication::state::{
-    bit, copies_in, Chain, ClientId, CopyId, Doc, Event, Msg, Phase, Role as ModelRole, State,
+    bit, copies_in, Chain, ClientId, CopyId, Doc, DocId, Event, Msg, Phase, Role as ModelRole,
+    State,
 };
 use esocc::model::replication::{Action, Api, ReplicationModel};
 use esocc::protocol::{Condition, DocMeta, SeqNo, WriteResult};
 use serde_json::{json, Value};
 use stateright::Model;
 
-/// The one document of the replication model.
-pub const DOC: &str = "d";
+/// The engine `_id` of the model's document `doc`.
+pub fn doc_id(doc: DocId) -> String {
+    format!("d{doc}")
+}
 
 /// The engine source of a model value: `{"chain": [writer, ...]}`.
 pub fn source(chain: Chain) -> Source {
@@ -98,8 +101,10 @@ impl<'m> Replay<'m> {
             copies - 1,
         )
         .with_unsafe(knobs);
-        let seeded = group.index(DOC, source(Chain::EMPTY), &Condition::None);
-        assert!(seeded.result.is_ok(), "seed: {:?}", seeded.result);
+        for doc in 0..model.config.docs {
+            let seeded = group.index(&doc_id(doc), source(Chain::EMPTY), &Condition::None);
+            assert!(seeded.result.is_ok(), "seed: {:?}", seeded.result);
+        }
         group.sync_global_checkpoint().expect("a primary");
         for copy in 0..group.copies() {
             group.set_link(copy, LinkFault::Delay).expect("a copy");
@@ -125,18 +130,19 @@ impl<'m> Replay<'m> {
         &self.state
     }
 
-    /// `no_lost_acked_write` on the engine: the document of the master's primary lacks a write
+    /// `no_lost_acked_write` on the engine: a document of the master's primary lacks a write
     /// the engine acknowledged.
     pub fn engine_lost_an_acked_write(&self) -> bool {
-        let chain = self
-            .group
-            .primary()
-            .and_then(|p| self.group.copy(p))
-            .and_then(|copy| copy.with_engine(|e| e.get(DOC)).source)
-            .and_then(|source| chain_of(&source));
+        let chain = |doc| {
+            self.group
+                .primary()
+                .and_then(|p| self.group.copy(p))
+                .and_then(|copy| copy.with_engine(|e| e.get(&doc_id(doc))).source)
+                .and_then(|source| chain_of(&source))
+        };
         self.acked
             .iter()
-            .any(|&w| !chain.is_some_and(|c| c.contains(w)))
+            .any(|&w| !chain(self.model.doc_of_writer(w)).is_some_and(|c| c.contains(w)))
     }
 
     /// Take `action` on the model and the engine, then compare.
@@ -164,9 +170,11 @@ impl<'m> Replay<'m> {
     fn engine_step(&mut self, before: &State, action: &Action, next: &State) -> Checked {
         let fault = |e: esocc::engine::FaultError| format!("engine: {e}");
         match action {
-            Action::Get { copy, .. } => {
-                let got = self.group.get_at(usize::from(*copy), DOC);
-                let expected = before.copies[usize::from(*copy)].doc;
+            Action::Get { client, copy } => {
+                let c = before.clients[usize::from(*client)];
+                let doc = self.model.doc_of(*client, c.op);
+                let got = self.group.get_at(usize::from(*copy), &doc_id(doc));
+                let expected = before.copies[usize::from(*copy)].doc(doc);
                 compare_get(expected, got.map_err(|e| format!("{:?}", e.kind)))
             }
             Action::Write { client, copy } => {
@@ -215,7 +223,7 @@ impl<'m> Replay<'m> {
                     return; // the deleter read 404 and sends nothing
                 };
                 let condition = self.model.config.guard.condition(read.map(|d| d.meta));
-                let id = DOC.to_owned();
+                let id = doc_id(self.model.doc_of(client, c.op));
                 match (self.model.deletes(client), condition) {
                     (true, condition) => Write::Delete { id, condition },
                     (false, Condition::Create) => Write::Create {
@@ -440,13 +448,17 @@ impl<'m> Replay<'m> {
             if role == Role::Failed {
                 continue; // closed in the engine (see the module doc)
             }
-            let (term, lcp, doc) = engine.with_engine(|e| {
-                let doc = e
-                    .documents()
-                    .into_iter()
-                    .find(|(id, _, _)| id == DOC)
-                    .map(|(_, meta, source)| (meta, source.as_ref().and_then(chain_of)));
-                (e.primary_term(), e.local_checkpoint(), doc)
+            let (term, lcp, docs) = engine.with_engine(|e| {
+                let documents = e.documents();
+                let docs: Vec<_> = (0..self.model.config.docs)
+                    .map(|doc| {
+                        documents
+                            .iter()
+                            .find(|(id, _, _)| *id == doc_id(doc))
+                            .map(|(_, meta, source)| (*meta, source.as_ref().and_then(chain_of)))
+                    })
+                    .collect();
+                (e.primary_term(), e.local_checkpoint(), docs)
             });
             same(&format!("n{i}'s term"), &copy.term, &term)?;
             same(
@@ -466,10 +478,12 @@ impl<'m> Replay<'m> {
                 &copy.local_checkpoint,
                 &lcp,
             )?;
-            let expected = copy
-                .doc
-                .map(|d| (d.meta, (!d.meta.deleted).then_some(d.value)));
-            same(&format!("n{i}'s document"), &expected, &doc)?;
+            let expected: Vec<_> = copy
+                .docs
+                .iter()
+                .map(|d| d.map(|d| (d.meta, (!d.meta.deleted).then_some(d.value))))
+                .collect();
+            same(&format!("n{i}'s documents"), &expected, &docs)?;
         }
         Ok(())
     }
