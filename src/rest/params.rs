@@ -176,6 +176,18 @@ impl Params {
         self.values.get(key).cloned()
     }
 
+    /// A comma-separated list (`Strings.splitStringByCommaToArray`), consuming it; empty names
+    /// are dropped, so `stored_fields=` is an empty list, not no list.
+    pub fn list(&mut self, key: &'static str) -> Option<Vec<String>> {
+        self.str(key).map(|names| {
+            names
+                .split(',')
+                .filter(|name| !name.is_empty())
+                .map(String::from)
+                .collect()
+        })
+    }
+
     /// Whether `key` was given (without consuming it).
     pub fn has(&self, key: &str) -> bool {
         self.values.contains_key(key)

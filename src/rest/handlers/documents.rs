@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::EsError;
 use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
-use crate::protocol::validate::{validate_delete, validate_index, WriteParams};
+use crate::protocol::validate::{validate_delete, validate_get, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::breaker::{Child, Reservation};
 use crate::rest::error::RestError;
@@ -345,8 +345,10 @@ pub async fn delete(
     ))
 }
 
-/// A realtime get with its parameters (`RestGetAction`, `RestGetSourceAction`), the source
-/// filtered as `_source`, `_source_includes` and `_source_excludes` ask.
+/// A realtime get with its parameters in `RestGetAction`'s order (`RestGetSourceAction` reads
+/// the same ones), validated as `GetRequest.validate` does; the source filtered as `_source`,
+/// `_source_includes`, `_source_excludes` and `stored_fields` ask
+/// ([`SourceFilter::for_get`]).
 fn realtime_get(
     state: &ClusterState,
     node: Option<usize>,
@@ -359,11 +361,25 @@ fn realtime_get(
     let routing = params.str("routing");
     let preference = params.str("preference");
     params.boolean("realtime")?;
-    let filter = SourceFilter::from_params(&mut params)?;
+    if params.has("fields") {
+        return Err(RestError::illegal_argument(
+            "the parameter [fields] is no longer supported, please use [stored_fields] to retrieve stored fields or [_source] to load the field from _source",
+        ));
+    }
+    let stored_fields = params.list("stored_fields");
+    let version = params.long("version")?;
+    let version_type = params
+        .str("version_type")
+        .map(|v| VersionType::parse(&v).map_err(RestError::illegal_argument))
+        .transpose()?;
+    let requested = SourceFilter::requested(&mut params)?;
+    params.boolean("force_synthetic_source")?;
     params.finish()?;
+    let version = validate_get(version, version_type).map_err(|e| RestError::validation(&e))?;
     let index = state.0.indices.get(index)?;
     let (_, shard) = index.route(id, routing.as_deref());
-    let mut response = shard.read(node, preference.as_deref(), id)?;
+    let mut response = shard.read(node, preference.as_deref(), id, version)?;
+    let filter = SourceFilter::for_get(requested, stored_fields.as_deref());
     response.source = filter.apply(response.source.take());
     Ok(response)
 }
