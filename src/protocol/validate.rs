@@ -179,6 +179,17 @@ pub fn validate_delete(id: &str, p: &WriteParams) -> Result<Condition, Validatio
         .map(|()| condition_of(p, version, version_type))
 }
 
+/// `IndexRouting.process`: an index or create request's `_id`, when one is given, must not be
+/// empty. Elasticsearch checks it after validation, once the index exists, so in a bulk only
+/// that item fails (400 `illegal_argument_exception`).
+pub fn check_given_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        Err("if _id is specified it must not be empty")
+    } else {
+        Ok(())
+    }
+}
+
 /// Validate a get's `version` + `version_type` (`GetRequest.validate`): the version the
 /// document must have, `None` for any (`MATCH_ANY`, the default).
 pub fn validate_get(

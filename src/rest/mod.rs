@@ -20,6 +20,7 @@
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
 //! | [`index_name`] | index name validation texts |
+//! | [`ingest_and_aliases`] | `pipeline` and `require_alias`: esocc has neither pipelines nor aliases |
 //! | [`autoid`] | auto-generated ids and uuids |
 //! | [`shard`] | a shard: the engine's copies behind one routing slot |
 //! | [`bulk_request`] | parsing `_bulk` NDJSON |
@@ -35,6 +36,7 @@ pub mod connections;
 pub mod error;
 pub mod handlers;
 pub mod index_name;
+pub mod ingest_and_aliases;
 pub mod json;
 pub mod limits;
 pub mod params;

@@ -18,6 +18,7 @@ use crate::protocol::validate::{
 };
 use crate::rest::breaker::Child;
 use crate::rest::error::RestError;
+use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::script_request::parse_script;
 use crate::rest::server::ClusterState;
@@ -114,6 +115,8 @@ pub struct UpdateUrl {
     pub if_primary_term: Option<u64>,
     /// `_source`, `_source_includes`, `_source_excludes`.
     pub source: Option<SourceFilter>,
+    /// `require_alias` (`TransportUpdateAction.doExecute` checks it before auto-creating).
+    pub require_alias: bool,
 }
 
 fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
@@ -132,7 +135,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     }
     let if_seq_no = p.if_seq_no()?;
     let if_primary_term = p.if_primary_term()?;
-    p.boolean("require_alias")?;
+    let require_alias = p.boolean("require_alias")?.unwrap_or(false);
     let source = SourceFilter::requested(p)?;
     Ok(UpdateUrl {
         routing,
@@ -143,6 +146,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
         if_seq_no,
         if_primary_term,
         source,
+        require_alias,
     })
 }
 
@@ -241,6 +245,11 @@ pub async fn update(
         &parsed,
     );
     let validated = validate_update(&id, &params).map_err(|e| RestError::validation(&e))?;
+    let checks = IngestAndAliases {
+        pipeline: None,
+        require_alias: url.require_alias,
+    };
+    checks.check(&index)?;
     let index = state.0.indices.get_or_create(&index)?;
     let (number, shard) = index.route(&id, url.routing.as_deref());
     // The merge copies the current document: the result is what the engine will keep.
