@@ -30,7 +30,7 @@ fn list(value: Option<String>) -> Vec<String> {
 }
 
 /// Glob match with `*` (any run of characters, dots included).
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((prefix, rest)) => {
