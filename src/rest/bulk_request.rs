@@ -20,7 +20,7 @@ pub enum BulkOp {
     /// `index` or `create` with the raw source line (parsed on the shard, as Elasticsearch does).
     Index(Vec<u8>),
     Delete,
-    Update(UpdateBody),
+    Update(Box<UpdateBody>),
 }
 
 /// One item of a bulk request.
@@ -357,7 +357,7 @@ pub fn parse(data: &[u8], max_items: usize) -> Result<Vec<BulkItem>, RestError> 
             item.op = match action {
                 "update" => {
                     let body = parse_request_object(source)?;
-                    BulkOp::Update(UpdateBody::defaults(false).parse(&body, source)?)
+                    BulkOp::Update(Box::new(UpdateBody::defaults(false).parse(&body, source)?))
                 }
                 _ => BulkOp::Index(source.to_vec()),
             };

@@ -16,6 +16,7 @@
 //! | [`strict_json`] | sources parsed as Elasticsearch does: duplicate keys, field names, depth |
 //! | [`handlers`] | one module per family of endpoints |
 //! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
+//! | [`suggest`] | "did you mean" suggestions for unknown parameters and body fields |
 //! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
@@ -46,6 +47,7 @@ pub mod server;
 pub mod shard;
 pub mod source_filter;
 pub mod strict_json;
+pub mod suggest;
 pub mod wait_for_active;
 
 pub use args::{serve, ServeArgs, ServeOptions};

@@ -238,7 +238,7 @@ async fn execute(
             }
             BulkOp::Update(body) => {
                 let (request, fetch) = engine_request(
-                    body,
+                    *body,
                     item.source.as_ref(),
                     item.retry_on_conflict,
                     if_seq_no,
