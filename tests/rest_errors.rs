@@ -183,6 +183,28 @@ fn body_and_content_type_errors() {
             400
         )
     );
+    // `ObjectParser`'s suggestions (`SuggestingErrorOnUnknown`), in the update body and in its
+    // script.
+    let suggested = es.call("POST", "/i/_update/1", Some(r#"{"docs":{}}"#));
+    assert_eq!(
+        suggested.body,
+        envelope(
+            &simple(
+                "x_content_parse_exception",
+                "[1:2] [UpdateRequest] unknown field [docs] did you mean [doc]?"
+            ),
+            400
+        )
+    );
+    let script = es.call(
+        "POST",
+        "/i/_update/1",
+        Some(r#"{"script":{"sorce":"ctx.op = 'noop'"}}"#),
+    );
+    assert_eq!(
+        script.json()["error"]["caused_by"]["reason"],
+        "[script] unknown field [sorce] did you mean [source]?"
+    );
     let huge = "x".repeat(100 * 1024 * 1024 + 1);
     let too_large = es.call("PUT", "/i/_doc/3", Some(&huge));
     assert_eq!((too_large.status, too_large.body.as_str()), (413, ""));

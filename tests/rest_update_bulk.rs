@@ -220,3 +220,45 @@ fn bulk_request_errors() {
         "Validation Failed: 1: no requests added;"
     );
 }
+
+#[test]
+fn if_seq_no_in_an_update_body_overrides_the_url_and_the_action_line() {
+    let es = Es::start(1);
+    es.call("PUT", "/u/_doc/1", Some(r#"{"a":1}"#));
+    let conflict = es.call(
+        "POST",
+        "/u/_update/1?if_seq_no=0&if_primary_term=1",
+        Some(r#"{"doc":{"a":2},"if_seq_no":7,"if_primary_term":1}"#),
+    );
+    assert_eq!(conflict.status, 409);
+    assert_eq!(
+        conflict.json()["error"]["reason"],
+        "[1]: version conflict, required seqNo [7], primary term [1]. current document has seqNo [0] and primary term [1]"
+    );
+    let applied = es.call(
+        "POST",
+        "/u/_update/1",
+        Some(r#"{"doc":{"a":2},"if_seq_no":0,"if_primary_term":1}"#),
+    );
+    assert_eq!(applied.json()["result"], "updated");
+    let bulk = es.call(
+        "POST",
+        "/_bulk",
+        Some("{\"update\":{\"_index\":\"u\",\"_id\":\"1\",\"if_seq_no\":9,\"if_primary_term\":1}}\n{\"doc\":{\"a\":3},\"if_seq_no\":1,\"if_primary_term\":1}\n"),
+    );
+    assert_eq!(bulk.json()["items"][0]["update"]["result"], "updated");
+    let negative = es.call(
+        "POST",
+        "/u/_update/1",
+        Some(r#"{"doc":{"a":2},"if_seq_no":-5}"#),
+    );
+    assert_eq!(
+        negative.json()["error"],
+        json!({
+            "root_cause":[{"type":"x_content_parse_exception","reason":"[1:16] [UpdateRequest] failed to parse field [if_seq_no]"}],
+            "type":"x_content_parse_exception",
+            "reason":"[1:16] [UpdateRequest] failed to parse field [if_seq_no]",
+            "caused_by":{"type":"illegal_argument_exception","reason":"sequence numbers must be non negative. got [-5]."}
+        })
+    );
+}

@@ -48,6 +48,25 @@ impl VersionType {
         }
     }
 
+    /// `validateVersionForReads`: is `version` a value this type accepts on a get?
+    /// (`NOT_FOUND` and `MATCH_DELETED` are no input values for a read.)
+    pub fn valid_for_reads(self, version: Version) -> bool {
+        match self {
+            VersionType::Internal => version > 0 || version == MATCH_ANY,
+            VersionType::External | VersionType::ExternalGte => {
+                version >= 0 || version == MATCH_ANY
+            }
+        }
+    }
+
+    /// `isVersionConflictForReads` for a found document (a get of a missing or deleted document
+    /// answers not found, never a conflict: `InternalEngine.get`). Every type asks for the same
+    /// version exactly.
+    pub fn conflict_for_reads(self, current: Version, expected: Version) -> Option<Explanation> {
+        (expected != MATCH_ANY && current != expected)
+            .then_some(Explanation::Different { current, expected })
+    }
+
     /// `isVersionConflictForWrites`: why the write conflicts, or `None` when it does not.
     pub fn conflict_for_writes(
         self,

@@ -179,6 +179,34 @@ pub fn validate_delete(id: &str, p: &WriteParams) -> Result<Condition, Validatio
         .map(|()| condition_of(p, version, version_type))
 }
 
+/// `IndexRouting.process`: an index or create request's `_id`, when one is given, must not be
+/// empty. Elasticsearch checks it after validation, once the index exists, so in a bulk only
+/// that item fails (400 `illegal_argument_exception`).
+pub fn check_given_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        Err("if _id is specified it must not be empty")
+    } else {
+        Ok(())
+    }
+}
+
+/// Validate a get's `version` + `version_type` (`GetRequest.validate`): the version the
+/// document must have, `None` for any (`MATCH_ANY`, the default).
+pub fn validate_get(
+    version: Option<Version>,
+    version_type: Option<VersionType>,
+) -> Result<Option<(Version, VersionType)>, ValidationErrors> {
+    let version = version.unwrap_or(MATCH_ANY);
+    let version_type = version_type.unwrap_or(VersionType::Internal);
+    if !version_type.valid_for_reads(version) {
+        return Err(ValidationErrors(vec![format!(
+            "illegal version value [{version}] for version type [{}]",
+            version_type.java_name()
+        )]));
+    }
+    Ok((version != MATCH_ANY).then_some((version, version_type)))
+}
+
 /// `RestUpdateAction`: the update API takes no `version` or `version_type` at all.
 pub fn reject_update_versioning() -> ValidationErrors {
     ValidationErrors(vec![
@@ -232,6 +260,30 @@ mod tests {
 
     fn reason(r: Result<Condition, ValidationErrors>) -> String {
         r.unwrap_err().reason()
+    }
+
+    #[test]
+    fn a_get_takes_any_version_but_internal_zero_or_negatives() {
+        assert_eq!(validate_get(None, None), Ok(None));
+        assert_eq!(validate_get(Some(MATCH_ANY), None), Ok(None));
+        assert_eq!(
+            validate_get(Some(3), Some(VersionType::External)),
+            Ok(Some((3, VersionType::External)))
+        );
+        assert_eq!(
+            validate_get(Some(0), Some(VersionType::ExternalGte)),
+            Ok(Some((0, VersionType::ExternalGte)))
+        );
+        assert_eq!(
+            validate_get(Some(0), None).unwrap_err().reason(),
+            "Validation Failed: 1: illegal version value [0] for version type [INTERNAL];"
+        );
+        assert_eq!(
+            validate_get(Some(-4), Some(VersionType::External))
+                .unwrap_err()
+                .reason(),
+            "Validation Failed: 1: illegal version value [-4] for version type [EXTERNAL];"
+        );
     }
 
     #[test]

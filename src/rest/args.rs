@@ -15,7 +15,7 @@ use crate::engine::group::{Unsafe, UnsafeKnob};
 
 /// The endpoints and fault injection, shown by `esocc serve --help`.
 const AFTER_HELP: &str = "\
-Endpoints: Elasticsearch 8's document API (see docs/rest.md): GET|HEAD /, GET /_cluster/health,
+Endpoints: Elasticsearch 8's document API (see docs/rest.md): GET|HEAD /, GET /_cluster/health[/{index}],
 PUT|HEAD|DELETE /{index}, POST /{index}/_refresh, PUT|POST|GET|HEAD|DELETE /{index}/_doc/{id},
 POST /{index}/_doc, PUT|POST /{index}/_create/{id}, GET|HEAD /{index}/_source/{id},
 POST /{index}/_update/{id}, POST /{index}/_doc/{id}/_update, POST /_bulk, POST /{index}/_bulk.

@@ -20,7 +20,7 @@ pub enum BulkOp {
     /// `index` or `create` with the raw source line (parsed on the shard, as Elasticsearch does).
     Index(Vec<u8>),
     Delete,
-    Update(UpdateBody),
+    Update(Box<UpdateBody>),
 }
 
 /// One item of a bulk request.
@@ -35,6 +35,9 @@ pub struct BulkItem {
     pub retry_on_conflict: u32,
     /// `_source` of an update's action line: what its response's `get` shows.
     pub source: Option<SourceFilter>,
+    /// `pipeline` and `require_alias` of the action line (`None`: the request's).
+    pub pipeline: Option<String>,
+    pub require_alias: Option<bool>,
     pub op: BulkOp,
 }
 
@@ -145,6 +148,18 @@ fn integer_value(
     }
 }
 
+/// `XContentParser.booleanValue()`: a boolean token, or a string read by `Booleans.parseBoolean`.
+fn boolean_value(value: &Value) -> Result<bool, RestError> {
+    match (value, text(value).as_str()) {
+        (Value::Bool(b), _) => Ok(*b),
+        (_, "true") => Ok(true),
+        (_, "false") => Ok(false),
+        (_, other) => Err(RestError::illegal_argument(format!(
+            "Failed to parse value [{other}] as only [true] or [false] are allowed."
+        ))),
+    }
+}
+
 /// An action (`index`, `create`, `update`, `delete`) and its metadata object.
 type Action = (&'static str, Map<String, Value>);
 
@@ -231,6 +246,8 @@ fn item(
         },
         retry_on_conflict: 0,
         source: None,
+        pipeline: None,
+        require_alias: None,
         op: BulkOp::Delete,
     };
     for (key, value) in metadata {
@@ -288,12 +305,19 @@ fn item(
                     ))
                 })?)
             }
+            "pipeline" => item.pipeline = Some(text(value)),
+            "require_alias" => item.require_alias = Some(boolean_value(value)?),
             "retry_on_conflict" => {
                 item.retry_on_conflict = check_retry_on_conflict(int_value(key, value)?)
                     .map_err(RestError::illegal_argument)?;
             }
             _ => {}
         }
+    }
+    // `IndexRequest.opType()`: an index action with `op_type: create` is a create, and is
+    // answered under `create`.
+    if item.params.op_type == OpType::Create {
+        item.action = "create";
     }
     if action == "update" && (item.params.version.is_some() || item.params.version_type.is_some()) {
         return Err(RestError::illegal_argument(
@@ -333,7 +357,7 @@ pub fn parse(data: &[u8], max_items: usize) -> Result<Vec<BulkItem>, RestError> 
             item.op = match action {
                 "update" => {
                     let body = parse_request_object(source)?;
-                    BulkOp::Update(UpdateBody::defaults(false).parse(&body, source)?)
+                    BulkOp::Update(Box::new(UpdateBody::defaults(false).parse(&body, source)?))
                 }
                 _ => BulkOp::Index(source.to_vec()),
             };
@@ -422,5 +446,21 @@ mod tests {
         assert_eq!(items[2].retry_on_conflict, 2);
         assert!(matches!(&items[2].op, BulkOp::Update(u) if u.doc_as_upsert));
         assert_eq!(items[3].params.op_type, OpType::Create);
+    }
+
+    #[test]
+    fn an_index_action_with_op_type_create_is_a_create_and_flags_are_read() {
+        let body = "{\"index\":{\"_id\":\"1\",\"op_type\":\"create\",\"pipeline\":\"p\",\"require_alias\":\"true\"}}\n{}\n{\"index\":{\"require_alias\":false}}\n{}\n";
+        let items = parse(body.as_bytes(), 2).unwrap();
+        assert_eq!(items[0].action, "create");
+        assert!(matches!(items[0].op, BulkOp::Index(_)));
+        assert_eq!(items[0].pipeline.as_deref(), Some("p"));
+        assert_eq!(items[0].require_alias, Some(true));
+        assert_eq!(items[1].action, "index");
+        assert_eq!(items[1].require_alias, Some(false));
+        assert_eq!(
+            reason("{\"index\":{\"require_alias\":\"yes\"}}\n{}\n"),
+            "Failed to parse value [yes] as only [true] or [false] are allowed."
+        );
     }
 }

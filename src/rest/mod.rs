@@ -16,10 +16,12 @@
 //! | [`strict_json`] | sources parsed as Elasticsearch does: duplicate keys, field names, depth |
 //! | [`handlers`] | one module per family of endpoints |
 //! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
+//! | [`suggest`] | "did you mean" suggestions for unknown parameters and body fields |
 //! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
 //! | [`index_name`] | index name validation texts |
+//! | [`ingest_and_aliases`] | `pipeline` and `require_alias`: esocc has neither pipelines nor aliases |
 //! | [`autoid`] | auto-generated ids and uuids |
 //! | [`shard`] | a shard: the engine's copies behind one routing slot |
 //! | [`bulk_request`] | parsing `_bulk` NDJSON |
@@ -35,6 +37,7 @@ pub mod connections;
 pub mod error;
 pub mod handlers;
 pub mod index_name;
+pub mod ingest_and_aliases;
 pub mod json;
 pub mod limits;
 pub mod params;
@@ -44,6 +47,7 @@ pub mod server;
 pub mod shard;
 pub mod source_filter;
 pub mod strict_json;
+pub mod suggest;
 pub mod wait_for_active;
 
 pub use args::{serve, ServeArgs, ServeOptions};

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::RestError;
+use super::suggest::similar;
 use crate::engine::EsError;
 use crate::protocol::active_shards::{ActiveShardCount, ActiveShardCountError};
 use crate::protocol::validate::{check_if_primary_term, check_if_seq_no};
@@ -58,26 +59,6 @@ pub fn decode_component(s: &str, plus_is_space: bool) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Lucene's `LevenshteinDistance.getDistance`: `1 - edits / max(len)`.
-fn similarity(a: &str, b: &str) -> f32 {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    1.0 - previous[b.len()] as f32 / longest as f32
 }
 
 fn number_error(kind: &str, key: &str, value: &str) -> RestError {
@@ -174,6 +155,18 @@ impl Params {
             self.consumed.push(key);
         }
         self.values.get(key).cloned()
+    }
+
+    /// A comma-separated list (`Strings.splitStringByCommaToArray`), consuming it; empty names
+    /// are dropped, so `stored_fields=` is an empty list, not no list.
+    pub fn list(&mut self, key: &'static str) -> Option<Vec<String>> {
+        self.str(key).map(|names| {
+            names
+                .split(',')
+                .filter(|name| !name.is_empty())
+                .map(String::from)
+                .collect()
+        })
     }
 
     /// Whether `key` was given (without consuming it).
@@ -288,21 +281,11 @@ impl Params {
                 message.push_str(", ");
             }
             message.push_str(&format!("[{name}]"));
-            let mut candidates = self.consumed.clone();
-            candidates.sort_unstable();
-            candidates.dedup();
-            let mut scored: Vec<(f32, &str)> = candidates
-                .into_iter()
-                .map(|c| (similarity(name, c), c))
-                .filter(|(score, _)| *score > 0.5)
-                .collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-            match scored.as_slice() {
+            match similar(name, self.consumed.iter().copied()).as_slice() {
                 [] => {}
-                [(_, one)] => message.push_str(&format!(" -> did you mean [{one}]?")),
+                [one] => message.push_str(&format!(" -> did you mean [{one}]?")),
                 many => {
-                    let names: Vec<&str> = many.iter().map(|(_, c)| *c).collect();
-                    message.push_str(&format!(" -> did you mean any of [{}]?", names.join(", ")));
+                    message.push_str(&format!(" -> did you mean any of [{}]?", many.join(", ")));
                 }
             }
         }

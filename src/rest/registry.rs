@@ -11,6 +11,7 @@ use super::error::RestError;
 use super::index_name;
 use super::shard::Shard;
 use crate::engine::group::Unsafe;
+use crate::engine::EsError;
 use crate::engine::ShardId;
 use crate::protocol::routing;
 
@@ -22,6 +23,8 @@ const MAX_SHARDS: u32 = 1024;
 pub struct IndexSettings {
     pub number_of_shards: u32,
     pub number_of_replicas: u32,
+    /// `index.auto_expand_replicas` (`None`: `false`, the default).
+    pub auto_expand_replicas: Option<AutoExpandReplicas>,
 }
 
 impl Default for IndexSettings {
@@ -29,7 +32,75 @@ impl Default for IndexSettings {
         IndexSettings {
             number_of_shards: 1,
             number_of_replicas: 1,
+            auto_expand_replicas: None,
         }
+    }
+}
+
+/// `index.auto_expand_replicas` (`AutoExpandReplicas`): `min-max` replicas (`max` may be
+/// `all`), following the number of data nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoExpandReplicas {
+    min: i32,
+    max: i32,
+}
+
+const AUTO_EXPAND: &str = "index.auto_expand_replicas";
+
+impl AutoExpandReplicas {
+    /// `AutoExpandReplicas.parse`, with its texts; `false` is `None`.
+    fn parse(value: &str) -> Result<Option<AutoExpandReplicas>, RestError> {
+        if value == "false" {
+            return Ok(None);
+        }
+        let failed = || {
+            format!(
+                "failed to parse [{AUTO_EXPAND}] from value: [{value}] at index {}",
+                value.find('-').map_or(-1, |at| at as i64)
+            )
+        };
+        let Some((min, max)) = value.split_once('-') else {
+            return Err(RestError::illegal_argument(failed()));
+        };
+        // `Integer.parseInt`'s failure is the cause.
+        let int = |text: &str| {
+            text.parse::<i32>().map_err(|_| {
+                RestError::exception(
+                    400,
+                    EsError::new("illegal_argument_exception", failed()).caused_by(EsError::new(
+                        "number_format_exception",
+                        format!("For input string: \"{text}\""),
+                    )),
+                )
+            })
+        };
+        let min = int(min)?;
+        let max = if max == "all" { i32::MAX } else { int(max)? };
+        if min > max {
+            return Err(RestError::illegal_argument(format!(
+                "[{AUTO_EXPAND}] minReplicas must be =< maxReplicas but wasn't {min} > {max}"
+            )));
+        }
+        Ok(Some(AutoExpandReplicas { min, max }))
+    }
+
+    /// `getDesiredNumberOfReplicas` with `data_nodes` data nodes: every other node holds a copy,
+    /// within `min..=max`; `None` leaves `number_of_replicas` as it is set.
+    pub fn replicas(self, data_nodes: u32) -> Option<u32> {
+        let others = i64::from(data_nodes) - 1;
+        let max = i64::from(self.max).min(others);
+        let min = i64::from(self.min);
+        let replicas = if others < min {
+            min
+        } else if others > max {
+            max
+        } else {
+            others
+        };
+        (min..=max)
+            .contains(&replicas)
+            .then(|| u32::try_from(replicas).ok())
+            .flatten()
     }
 }
 
@@ -105,6 +176,13 @@ impl IndexSettings {
                                 settings.number_of_replicas =
                                     int_setting(&key, &value, 0, i64::from(i32::MAX))?;
                             }
+                            AUTO_EXPAND => {
+                                let text = match &value {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                settings.auto_expand_replicas = AutoExpandReplicas::parse(&text)?;
+                            }
                             _ => {}
                         }
                     }
@@ -175,8 +253,16 @@ impl Registry {
         self
     }
 
-    fn build(&self, name: &str, settings: IndexSettings) -> Arc<Index> {
+    fn build(&self, name: &str, mut settings: IndexSettings) -> Arc<Index> {
         let uuid = random_uuid();
+        // The master applies `auto_expand_replicas` as the index is allocated; esocc's nodes
+        // (all data nodes) never change afterwards.
+        if let Some(replicas) = settings
+            .auto_expand_replicas
+            .and_then(|auto| auto.replicas(self.nodes))
+        {
+            settings.number_of_replicas = replicas;
+        }
         // Elasticsearch never puts two copies of a shard on one node.
         let assigned_replicas = settings
             .number_of_replicas
@@ -267,7 +353,8 @@ mod tests {
             IndexSettings::from_create_body(body.as_object()).unwrap(),
             IndexSettings {
                 number_of_shards: 3,
-                number_of_replicas: 2
+                number_of_replicas: 2,
+                auto_expand_replicas: None,
             }
         );
         let zero = json!({"settings": {"number_of_shards": 0}});
@@ -281,6 +368,59 @@ mod tests {
         assert_eq!(
             IndexSettings::from_create_body(unknown.as_object()).unwrap_err(),
             RestError::parse("unknown key [setting] for create index")
+        );
+    }
+}
+
+#[cfg(test)]
+mod auto_expand_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn replicas(value: &str, nodes: u32) -> Option<u32> {
+        AutoExpandReplicas::parse(value)
+            .unwrap()
+            .and_then(|auto| auto.replicas(nodes))
+    }
+
+    #[test]
+    fn replicas_follow_the_data_nodes_within_the_range() {
+        assert_eq!(replicas("0-1", 1), Some(0));
+        assert_eq!(replicas("0-1", 3), Some(1));
+        assert_eq!(replicas("0-all", 3), Some(2));
+        assert_eq!(replicas("1-all", 1), None, "one replica cannot be placed");
+        assert_eq!(replicas("1-2", 2), Some(1));
+        assert_eq!(replicas("false", 3), None);
+    }
+
+    #[test]
+    fn malformed_values_have_auto_expand_replicas_texts() {
+        let reason = |value: &str| {
+            let error = AutoExpandReplicas::parse(value).unwrap_err();
+            error.body().unwrap()["error"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            reason("2"),
+            "failed to parse [index.auto_expand_replicas] from value: [2] at index -1"
+        );
+        assert_eq!(
+            reason("x-2"),
+            "failed to parse [index.auto_expand_replicas] from value: [x-2] at index 1"
+        );
+        assert_eq!(
+            reason("3-1"),
+            "[index.auto_expand_replicas] minReplicas must be =< maxReplicas but wasn't 3 > 1"
+        );
+        let caused = AutoExpandReplicas::parse("0-x")
+            .unwrap_err()
+            .body()
+            .unwrap();
+        assert_eq!(
+            caused["error"]["caused_by"],
+            json!({"type":"number_format_exception","reason":"For input string: \"x\""})
         );
     }
 }

@@ -5,8 +5,12 @@
 use serde_json::{Map, Value};
 
 use super::error::RestError;
+use super::suggest::unknown_field;
 use crate::engine::EsError;
 use crate::script::{Script, PAINLESS};
+
+/// The fields `Script.PARSER` declares.
+const SCRIPT_FIELDS: [&str; 5] = ["source", "id", "lang", "options", "params"];
 
 /// Parse a `script` value; `failed` is the error of the field it is in
 /// (`[UpdateRequest] failed to parse field [script]`), which wraps the cause.
@@ -51,7 +55,7 @@ pub fn parse_script(value: &Value, failed: impl Fn() -> EsError) -> Result<Scrip
             (other, _) => {
                 return Err(wrapped(EsError::new(
                     "x_content_parse_exception",
-                    format!("[script] unknown field [{other}]"),
+                    unknown_field("script", other, &SCRIPT_FIELDS),
                 )))
             }
         }

@@ -246,6 +246,7 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
     let routes = Router::new()
         .route("/", get(cluster::root))
         .route("/_cluster/health", get(cluster::health))
+        .route("/_cluster/health/{index}", get(cluster::health_of))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
         .route("/_mget", get(mget::mget).post(mget::mget))
         .route("/_esocc/{index}/{shard}", get(faults::state))

@@ -15,13 +15,17 @@
 //! primary by the engine's coordinating node (`engine::group::coordinator`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::RestError;
 use crate::engine::group::{CopyId, Role, Route, Unsafe};
-use crate::engine::{EngineError, EsError, GetResponse, ShardGroup, ShardId, Write, WriteResponse};
+use crate::engine::{
+    EngineError, ErrorKind, EsError, GetResponse, ShardGroup, ShardId, Write, WriteResponse,
+};
 use crate::protocol::coordinator::UpdateApi;
 use crate::protocol::preference::{choose_copy, parse, PreferenceError};
+use crate::protocol::{Version, VersionConflict, VersionType};
 
 /// One shard: its group of copies.
 pub struct Shard {
@@ -64,12 +68,15 @@ impl Shard {
     }
 
     /// A realtime GET sent to `node` (node 0 without one), from the in-sync copy `preference`
-    /// chooses; from an isolated old primary on `node` that still believes it is primary.
+    /// chooses; from an isolated old primary on `node` that still believes it is primary. A
+    /// found document whose `_version` is not the `version` asked for is a 409
+    /// `version_conflict_engine_exception` (`InternalEngine.get`); a missing one is not found.
     pub fn read(
         &self,
         node: Option<usize>,
         preference: Option<&str>,
         id: &str,
+        version: Option<(Version, VersionType)>,
     ) -> Result<GetResponse, RestError> {
         let preference = parse(preference).map_err(|e| self.preference_error(&e, id))?;
         let stale = self
@@ -84,7 +91,23 @@ impl Shard {
                     .map_err(|e| self.preference_error(&e, id))?
             }
         };
-        Ok(self.group.get_at(copy, id)?)
+        let response = self.group.get_at(copy, id)?;
+        let conflict = version
+            .zip(response.meta())
+            .and_then(|((expected, version_type), meta)| {
+                version_type.conflict_for_reads(meta.version, expected)
+            });
+        match conflict {
+            None => Ok(response),
+            Some(explanation) => Err(EngineError {
+                kind: ErrorKind::Conflict {
+                    id: id.to_owned(),
+                    conflict: VersionConflict(explanation),
+                },
+                shard: Arc::new(self.group.shard_id().clone()),
+            }
+            .into()),
+        }
     }
 
     fn preference_error(&self, error: &PreferenceError, id: &str) -> RestError {

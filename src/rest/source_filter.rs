@@ -30,7 +30,7 @@ fn list(value: Option<String>) -> Vec<String> {
 }
 
 /// Glob match with `*` (any run of characters, dots included).
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((prefix, rest)) => {
@@ -110,6 +110,20 @@ impl SourceFilter {
             fetch,
             ..SourceFilter::default()
         }
+    }
+
+    /// `ShardGetService.normalizeFetchSourceContent`: what a get returns of the source when it
+    /// names `requested` (its `_source` parameters, `None` without any) and `stored_fields`.
+    /// Stored fields without `_source` among them leave the source out.
+    pub fn for_get(
+        requested: Option<SourceFilter>,
+        stored_fields: Option<&[String]>,
+    ) -> SourceFilter {
+        requested.unwrap_or_else(|| {
+            SourceFilter::whole(
+                stored_fields.is_none_or(|fields| fields.iter().any(|f| f == "_source")),
+            )
+        })
     }
 
     /// Whether the source is fetched at all.

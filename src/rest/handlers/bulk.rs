@@ -18,11 +18,12 @@ use super::update::{engine_request, update_params, update_response_object};
 use super::{EsBody, EsPath, Node};
 use crate::engine::FetchedSource;
 use crate::engine::{Write, WriteResponse};
-use crate::protocol::validate::{validate_delete, validate_index, validate_update};
+use crate::protocol::validate::{check_given_id, validate_delete, validate_index, validate_update};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
 use crate::rest::breaker::{Child, CircuitBreaking, Reservation};
 use crate::rest::bulk_request::{self, BulkItem, BulkOp};
 use crate::rest::error::RestError;
+use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::json;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::{Cluster, ClusterState};
@@ -111,7 +112,7 @@ type Fetch = Option<(SourceFilter, FetchedSource)>;
 fn item_result(
     action: &str,
     index: &str,
-    id: &str,
+    id: Option<&str>,
     result: Result<(WriteResponse, Fetch), RestError>,
     refresh: Refresh,
 ) -> (bool, Value) {
@@ -140,12 +141,37 @@ fn item_result(
     (failed, Value::Object(item))
 }
 
-/// Run one validated item against its shard.
+/// What the request's URL gives every item: `routing`, `pipeline`, `require_alias`.
+struct RequestDefaults {
+    routing: Option<String>,
+    pipeline: Option<String>,
+    require_alias: bool,
+}
+
+impl RequestDefaults {
+    /// An item's pipeline (index and create items only) and alias flag (not for deletes), its
+    /// action line's over the request's (`BulkRequestParser`).
+    fn checks(&self, item: &BulkItem) -> IngestAndAliases {
+        IngestAndAliases {
+            pipeline: match item.op {
+                BulkOp::Index(_) => item.pipeline.clone().or_else(|| self.pipeline.clone()),
+                _ => None,
+            },
+            require_alias: match item.op {
+                BulkOp::Delete => false,
+                _ => item.require_alias.unwrap_or(self.require_alias),
+            },
+        }
+    }
+}
+
+/// Run one validated item against its shard, after what `TransportBulkAction` checks before
+/// routing it: pipeline and alias flags, the index (auto-created), a given `_id` not empty.
 async fn execute(
     cluster: &Cluster,
     node: Option<usize>,
     (item, decided): (BulkItem, Decided),
-    default_routing: Option<&str>,
+    defaults: &RequestDefaults,
     wait: &WaitForActive,
     refresh: Refresh,
     unavailable: &mut HashSet<(String, usize)>,
@@ -155,14 +181,23 @@ async fn execute(
         condition,
         if_seq_no,
     } = decided;
-    let id = item.id.clone().unwrap_or_else(|| cluster.ids.next_id());
-    let routing = item.routing.as_deref().or(default_routing);
+    // An auto id is generated once the index is resolved; a failure before shows none.
+    let mut shown_id = item.id.clone();
+    let routing = item.routing.as_deref().or(defaults.routing.as_deref());
     let mut action = item.action;
+    let checks = defaults.checks(&item);
     let result = async {
+        checks.check(&index_name)?;
         let index = match item.op {
             BulkOp::Delete => cluster.indices.get(&index_name)?,
             _ => cluster.indices.get_or_create(&index_name)?,
         };
+        if let (BulkOp::Index(_), Some(given)) = (&item.op, &item.id) {
+            check_given_id(given).map_err(RestError::illegal_argument)?;
+        }
+        let id = shown_id
+            .get_or_insert_with(|| cluster.ids.next_id())
+            .clone();
         let (number, shard) = index.route(&id, routing);
         // A shard found short of copies once fails its other items without waiting again.
         let describe = || format!("{} {{[{index_name}][{id}]}}", item.action);
@@ -203,7 +238,7 @@ async fn execute(
             }
             BulkOp::Update(body) => {
                 let (request, fetch) = engine_request(
-                    body,
+                    *body,
                     item.source.as_ref(),
                     item.retry_on_conflict,
                     if_seq_no,
@@ -219,7 +254,7 @@ async fn execute(
         }
     }
     .await;
-    item_result(action, &index_name, &id, result, refresh)
+    item_result(action, &index_name, shown_id.as_deref(), result, refresh)
 }
 
 async fn run_bulk(
@@ -233,7 +268,8 @@ async fn run_bulk(
     let mut params = params;
     let routing = params.str("routing");
     let active = params.active_shards()?;
-    params.boolean("require_alias")?;
+    let pipeline = params.str("pipeline");
+    let require_alias = params.boolean("require_alias")?.unwrap_or(false);
     let timeout_text = params.str("timeout");
     let timeout = params.time("timeout")?;
     let refresh = params.refresh()?;
@@ -248,21 +284,26 @@ async fn run_bulk(
     let cluster = &state.0;
     let mut response = BulkResponse::new(held);
     let mut unavailable = HashSet::new();
+    let defaults = RequestDefaults {
+        routing,
+        pipeline,
+        require_alias,
+    };
     for (item, decided) in items.into_iter().zip(decided) {
         let (failed, result) = match &response.refused {
             // The response would take the request breaker over its limit: the remaining items
             // fail with the breaker's exception, unexecuted, as a shard's breaker fails its items.
             Some(refused) => {
-                let id = item.id.clone().unwrap_or_default();
                 let error = Err(RestError::CircuitBreaking(refused.clone()));
-                item_result(item.action, &decided.index, &id, error, refresh)
+                let id = item.id.as_deref().or(Some(""));
+                item_result(item.action, &decided.index, id, error, refresh)
             }
             None => {
                 execute(
                     cluster,
                     node,
                     (item, decided),
-                    routing.as_deref(),
+                    &defaults,
                     &wait,
                     refresh,
                     &mut unavailable,

@@ -6,10 +6,14 @@ use axum::body::Body;
 use axum::http::Response;
 use serde_json::json;
 
-use super::reply;
+use std::sync::Arc;
+
+use super::{reply, EsPath};
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
+use crate::rest::registry::Index;
 use crate::rest::server::ClusterState;
+use crate::rest::source_filter::glob;
 
 /// The Elasticsearch version esocc answers as.
 pub const ES_VERSION: &str = "8.15.0";
@@ -94,9 +98,106 @@ impl Health {
     }
 }
 
-/// `GET /_cluster/health` (`ClusterHealthResponse.toXContent` order). `wait_for_status` waits
-/// up to `timeout` (default 30s) and answers 408 with `timed_out: true` if it is not reached.
-pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<Body>, RestError> {
+/// The shard counts of some indices (`ClusterStateHealth`), and their worst colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ShardCounts {
+    primaries: u64,
+    active: u64,
+    unassigned: u64,
+    status: Health,
+}
+
+impl Default for ShardCounts {
+    fn default() -> Self {
+        ShardCounts {
+            primaries: 0,
+            active: 0,
+            unassigned: 0,
+            status: Health::Green,
+        }
+    }
+}
+
+impl ShardCounts {
+    fn of(indices: &[Arc<Index>]) -> ShardCounts {
+        let mut counts = ShardCounts::default();
+        for index in indices {
+            let copies = 1 + u64::from(index.settings.number_of_replicas);
+            for shard in index.shards() {
+                let has_primary = shard.group().primary().is_some();
+                let active_copies = u64::from(shard.active_copies());
+                counts.primaries += u64::from(has_primary);
+                counts.active += active_copies;
+                counts.unassigned += copies.saturating_sub(active_copies);
+                counts.status = counts
+                    .status
+                    .max(match (has_primary, active_copies < copies) {
+                        (false, _) => Health::Red,
+                        (true, true) => Health::Yellow,
+                        (true, false) => Health::Green,
+                    });
+            }
+        }
+        counts
+    }
+
+    /// `active_shards_percent_as_number`: 100 when green, else over every shard of the cluster.
+    fn percent(self, cluster: ShardCounts) -> f64 {
+        let total = cluster.active + cluster.unassigned;
+        if self.status == Health::Green || total == 0 {
+            100.0
+        } else {
+            cluster.active as f64 / total as f64 * 100.0
+        }
+    }
+}
+
+/// Which indices a health request names, resolved as `IndexNameExpressionResolver` does with
+/// `IndicesOptions.strictExpand()`: `_all`, `*` and wildcards may match nothing; a plain name
+/// must exist. `None` when one does not.
+fn resolve(all: &[Arc<Index>], names: &str) -> Option<Vec<Arc<Index>>> {
+    let mut chosen: Vec<Arc<Index>> = Vec::new();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        let matching: Vec<&Arc<Index>> = all
+            .iter()
+            .filter(|index| name == "_all" || glob(name, &index.name))
+            .collect();
+        if matching.is_empty() && name != "_all" && !name.contains('*') {
+            return None;
+        }
+        for index in matching {
+            if !chosen.iter().any(|c| c.name == index.name) {
+                chosen.push(index.clone());
+            }
+        }
+    }
+    Some(chosen)
+}
+
+/// `GET /_cluster/health`.
+pub async fn health(state: ClusterState, params: Params) -> Result<Response<Body>, RestError> {
+    cluster_health(state, None, params).await
+}
+
+/// `GET /_cluster/health/{index}`: the health of those indices. One that does not exist makes
+/// the health `red` and the request wait for it until `timeout`, then 408 with
+/// `timed_out: true` (`TransportClusterHealthAction.prepareResponse`), never a 404.
+pub async fn health_of(
+    state: ClusterState,
+    EsPath(index): EsPath<String>,
+    params: Params,
+) -> Result<Response<Body>, RestError> {
+    let params = params.path_params(&["index"]);
+    cluster_health(state, Some(index), params).await
+}
+
+/// `ClusterHealthResponse.toXContent` order. `wait_for_status` (and named indices) wait up to
+/// `timeout` (default 30s); not reached, the answer is 408 with `timed_out: true`.
+async fn cluster_health(
+    state: ClusterState,
+    names: Option<String>,
+    mut params: Params,
+) -> Result<Response<Body>, RestError> {
     let wait_for = params
         .str("wait_for_status")
         .map(|s| Health::parse(&s))
@@ -106,6 +207,7 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
         "level",
         "local",
         "master_timeout",
+        "expand_wildcards",
         "wait_for_events",
         "wait_for_no_relocating_shards",
         "wait_for_no_initializing_shards",
@@ -114,31 +216,29 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
     let cluster = &state.0;
     let deadline = Instant::now().checked_add(timeout);
     loop {
-        let (mut primaries, mut active, mut unassigned) = (0u64, 0u64, 0u64);
-        let mut status = Health::Green;
-        for index in cluster.indices.all() {
-            let copies = 1 + u64::from(index.settings.number_of_replicas);
-            for shard in index.shards() {
-                let has_primary = shard.group().primary().is_some();
-                let active_copies = u64::from(shard.active_copies());
-                primaries += u64::from(has_primary);
-                active += active_copies;
-                unassigned += copies.saturating_sub(active_copies);
-                status = status.max(match (has_primary, active_copies < copies) {
-                    (false, _) => Health::Red,
-                    (true, true) => Health::Yellow,
-                    (true, false) => Health::Green,
-                });
-            }
-        }
-        let reached = wait_for.is_none_or(|w| status <= w);
+        let all = cluster.indices.all();
+        let everything = ShardCounts::of(&all);
+        let (counts, found) = match names.as_deref() {
+            None => (everything, true),
+            Some(names) => match resolve(&all, names) {
+                Some(chosen) => (ShardCounts::of(&chosen), true),
+                // The lenient count over the indices that exist, then red (`clusterHealth`,
+                // `prepareResponse`).
+                None => {
+                    let existing: Vec<Arc<Index>> = all
+                        .iter()
+                        .filter(|index| names.split(',').any(|n| glob(n, &index.name)))
+                        .cloned()
+                        .collect();
+                    (ShardCounts::of(&existing), false)
+                }
+            },
+        };
+        let percent = counts.percent(everything);
+        let status = if found { counts.status } else { Health::Red };
+        let reached = found && wait_for.is_none_or(|w| status <= w);
         let timed_out = !reached && deadline.is_some_and(|d| Instant::now() >= d);
         if reached || timed_out {
-            let percent = if active + unassigned == 0 {
-                100.0
-            } else {
-                active as f64 / (active + unassigned) as f64 * 100.0
-            };
             return Ok(reply(
                 if timed_out { 408 } else { 200 },
                 &json!({
@@ -147,11 +247,11 @@ pub async fn health(state: ClusterState, mut params: Params) -> Result<Response<
                     "timed_out": timed_out,
                     "number_of_nodes": cluster.nodes,
                     "number_of_data_nodes": cluster.nodes,
-                    "active_primary_shards": primaries,
-                    "active_shards": active,
+                    "active_primary_shards": counts.primaries,
+                    "active_shards": counts.active,
                     "relocating_shards": 0,
                     "initializing_shards": 0,
-                    "unassigned_shards": unassigned,
+                    "unassigned_shards": counts.unassigned,
                     "delayed_unassigned_shards": 0,
                     "number_of_pending_tasks": 0,
                     "number_of_in_flight_fetch": 0,

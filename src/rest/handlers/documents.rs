@@ -15,10 +15,11 @@ use serde_json::{Map, Value};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::EsError;
 use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
-use crate::protocol::validate::{validate_delete, validate_index, WriteParams};
+use crate::protocol::validate::{validate_delete, validate_get, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::breaker::{Child, Reservation};
 use crate::rest::error::RestError;
+use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
@@ -37,6 +38,8 @@ impl From<EngineError> for RestError {
 /// The parameters of a document write, as given.
 pub struct DocWrite {
     pub routing: Option<String>,
+    /// `pipeline` and `require_alias` (index requests only).
+    pub checks: IngestAndAliases,
     pub refresh: Refresh,
     pub wait: WaitForActive,
     pub params: WriteParams,
@@ -49,6 +52,7 @@ pub fn read_write_params(
     default_op_type: Option<OpType>,
 ) -> Result<DocWrite, RestError> {
     let routing = p.str("routing");
+    let pipeline = default_op_type.and_then(|_| p.str("pipeline"));
     let timeout = p.str("timeout");
     let timeout_value = p.time("timeout")?;
     let refresh = p.refresh()?;
@@ -59,9 +63,10 @@ pub fn read_write_params(
         .transpose()?;
     let if_seq_no = p.if_seq_no()?;
     let if_primary_term = p.if_primary_term()?;
-    if default_op_type.is_some() {
-        p.boolean("require_alias")?;
-    }
+    let require_alias = match default_op_type {
+        Some(_) => p.boolean("require_alias")?.unwrap_or(false),
+        None => false,
+    };
     let active = p.active_shards()?;
     let op_type = match default_op_type {
         None => OpType::Index,
@@ -76,6 +81,10 @@ pub fn read_write_params(
     };
     Ok(DocWrite {
         routing,
+        checks: IngestAndAliases {
+            pipeline,
+            require_alias,
+        },
         refresh,
         wait: WaitForActive::new(active, timeout, timeout_value),
         params: WriteParams {
@@ -219,6 +228,7 @@ async fn write_document(
     params.finish()?;
     let condition =
         validate_index(id.as_deref(), &write.params).map_err(|e| RestError::validation(&e))?;
+    write.checks.check(&index)?;
     let cluster = &state.0;
     let index = cluster.indices.get_or_create(&index)?;
     let id = id.unwrap_or_else(|| cluster.ids.next_id());
@@ -345,8 +355,10 @@ pub async fn delete(
     ))
 }
 
-/// A realtime get with its parameters (`RestGetAction`, `RestGetSourceAction`), the source
-/// filtered as `_source`, `_source_includes` and `_source_excludes` ask.
+/// A realtime get with its parameters in `RestGetAction`'s order (`RestGetSourceAction` reads
+/// the same ones), validated as `GetRequest.validate` does; the source filtered as `_source`,
+/// `_source_includes`, `_source_excludes` and `stored_fields` ask
+/// ([`SourceFilter::for_get`]).
 fn realtime_get(
     state: &ClusterState,
     node: Option<usize>,
@@ -359,11 +371,25 @@ fn realtime_get(
     let routing = params.str("routing");
     let preference = params.str("preference");
     params.boolean("realtime")?;
-    let filter = SourceFilter::from_params(&mut params)?;
+    if params.has("fields") {
+        return Err(RestError::illegal_argument(
+            "the parameter [fields] is no longer supported, please use [stored_fields] to retrieve stored fields or [_source] to load the field from _source",
+        ));
+    }
+    let stored_fields = params.list("stored_fields");
+    let version = params.long("version")?;
+    let version_type = params
+        .str("version_type")
+        .map(|v| VersionType::parse(&v).map_err(RestError::illegal_argument))
+        .transpose()?;
+    let requested = SourceFilter::requested(&mut params)?;
+    params.boolean("force_synthetic_source")?;
     params.finish()?;
+    let version = validate_get(version, version_type).map_err(|e| RestError::validation(&e))?;
     let index = state.0.indices.get(index)?;
     let (_, shard) = index.route(id, routing.as_deref());
-    let mut response = shard.read(node, preference.as_deref(), id)?;
+    let mut response = shard.read(node, preference.as_deref(), id, version)?;
+    let filter = SourceFilter::for_get(requested, stored_fields.as_deref());
     response.source = filter.apply(response.source.take());
     Ok(response)
 }

@@ -13,7 +13,7 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::{reply, EsBody, EsPath, Node};
-use crate::engine::{EsError, GetResponse};
+use crate::engine::EsError;
 use crate::protocol::{ValidationErrors, VersionType};
 use crate::rest::bulk_request::{text, token};
 use crate::rest::error::RestError;
@@ -223,29 +223,6 @@ fn validate(items: &[Item]) -> Result<(), RestError> {
     errors.into_result().map_err(|e| RestError::validation(&e))
 }
 
-/// `VersionType.isVersionConflictForReads` and its explanation, for a found document.
-fn check_version(
-    found: &GetResponse,
-    expected: Option<(i64, VersionType)>,
-) -> Result<(), RestError> {
-    let (Some((expected, _)), Some(meta)) = (expected, found.meta()) else {
-        return Ok(());
-    };
-    if meta.version == expected {
-        return Ok(());
-    }
-    Err(RestError::exception(
-        409,
-        EsError::new(
-            "version_conflict_engine_exception",
-            format!(
-                "[{}]: version conflict, current version [{}] is different than the one provided [{expected}]",
-                found.id, meta.version
-            ),
-        ),
-    ))
-}
-
 /// One item's answer: the get result, or `{_index, _id, error}`.
 fn answer(
     state: &ClusterState,
@@ -257,13 +234,8 @@ fn answer(
     let id = item.id.unwrap_or_default();
     let result = state.0.indices.get(&index).and_then(|found| {
         let (_, shard) = found.route(&id, item.routing.as_deref());
-        let mut response = shard.read(node, preference, &id)?;
-        check_version(&response, item.version)?;
-        let filter = match (item.source, item.stored_fields) {
-            (Some(filter), _) => filter,
-            (None, Some(fields)) if !fields.is_empty() => SourceFilter::whole(false),
-            (None, _) => SourceFilter::whole(true),
-        };
+        let mut response = shard.read(node, preference, &id, item.version)?;
+        let filter = SourceFilter::for_get(item.source, item.stored_fields.as_deref());
         response.source = filter.apply(response.source.take());
         Ok(response)
     });
@@ -290,14 +262,7 @@ async fn multi_get(
     mut params: Params,
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
-    let stored_fields = params.str("stored_fields").map(|fields| {
-        fields
-            .split(',')
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .map(String::from)
-            .collect()
-    });
+    let stored_fields = params.list("stored_fields");
     let routing = params.str("routing");
     let preference = params.str("preference");
     params.boolean("realtime")?;

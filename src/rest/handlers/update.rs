@@ -14,17 +14,34 @@ use super::documents::{reply_with_body, response_object};
 use super::{EsBody, EsPath, Node};
 use crate::engine::{EsError, FetchedSource, UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{
-    check_retry_on_conflict, reject_update_versioning, validate_update, UpdateParams,
+    check_if_primary_term, check_if_seq_no, check_retry_on_conflict, reject_update_versioning,
+    validate_update, UpdateParams,
 };
+use crate::protocol::{SeqNo, Term};
 use crate::rest::breaker::Child;
 use crate::rest::error::RestError;
+use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::script_request::parse_script;
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
 use crate::rest::strict_json::{field_location, object_heap_size};
+use crate::rest::suggest::unknown_field;
 use crate::rest::wait_for_active::WaitForActive;
 use crate::script::Script;
+
+/// The fields `UpdateRequest.PARSER` declares: what an unknown field is compared with.
+const UPDATE_FIELDS: [&str; 9] = [
+    "script",
+    "scripted_upsert",
+    "upsert",
+    "doc",
+    "doc_as_upsert",
+    "detect_noop",
+    "_source",
+    "if_seq_no",
+    "if_primary_term",
+];
 
 /// The body of an update (`UpdateRequest.fromXContent`).
 #[derive(Debug, Default)]
@@ -37,6 +54,10 @@ pub struct UpdateBody {
     pub scripted_upsert: bool,
     /// `_source` in the body: what the response's `get` shows.
     pub source: Option<SourceFilter>,
+    /// `if_seq_no` and `if_primary_term` in the body, over the URL's or the action line's
+    /// (`UpdateRequest.PARSER` runs after they are set): `Some(None)` is `-2`, unassigned.
+    pub if_seq_no: Option<Option<SeqNo>>,
+    pub if_primary_term: Option<Term>,
 }
 
 fn boolean_field(value: &Value) -> Option<bool> {
@@ -90,11 +111,32 @@ impl UpdateBody {
                 ("_source", v) => {
                     body.source = Some(SourceFilter::from_body(v).ok_or_else(|| field_error(key))?)
                 }
+                ("if_seq_no", v) => {
+                    let given = v.as_i64().ok_or_else(|| field_error(key))?;
+                    body.if_seq_no = Some(check_if_seq_no(given).map_err(|why| {
+                        RestError::exception(
+                            400,
+                            field_exception(key)
+                                .caused_by(EsError::new("illegal_argument_exception", why)),
+                        )
+                    })?)
+                }
+                ("if_primary_term", v) => {
+                    let given = v.as_i64().ok_or_else(|| field_error(key))?;
+                    body.if_primary_term = Some(check_if_primary_term(given).map_err(|why| {
+                        RestError::exception(
+                            400,
+                            field_exception(key)
+                                .caused_by(EsError::new("illegal_argument_exception", why)),
+                        )
+                    })?)
+                }
                 ("doc" | "upsert", _) => return Err(field_error(key)),
                 (other, _) => {
                     return Err(RestError::x_content_parse(format!(
-                        "{} [UpdateRequest] unknown field [{other}]",
-                        field_location(bytes, other)
+                        "{} {}",
+                        field_location(bytes, other),
+                        unknown_field("UpdateRequest", other, &UPDATE_FIELDS)
                     )))
                 }
             }
@@ -114,6 +156,8 @@ pub struct UpdateUrl {
     pub if_primary_term: Option<u64>,
     /// `_source`, `_source_includes`, `_source_excludes`.
     pub source: Option<SourceFilter>,
+    /// `require_alias` (`TransportUpdateAction.doExecute` checks it before auto-creating).
+    pub require_alias: bool,
 }
 
 fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
@@ -132,7 +176,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
     }
     let if_seq_no = p.if_seq_no()?;
     let if_primary_term = p.if_primary_term()?;
-    p.boolean("require_alias")?;
+    let require_alias = p.boolean("require_alias")?.unwrap_or(false);
     let source = SourceFilter::requested(p)?;
     Ok(UpdateUrl {
         routing,
@@ -143,6 +187,7 @@ fn read_update_params(p: &mut Params) -> Result<UpdateUrl, RestError> {
         if_seq_no,
         if_primary_term,
         source,
+        require_alias,
     })
 }
 
@@ -154,8 +199,8 @@ pub fn update_params(
     body: &UpdateBody,
 ) -> UpdateParams {
     UpdateParams {
-        if_seq_no,
-        if_primary_term,
+        if_seq_no: body.if_seq_no.unwrap_or(if_seq_no),
+        if_primary_term: body.if_primary_term.or(if_primary_term),
         retry_on_conflict,
         has_doc: body.doc.is_some(),
         has_script: body.script.is_some(),
@@ -241,6 +286,11 @@ pub async fn update(
         &parsed,
     );
     let validated = validate_update(&id, &params).map_err(|e| RestError::validation(&e))?;
+    let checks = IngestAndAliases {
+        pipeline: None,
+        require_alias: url.require_alias,
+    };
+    checks.check(&index)?;
     let index = state.0.indices.get_or_create(&index)?;
     let (number, shard) = index.route(&id, url.routing.as_deref());
     // The merge copies the current document: the result is what the engine will keep.
