@@ -41,12 +41,12 @@ const NOT_FOUND: DocMeta = DocMeta {
     deleted: false,
 };
 
-/// The write an update translated into on the primary (`UpdateHelper.prepare`): the new source,
-/// conditional on the change it was computed from (`if_seq_no` + `if_primary_term`), or a create
-/// for an upsert.
+/// The write an update translated into on the primary (`UpdateHelper.prepare`): the new source
+/// (`None`: a delete, a script's `ctx.op = 'delete'`), conditional on the change it was computed
+/// from (`if_seq_no` + `if_primary_term`), or a create for an upsert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Translated {
-    pub source: Source,
+    pub source: Option<Source>,
     pub condition: Condition,
 }
 
@@ -341,9 +341,10 @@ impl ShardCopy {
                 Change::Failed(kind) => return failed(kind, ops, attempts, translated),
             };
             attempts += 1;
-            translated = new_source
-                .clone()
-                .map(|source| Translated { source, condition });
+            translated = Some(Translated {
+                source: new_source.clone(),
+                condition,
+            });
             let outcome = self.write(id, kind, &condition, new_source);
             ops.extend(outcome.ops);
             match outcome.result {

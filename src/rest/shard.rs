@@ -138,16 +138,16 @@ impl Shard {
             .0
     }
 
-    /// An item of `_bulk` sent to `node` (node 0 without one), as [`Shard::write`], and whether
-    /// a re-route answered it with an update's translation: then the item answers as an `index`
-    /// action (Elasticsearch's old primary replaced the item by its translation in the request
-    /// its node shares, `engine::group::coordinator`).
+    /// An item of `_bulk` sent to `node` (node 0 without one), as [`Shard::write`], and the
+    /// update's translation when a re-route answered the item with it: then the item answers as
+    /// the `index` or `delete` action it became (Elasticsearch's old primary replaced the item by
+    /// its translation in the request its node shares, `engine::group::coordinator`).
     pub async fn write_bulk_item(
         &self,
         node: Option<usize>,
         write: Write,
         timeout: Duration,
-    ) -> (Result<WriteResponse, EngineError>, bool) {
+    ) -> (Result<WriteResponse, EngineError>, Option<Write>) {
         let api = UpdateApi::Bulk {
             coordinating_node: node.unwrap_or(0),
         };
@@ -160,7 +160,7 @@ impl Shard {
         write: Write,
         timeout: Duration,
         update_api: UpdateApi,
-    ) -> (Result<WriteResponse, EngineError>, bool) {
+    ) -> (Result<WriteResponse, EngineError>, Option<Write>) {
         let route = Route {
             via: self.primary_on(node),
             timeout,
@@ -168,7 +168,7 @@ impl Shard {
         };
         let mut coordinated = self.group.coordinate(write, route);
         let outcome = (&mut coordinated).await;
-        (outcome.result, coordinated.answered_by_translation())
+        (outcome.result, coordinated.answered_by_translation().cloned())
     }
 
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.

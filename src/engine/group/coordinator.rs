@@ -148,20 +148,25 @@ impl CoordinatedWrite<'_> {
             self.target
                 .is_some_and(|copy| resends_translation(self.update_api, copy))
         });
-        match (&self.request, translated) {
-            (Write::Update { id, .. }, Some(translated)) => Write::Index {
-                id: id.clone(),
-                source: translated.source.clone(),
-                condition: translated.condition,
+        let (Write::Update { id, .. }, Some(translated)) = (&self.request, translated) else {
+            return self.current.clone();
+        };
+        let (id, condition) = (id.clone(), translated.condition);
+        match &translated.source {
+            Some(source) => Write::Index {
+                id,
+                source: source.clone(),
+                condition,
             },
-            _ => self.current.clone(),
+            None => Write::Delete { id, condition },
         }
     }
 
-    /// Whether the attempt that answered sent an update's translation (the write a re-route of
-    /// an executed update re-sends), not the client's write.
-    pub fn answered_by_translation(&self) -> bool {
-        matches!(self.request, Write::Update { .. }) && self.current != self.request
+    /// The update's translation (the index or delete a re-route of an executed update re-sends)
+    /// when the attempt that answered sent it, not the client's write.
+    pub fn answered_by_translation(&self) -> Option<&Write> {
+        let translated = matches!(self.request, Write::Update { .. }) && self.current != self.request;
+        translated.then_some(&self.current)
     }
 
     /// Block until the client's answer.

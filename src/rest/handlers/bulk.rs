@@ -246,8 +246,10 @@ async fn execute(
                 let id = id.clone();
                 let write = Write::Update { id, request };
                 let (result, translated) = shard.write_bulk_item(node, write, wait.timeout()).await;
-                if translated {
-                    action = "index";
+                match translated {
+                    Some(Write::Delete { .. }) => action = "delete",
+                    Some(_) => action = "index",
+                    None => {}
                 }
                 Ok((result?, fetch))
             }
