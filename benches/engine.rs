@@ -8,7 +8,15 @@
 //! measures each; afterwards a summary prints the ratios against each baseline and against the
 //! better of the two, which is what the targets are set on.
 //!
-//! `cargo bench --bench engine` (about a minute). Both stores run without an operation history.
+//! `cargo bench --bench engine` (about two minutes). The stores run without an operation history.
+//!
+//! The allocator is mimalloc, for all three stores. Under glibc's malloc the engine's profile is
+//! malloc's: a replaced version is freed by crossbeam-epoch a few hundred writes later, in a
+//! batch, which overflows glibc's per-thread cache (7 chunks a size) into its bins and sets off
+//! `malloc_consolidate` whenever the epoch's 2 KiB garbage bag is allocated, while the locked
+//! baselines free each old version at once, into a warm cache. A server keeping versions for
+//! lock-free readers wants an allocator built for deferred and cross-thread frees; docs/engine.md
+//! has the figures under both.
 
 #[path = "engine_support/baseline.rs"]
 mod baseline;
@@ -24,6 +32,9 @@ use criterion::Criterion;
 use esocc::engine::{CopyOptions, GetResponse, ShardCopy, ShardId, Source, WriteOutcome};
 use esocc::protocol::{ChangeId, Condition};
 use serde_json::{json, Value};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const DOCS: usize = 1024;
 

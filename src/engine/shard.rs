@@ -391,7 +391,7 @@ impl ShardCopy {
             let meta = plan.applied(ticket.seq_no(), term);
             match slot.replace(current, DocVersion::new(meta, source.clone()), &guard) {
                 Ok(()) => {
-                    let op = OpRecord::write(meta, Arc::from(id), source.take());
+                    let op = OpRecord::write(meta, slot.id().clone(), source.take());
                     ticket.applied(&op);
                     ops.push(op);
                     let response = WriteResponse::new(&self.shard.index, id, meta, plan.result);

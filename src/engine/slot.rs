@@ -13,6 +13,8 @@
 //! fresh one, where the document was never written (Elasticsearch forgets a pruned tombstone's
 //! version the same way).
 
+use std::sync::Arc;
+
 use super::history::Source;
 use super::sync::{epoch, flush_retired, Ordering, ReclaimProbe};
 use crate::protocol::{DocMeta, SeqNo};
@@ -66,14 +68,22 @@ impl<'g> Loaded<'g> {
 
 /// The slot of one document id.
 pub(crate) struct DocSlot {
+    /// The id, shared with the id map's key and with every operation written through the slot
+    /// (a write clones it rather than allocating a copy).
+    id: Arc<str>,
     current: epoch::Atomic<DocVersion>,
 }
 
 impl DocSlot {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(id: &Arc<str>) -> Self {
         DocSlot {
+            id: id.clone(),
             current: epoch::Atomic::null(),
         }
+    }
+
+    pub(crate) fn id(&self) -> &Arc<str> {
+        &self.id
     }
 
     /// The current version. Acquire pairs with the release of the swap that published it, so

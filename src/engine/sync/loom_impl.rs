@@ -39,7 +39,7 @@ impl Drop for ReclaimProbe {
     }
 }
 
-type Entries<V> = std::collections::HashMap<String, Arc<V>>;
+type Entries<V> = std::collections::HashMap<std::sync::Arc<str>, Arc<V>>;
 
 /// The id → slot index under loom: a mutex-guarded map of shared slots, visible to loom.
 pub(crate) struct IdMap<V> {
@@ -61,14 +61,15 @@ impl<V> IdMap<V> {
     pub(crate) fn get_or_insert<R>(
         &self,
         id: &str,
-        new: impl FnOnce() -> V,
+        new: impl FnOnce(&std::sync::Arc<str>) -> V,
         f: impl FnOnce(&V) -> R,
     ) -> R {
+        let key: std::sync::Arc<str> = std::sync::Arc::from(id);
         let value = self
             .inner
             .lock()
-            .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(new()))
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(new(&key)))
             .clone();
         f(&value)
     }

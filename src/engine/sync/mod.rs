@@ -32,6 +32,7 @@ pub(crate) use loom_impl::*;
 pub(crate) use std_impl::*;
 
 pub(crate) use crossbeam_epoch as epoch;
+pub(crate) use crossbeam_utils::CachePadded;
 
 /// Give up the processor inside a wait loop (loom needs the yield to see progress). Only the
 /// checkpoint window's back-pressure waits this way (`seqno.rs`); everything else that waits
