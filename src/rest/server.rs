@@ -248,6 +248,10 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/_cluster/health", get(cluster::health))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
         .route("/_mget", get(mget::mget).post(mget::mget))
+        .route(
+            "/_refresh",
+            post(indices::refresh_all).get(indices::refresh_all),
+        )
         .route("/_esocc/{index}/{shard}", get(faults::state))
         .route(
             "/_esocc/{index}/{shard}/fail_primary",

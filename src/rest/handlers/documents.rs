@@ -248,6 +248,7 @@ async fn write_document(
             write.wait.timeout(),
         )
         .await?;
+    shard.refreshed(write.refresh).await;
     Ok(write_reply(
         &response,
         write.refresh,
@@ -338,6 +339,7 @@ pub async fn delete(
     let response = shard
         .write(node, Write::Delete { id, condition }, write.wait.timeout())
         .await?;
+    shard.refreshed(write.refresh).await;
     Ok(write_reply(
         &response,
         write.refresh,
