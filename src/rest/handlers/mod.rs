@@ -7,6 +7,7 @@ pub mod documents;
 pub mod faults;
 pub mod indices;
 pub mod mget;
+pub mod search;
 pub mod update;
 
 use axum::body::{Body, Bytes};
