@@ -273,3 +273,126 @@ fn request_errors_are_elasticsearch_s() {
         "request does not support [size]"
     );
 }
+
+#[test]
+fn update_by_query_rewrites_each_hit_with_its_script() {
+    let es = seeded();
+    let answer = es.call(
+        "POST",
+        "/s/_update_by_query?refresh=true",
+        Some(r#"{"query":{"term":{"tag":"blue"}},"script":{"source":"if (ctx._source.n == 4) { ctx.op = 'noop' } else { ctx._source.n += params.by }","params":{"by":10}}}"#),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        untimed(&answer.body),
+        r#"{"took":0,"timed_out":false,"total":2,"updated":1,"deleted":0,"batches":1,"version_conflicts":0,"noops":1,"retries":{"bulk":0,"search":0},"throttled_millis":0,"requests_per_second":-1.0,"throttled_until_millis":0,"failures":[]}"#
+    );
+    let doc = es.call("GET", "/s/_doc/2", None).json();
+    assert_eq!(
+        (doc["_version"].clone(), doc["_source"]["n"].clone()),
+        (json!(2), json!(12))
+    );
+    assert_eq!(es.call("GET", "/s/_doc/4", None).json()["_version"], 1);
+    // refresh=true made the rewrite searchable.
+    assert_eq!(
+        ids(&search(&es, r#"{"query":{"term":{"n":12}}}"#)),
+        vec!["2"]
+    );
+    // Without a script every hit is indexed again as it is; batches of scroll_size.
+    let plain = es
+        .call("POST", "/s/_update_by_query?scroll_size=3", None)
+        .json();
+    assert_eq!(
+        (plain["updated"].clone(), plain["batches"].clone()),
+        (json!(4), json!(2))
+    );
+}
+
+#[test]
+fn delete_by_query_deletes_what_the_view_matches() {
+    let es = seeded();
+    let answer = es.call(
+        "POST",
+        "/s/_delete_by_query",
+        Some(r#"{"query":{"range":{"n":{"lt":3}}}}"#),
+    );
+    assert_eq!(
+        untimed(&answer.body),
+        r#"{"took":0,"timed_out":false,"total":2,"deleted":2,"batches":1,"version_conflicts":0,"noops":0,"retries":{"bulk":0,"search":0},"throttled_millis":0,"requests_per_second":-1.0,"throttled_until_millis":0,"failures":[]}"#
+    );
+    assert_eq!(es.call("GET", "/s/_doc/1", None).status, 404);
+    assert_eq!(es.call("GET", "/s/_doc/3", None).status, 200);
+    let empty = es
+        .call(
+            "POST",
+            "/s/_delete_by_query",
+            Some(r#"{"query":{"ids":{"values":["none"]}}}"#),
+        )
+        .json();
+    assert_eq!(
+        (empty["total"].clone(), empty["batches"].clone()),
+        (json!(0), json!(0))
+    );
+}
+
+#[test]
+fn a_write_since_the_refresh_is_a_version_conflict_that_aborts_or_is_skipped() {
+    let es = seeded();
+    // Written after the refresh: the view still shows _seq_no 0 for doc 1.
+    es.call("PUT", "/s/_doc/1", Some(r#"{"n":100,"tag":"red"}"#));
+    let aborted = es.call(
+        "POST",
+        "/s/_update_by_query",
+        Some(r#"{"query":{"term":{"tag":"red"}},"script":"ctx._source.seen = true"}"#),
+    );
+    assert_eq!(aborted.status, 409, "{}", aborted.body);
+    let body = aborted.json();
+    assert_eq!(body["version_conflicts"], 1);
+    assert_eq!(body["updated"], 1, "the rest of the batch still ran");
+    let failure = &body["failures"][0];
+    assert_eq!(
+        (
+            failure["index"].clone(),
+            failure["id"].clone(),
+            failure["status"].clone()
+        ),
+        (json!("s"), json!("1"), json!(409))
+    );
+    assert_eq!(
+        failure["cause"]["type"],
+        "version_conflict_engine_exception"
+    );
+    assert_eq!(
+        failure["cause"]["reason"],
+        "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [4] and primary term [1]"
+    );
+    // The writer's document is kept as it wrote it.
+    assert_eq!(
+        es.call("GET", "/s/_doc/1", None).json()["_source"],
+        json!({"n":100,"tag":"red"})
+    );
+    // Refreshed (doc 3's rewrite is seen), then doc 1 written again behind the view's back.
+    es.call("POST", "/s/_refresh", None);
+    es.call("PUT", "/s/_doc/1", Some(r#"{"n":101,"tag":"red"}"#));
+    let proceeded = es.call(
+        "POST",
+        "/s/_delete_by_query?conflicts=proceed",
+        Some(r#"{"query":{"term":{"tag":"red"}}}"#),
+    );
+    assert_eq!(proceeded.status, 200, "{}", proceeded.body);
+    let body = proceeded.json();
+    assert_eq!(
+        (body["deleted"].clone(), body["version_conflicts"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(body["failures"], json!([]));
+    assert_eq!(
+        es.call("GET", "/s/_doc/1", None).json()["_source"]["n"],
+        101
+    );
+    let bad = es.call("POST", "/s/_delete_by_query?conflicts=maybe", None);
+    assert_eq!(
+        bad.json()["error"]["reason"],
+        r#"conflicts may only be "proceed" or "abort" but was [maybe]"#
+    );
+}

@@ -21,7 +21,7 @@ use super::autoid::{random_uuid, IdGenerator};
 use super::breaker::Breakers;
 use super::connections::{self, ConnectionLimits, Stop, Stopped};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, faults, indices, mget, search, update};
+use super::handlers::{bulk, by_query, cluster, documents, faults, indices, mget, search, update};
 use super::json;
 use super::registry::Registry;
 use crate::engine::group::Unsafe;
@@ -299,6 +299,8 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         )
         .route("/{index}/_search", get(search::search).post(search::search))
         .route("/{index}/_count", get(search::count).post(search::count))
+        .route("/{index}/_update_by_query", post(by_query::update_by_query))
+        .route("/{index}/_delete_by_query", post(by_query::delete_by_query))
         .route("/{index}/_doc", post(documents::index_auto_id))
         .route(
             "/{index}/_doc/{id}",

@@ -5,6 +5,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`query`] | the query DSL subset and how a `_source` matches it (constant scores) |
+//! | [`by_query`] | the counters and stop rules of `_update_by_query` / `_delete_by_query` |
 //!
 //! Order: by the sort keys, then (as Lucene breaks ties by shard and document number, and a
 //! document's number grows with each write of it) by shard number and `_seq_no`. Without sort
@@ -12,6 +13,7 @@
 //! largest descending (`MultiValueMode` MIN / MAX); a document without one sorts last either
 //! way (`"missing": "_last"`) with a `null` sort value.
 
+pub mod by_query;
 pub mod query;
 
 use std::cmp::Ordering;

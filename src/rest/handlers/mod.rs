@@ -2,6 +2,7 @@
 //! (Elasticsearch's "request body is required" and parse errors) and JSON replies.
 
 pub mod bulk;
+pub mod by_query;
 pub mod cluster;
 pub mod documents;
 pub mod faults;

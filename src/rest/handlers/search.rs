@@ -41,8 +41,8 @@ pub fn resolve(
 pub struct Searched {
     pub views: Vec<SearchView>,
     pub indices: Vec<Arc<Index>>,
-    /// For each view, its index in `indices`.
-    owner: Vec<usize>,
+    /// For each view, its index's position in `indices` and its shard number.
+    owner: Vec<(usize, usize)>,
 }
 
 impl Searched {
@@ -50,9 +50,9 @@ impl Searched {
         let mut views = Vec::new();
         let mut owner = Vec::new();
         for (n, index) in indices.iter().enumerate() {
-            for shard in index.shards() {
+            for (number, shard) in index.shards().iter().enumerate() {
                 views.push(shard.search_view()?);
-                owner.push(n);
+                owner.push((n, number));
             }
         }
         Ok(Searched {
@@ -64,7 +64,13 @@ impl Searched {
 
     /// The index of a hit.
     pub fn index_of(&self, hit: &Hit) -> &Arc<Index> {
-        &self.indices[self.owner[hit.shard]]
+        &self.indices[self.owner[hit.shard].0]
+    }
+
+    /// The shard a hit was found on.
+    pub fn shard_of(&self, hit: &Hit) -> &crate::rest::shard::Shard {
+        let (index, number) = self.owner[hit.shard];
+        &self.indices[index].shards()[number]
     }
 
     /// `_shards` of a search response: every searched shard succeeded.
