@@ -1,7 +1,8 @@
 //! Load benchmark of `esocc serve` on loopback: realtime GET and conditional PUT
 //! (`if_seq_no` + `if_primary_term`) throughput and latency percentiles, side by side with a
 //! minimal hello-world axum server on the same runtime in the same run, and GETs pipelined 16
-//! deep against the same GETs one at a time. Prints the ratios.
+//! deep against the same GETs one at a time, and an `ids` `_search` over the refreshed view
+//! (no target: it scans the view). Prints the ratios.
 //!
 //! `cargo bench --bench rest` (each case runs `ESOCC_BENCH_SECS`, default 3 seconds, 0.2 under
 //! `cargo test`, split into
@@ -263,6 +264,7 @@ fn main() {
             r#"{"n":0,"title":"a document"}"#,
         );
     }
+    setup.request("POST", "/bench/_refresh", "");
     // One document per client for the conditional writes, with the pair its client last saw.
     let pairs: Vec<std::sync::Mutex<i64>> = (0..CONNECTIONS)
         .map(|c| {
@@ -329,6 +331,15 @@ fn main() {
     );
     unpipelined.print("esocc GET, depth 1");
     pipelined.print("esocc GET, pipelined depth 16");
+    // One document found by `ids` in the refreshed view (a scan of its DOCS documents).
+    let es_search = |c: &mut Connection, client: usize, i: u64| {
+        let id = (i as usize * 7919 + client * 104_729) % DOCS;
+        let body = format!(r#"{{"query":{{"ids":{{"values":["{id}"]}}}}}}"#);
+        let (status, answer) = c.request("POST", "/bench/_search", &body);
+        status == 200 && answer.contains(r#""total":{"value":1,"#)
+    };
+    let (_, search, _) = compare(&side(es, 1, &es_get), &side(es, 1, &es_search), slice);
+    search.print("esocc POST /idx/_search (ids)");
     println!(
         "ratio GET {:.0}% of hello-world (median of rounds; target ≥ 50%): {}",
         get_ratio * 100.0,

@@ -11,6 +11,7 @@
 //!
 //! * [`rest`]: an Elasticsearch-compatible REST API over the engine (`esocc serve`).
 //! * [`script`]: the Painless subset that update scripts run in (pure).
+//! * [`search`]: the query DSL subset over refreshed views and the order of hits (pure).
 //!
 //! * [`torture`]: `esocc torture`, a Jepsen-style harness and history checker for any
 //!   Elasticsearch-compatible endpoint.
@@ -27,6 +28,7 @@ pub mod protocol;
 #[cfg(not(esocc_loom))] // a server makes no sense inside loom models
 pub mod rest;
 pub mod script;
+pub mod search;
 #[cfg(not(esocc_loom))]
 pub mod spec;
 #[cfg(not(esocc_loom))] // an HTTP harness, like `rest`

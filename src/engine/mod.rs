@@ -11,6 +11,7 @@
 //! | [`shard`] | [`ShardCopy`]: get, index, create, delete on the primary |
 //! | [`update`] | the update API: get → transform → conditional write, bounded retries |
 //! | [`replica`] | applying replicated operations and no-ops |
+//! | [`view`] | the refreshed view search reads, and the ids written since the last refresh |
 //! | [`response`] | write and get responses in Elasticsearch 8's JSON |
 //! | [`error`] | the copy's errors and their Elasticsearch bodies |
 //! | [`es_json`] | Elasticsearch's error envelope, shared with the REST API |
@@ -36,6 +37,7 @@ mod slot;
 pub(crate) mod sync;
 mod ticket;
 pub mod update;
+pub mod view;
 
 pub use error::{EngineError, ErrorKind};
 pub use es_json::{simple_error_body, EsError};
@@ -45,3 +47,4 @@ pub use replica::ReplicaApplied;
 pub use response::{GetResponse, ShardsInfo, WriteResponse};
 pub use shard::{CopyOptions, CopyStats, ShardCopy, ShardId, WriteOutcome, DEFAULT_GC_DELETES};
 pub use update::{FetchedSource, Translated, UpdateOptions, UpdateRequest};
+pub use view::{SearchView, Visible};

@@ -101,6 +101,7 @@ impl ShardCopy {
                 ReplicaPlan::Apply => {
                     let version = DocVersion::new(meta, source.clone());
                     if slot.replace(current, version, &guard).is_ok() {
+                        self.note_changed(slot, &guard);
                         break Some(ReplicaApplied::Installed);
                     }
                 }

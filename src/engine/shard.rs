@@ -27,6 +27,7 @@ use super::seqno::LocalCheckpointTracker;
 use super::slot::{DocSlot, DocVersion};
 use super::sync::{epoch, AtomicU64, IdMap, Mutex, Ordering, CHECKPOINT_WINDOW};
 use super::ticket::SeqNoTicket;
+use super::view::{self, ChangedIds, SearchView, Visible};
 use crate::protocol::{
     checkpoint::tombstone_expired, ids::FIRST_PRIMARY_TERM, plan_as_primary,
     recovery::DEFAULT_RETENTION_LEASE_PERIOD, Condition, DocMeta, SeqNo, Term, WriteKind,
@@ -140,6 +141,12 @@ pub struct ShardCopy {
     gc_deletes: Duration,
     /// Released deletes, oldest first; only the thread that releases history touches it.
     tombstones: Mutex<VecDeque<Tombstone>>,
+    /// Ids written since the last refresh.
+    changed: ChangedIds,
+    /// What search sees: the last refresh's view.
+    view: Mutex<SearchView>,
+    /// Held by the one refresh running.
+    refreshing: Mutex<()>,
 }
 
 impl ShardCopy {
@@ -183,7 +190,47 @@ impl ShardCopy {
             docs: IdMap::new(),
             gc_deletes: options.gc_deletes,
             tombstones: Mutex::new(VecDeque::new()),
+            changed: ChangedIds::new(),
+            view: Mutex::new(SearchView::default()),
+            refreshing: Mutex::new(()),
         }
+    }
+
+    /// A write installed a version of `id` in `slot`: make sure the next refresh looks at it.
+    pub(crate) fn note_changed(&self, slot: &DocSlot, guard: &epoch::Guard) {
+        if slot.mark_changed() {
+            self.changed.push(slot.id().clone(), guard);
+        }
+    }
+
+    /// Refresh (`InternalEngine.refresh`): publish a view with every document written since the
+    /// last refresh as it is now. Refreshes run one at a time; searches never wait for them.
+    pub fn refresh(&self) {
+        let _one = self.refreshing.lock();
+        let guard = epoch::pin();
+        let ids = self.changed.take(&guard);
+        if ids.is_empty() {
+            return;
+        }
+        let current = self.search_view();
+        let next = view::refreshed(&current, ids, |id| {
+            self.docs
+                .get(id, |slot| {
+                    slot.clear_changed();
+                    let version = slot.load(&guard).version()?;
+                    Some(Visible {
+                        meta: version.meta,
+                        source: version.source.clone()?,
+                    })
+                })
+                .flatten()
+        });
+        *self.view.lock() = next;
+    }
+
+    /// The view the last refresh published (cheap: two `Arc`s).
+    pub fn search_view(&self) -> SearchView {
+        self.view.lock().clone()
     }
 
     /// Drop the history at or below `bound` (the global checkpoint: no promotion, resync or
@@ -391,6 +438,7 @@ impl ShardCopy {
             let meta = plan.applied(ticket.seq_no(), term);
             match slot.replace(current, DocVersion::new(meta, source.clone()), &guard) {
                 Ok(()) => {
+                    self.note_changed(slot, &guard);
                     let op = OpRecord::write(meta, slot.id().clone(), source.take());
                     ticket.applied(&op);
                     ops.push(op);

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use super::history::Source;
-use super::sync::{epoch, flush_retired, Ordering, ReclaimProbe};
+use super::sync::{epoch, flush_retired, AtomicBool, Ordering, ReclaimProbe};
 use crate::protocol::{DocMeta, SeqNo};
 
 /// One immutable state of a document: its metadata and, unless it is a tombstone, its source.
@@ -72,6 +72,8 @@ pub(crate) struct DocSlot {
     /// (a write clones it rather than allocating a copy).
     id: Arc<str>,
     current: epoch::Atomic<DocVersion>,
+    /// Written since the last refresh took the slot's id (`view.rs`).
+    changed: AtomicBool,
 }
 
 impl DocSlot {
@@ -79,11 +81,24 @@ impl DocSlot {
         DocSlot {
             id: id.clone(),
             current: epoch::Atomic::null(),
+            changed: AtomicBool::new(false),
         }
     }
 
     pub(crate) fn id(&self) -> &Arc<str> {
         &self.id
+    }
+
+    /// Note a write installed after it: true when the id must be pushed for the next refresh
+    /// (the flag was clear), false when a push is already pending.
+    pub(crate) fn mark_changed(&self) -> bool {
+        !self.changed.swap(true, Ordering::AcqRel)
+    }
+
+    /// A refresh took the slot's id: writes from now on push it again. Called before the
+    /// refresh loads the slot, so a write that found the flag set is one it sees.
+    pub(crate) fn clear_changed(&self) {
+        self.changed.swap(false, Ordering::AcqRel);
     }
 
     /// The current version. Acquire pairs with the release of the swap that published it, so

@@ -153,7 +153,7 @@ impl UpdateRequest {
 }
 
 /// `ctx._now`.
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

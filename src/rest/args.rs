@@ -18,7 +18,10 @@ const AFTER_HELP: &str = "\
 Endpoints: Elasticsearch 8's document API (see docs/rest.md): GET|HEAD /, GET /_cluster/health[/{index}],
 PUT|HEAD|DELETE /{index}, POST /{index}/_refresh, PUT|POST|GET|HEAD|DELETE /{index}/_doc/{id},
 POST /{index}/_doc, PUT|POST /{index}/_create/{id}, GET|HEAD /{index}/_source/{id},
-POST /{index}/_update/{id}, POST /{index}/_doc/{id}/_update, POST /_bulk, POST /{index}/_bulk.
+POST /{index}/_update/{id}, POST /{index}/_doc/{id}/_update, POST /_bulk, POST /{index}/_bulk,
+GET|POST /_mget, /{index}/_mget; near-real-time search: POST|GET /_refresh, /{index}/_refresh,
+GET|POST /_search, /{index}/_search, /_count, /{index}/_count, POST /{index}/_update_by_query,
+POST /{index}/_delete_by_query.
 Requests with a body need `Content-Type: application/json`, as on Elasticsearch:
   curl -XPUT -H 'Content-Type: application/json' localhost:9200/idx/_doc/1 -d '{\"n\":1}'
 

@@ -27,6 +27,7 @@
 //! | [`bulk_request`] | parsing `_bulk` NDJSON |
 //! | [`source_filter`] | `_source` filtering of GETs, updates and `_mget` |
 //! | [`script_request`] | the `script` of a request body |
+//! | [`search_request`] | `_search` bodies and parameters: the query DSL, sort, `from`, `size` |
 //! | [`wait_for_active`] | the `wait_for_active_shards` pre-check |
 
 pub mod args;
@@ -43,6 +44,7 @@ pub mod limits;
 pub mod params;
 pub mod registry;
 pub mod script_request;
+pub mod search_request;
 pub mod server;
 pub mod shard;
 pub mod source_filter;

@@ -16,8 +16,8 @@ use crate::protocol::{SeqNo, Term};
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];
 
-/// The `refresh` policy of a write (`WriteRequest.RefreshPolicy`). Reads are realtime, so it
-/// changes nothing here; `forced_refresh` is reported as Elasticsearch does.
+/// The `refresh` policy of a write (`WriteRequest.RefreshPolicy`): `true` refreshes the shard
+/// before answering (`forced_refresh`), `wait_for` waits for the next refresh to show the write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Refresh {
     #[default]

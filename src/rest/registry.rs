@@ -1,14 +1,21 @@
 //! The cluster's indices: an index is its settings and its shards, each shard a copy group of
 //! the engine. Indices are created explicitly (`PUT /{index}`) or on the first write with
-//! Elasticsearch's defaults (1 shard, 1 replica).
+//! Elasticsearch's defaults (1 shard, 1 replica, refreshed every second).
+//!
+//! Each index with a `refresh_interval` runs a background refresher, as Elasticsearch's
+//! `IndexService.AsyncRefreshTask` does: a tokio task that refreshes every shard each interval
+//! and ends once the index is deleted (it holds only a weak reference) or the server's runtime
+//! stops.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::autoid::random_uuid;
 use super::error::RestError;
 use super::index_name;
+use super::params::parse_time;
 use super::shard::Shard;
 use crate::engine::group::Unsafe;
 use crate::engine::EsError;
@@ -25,7 +32,13 @@ pub struct IndexSettings {
     pub number_of_replicas: u32,
     /// `index.auto_expand_replicas` (`None`: `false`, the default).
     pub auto_expand_replicas: Option<AutoExpandReplicas>,
+    /// `index.refresh_interval`; `None` for `-1` (and for `0`, which Elasticsearch's
+    /// `AsyncRefreshTask.mustReschedule` does not schedule either).
+    pub refresh_interval: Option<Duration>,
 }
+
+/// Elasticsearch's default `index.refresh_interval`.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Default for IndexSettings {
     fn default() -> Self {
@@ -33,6 +46,7 @@ impl Default for IndexSettings {
             number_of_shards: 1,
             number_of_replicas: 1,
             auto_expand_replicas: None,
+            refresh_interval: Some(DEFAULT_REFRESH_INTERVAL),
         }
     }
 }
@@ -177,11 +191,12 @@ impl IndexSettings {
                                     int_setting(&key, &value, 0, i64::from(i32::MAX))?;
                             }
                             AUTO_EXPAND => {
-                                let text = match &value {
-                                    Value::String(s) => s.clone(),
-                                    other => other.to_string(),
-                                };
-                                settings.auto_expand_replicas = AutoExpandReplicas::parse(&text)?;
+                                settings.auto_expand_replicas =
+                                    AutoExpandReplicas::parse(&setting_text(&value))?;
+                            }
+                            "index.refresh_interval" => {
+                                settings.refresh_interval =
+                                    parse_time(&key, &setting_text(&value))?.filter(|d| !d.is_zero());
                             }
                             _ => {}
                         }
@@ -221,6 +236,33 @@ impl Index {
     pub fn shards(&self) -> &[Shard] {
         &self.shards
     }
+
+    /// Refresh every shard (`POST /{index}/_refresh`).
+    pub fn refresh(&self) {
+        for shard in &self.shards {
+            shard.refresh();
+        }
+    }
+}
+
+/// Refresh `index` every `interval` until it is gone. Needs a tokio runtime (the server's);
+/// without one (unit tests of the registry) nothing is scheduled.
+fn schedule_refreshes(index: Weak<Index>, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match index.upgrade() {
+                Some(index) => index.refresh(),
+                None => return,
+            }
+        }
+    });
 }
 
 /// The indices of the cluster.
@@ -278,12 +320,16 @@ impl Registry {
                 )
             })
             .collect();
-        Arc::new(Index {
+        let index = Arc::new(Index {
             name: name.to_string(),
             uuid,
             settings,
             shards,
-        })
+        });
+        if let Some(interval) = settings.refresh_interval {
+            schedule_refreshes(Arc::downgrade(&index), interval);
+        }
+        index
     }
 
     fn check_name(name: &str) -> Result<(), RestError> {
@@ -355,6 +401,7 @@ mod tests {
                 number_of_shards: 3,
                 number_of_replicas: 2,
                 auto_expand_replicas: None,
+                refresh_interval: Some(DEFAULT_REFRESH_INTERVAL),
             }
         );
         let zero = json!({"settings": {"number_of_shards": 0}});
@@ -449,5 +496,13 @@ mod release_tests {
             0,
             "the deleted index is still reachable"
         );
+    }
+}
+
+/// A setting's value as text (a number or boolean is given as JSON, a string as itself).
+fn setting_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }

@@ -21,7 +21,7 @@ use super::autoid::{random_uuid, IdGenerator};
 use super::breaker::Breakers;
 use super::connections::{self, ConnectionLimits, Stop, Stopped};
 use super::error::RestError;
-use super::handlers::{bulk, cluster, documents, faults, indices, mget, update};
+use super::handlers::{bulk, by_query, cluster, documents, faults, indices, mget, search, update};
 use super::json;
 use super::registry::Registry;
 use crate::engine::group::Unsafe;
@@ -249,6 +249,12 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/_cluster/health/{index}", get(cluster::health_of))
         .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
         .route("/_mget", get(mget::mget).post(mget::mget))
+        .route("/_search", get(search::search_all).post(search::search_all))
+        .route("/_count", get(search::count_all).post(search::count_all))
+        .route(
+            "/_refresh",
+            post(indices::refresh_all).get(indices::refresh_all),
+        )
         .route("/_esocc/{index}/{shard}", get(faults::state))
         .route(
             "/_esocc/{index}/{shard}/fail_primary",
@@ -292,6 +298,10 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
             "/{index}/_mget",
             get(mget::mget_index).post(mget::mget_index),
         )
+        .route("/{index}/_search", get(search::search).post(search::search))
+        .route("/{index}/_count", get(search::count).post(search::count))
+        .route("/{index}/_update_by_query", post(by_query::update_by_query))
+        .route("/{index}/_delete_by_query", post(by_query::delete_by_query))
         .route("/{index}/_doc", post(documents::index_auto_id))
         .route(
             "/{index}/_doc/{id}",

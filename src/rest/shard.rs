@@ -15,13 +15,15 @@
 //! primary by the engine's coordinating node (`engine::group::coordinator`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::RestError;
+use super::params::Refresh;
 use crate::engine::group::{CopyId, Role, Route, Unsafe};
 use crate::engine::{
-    EngineError, ErrorKind, EsError, GetResponse, ShardGroup, ShardId, Write, WriteResponse,
+    EngineError, ErrorKind, EsError, GetResponse, SearchView, ShardGroup, ShardId, Write,
+    WriteResponse,
 };
 use crate::protocol::coordinator::UpdateApi;
 use crate::protocol::preference::{choose_copy, parse, PreferenceError};
@@ -32,6 +34,15 @@ pub struct Shard {
     group: ShardGroup,
     /// Reads so far that spread over the copies: the round-robin position.
     turn: AtomicU64,
+    refreshes: Refreshes,
+}
+
+/// The shard's refreshes in order, for `refresh=wait_for`: refresh `n` takes every change
+/// made before `started` became `n`, and `done` announces it finished.
+struct Refreshes {
+    one_at_a_time: Mutex<()>,
+    started: AtomicU64,
+    done: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shard {
@@ -41,7 +52,44 @@ impl Shard {
         Shard {
             group: ShardGroup::new(id, replicas, assigned).with_unsafe(knobs),
             turn: AtomicU64::new(0),
+            refreshes: Refreshes {
+                one_at_a_time: Mutex::new(()),
+                started: AtomicU64::new(0),
+                done: tokio::sync::watch::Sender::new(0),
+            },
         }
+    }
+
+    /// Refresh every copy of the shard.
+    pub fn refresh(&self) {
+        let _one = self
+            .refreshes
+            .one_at_a_time
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let number = self.refreshes.started.fetch_add(1, Ordering::AcqRel) + 1;
+        self.group.refresh();
+        self.refreshes.done.send_replace(number);
+    }
+
+    /// Apply a write's `refresh` policy once the write is acknowledged: `true` refreshes now,
+    /// `wait_for` waits for the next refresh that starts after it (Elasticsearch's
+    /// `RefreshListeners`; with `refresh_interval: -1` that is the next explicit one).
+    pub async fn refreshed(&self, policy: Refresh) {
+        match policy {
+            Refresh::None => {}
+            Refresh::Immediate => self.refresh(),
+            Refresh::WaitUntil => {
+                let target = self.refreshes.started.load(Ordering::Acquire) + 1;
+                let mut done = self.refreshes.done.subscribe();
+                let _ = done.wait_for(|&finished| finished >= target).await;
+            }
+        }
+    }
+
+    /// What a search of the shard reads: its primary's last refreshed view.
+    pub fn search_view(&self) -> Result<SearchView, EngineError> {
+        self.group.search_view()
     }
 
     /// The group, for fault injection and state.

@@ -73,6 +73,26 @@ many = es.mget(docs=[{"_index": "py", "_id": "1", "_source": ["views"]}, {"_inde
 assert many["docs"][0]["_source"] == {"views": 5}, many
 assert many["docs"][1]["error"]["type"] == "index_not_found_exception", many
 
+# Near-real-time search: a write is in GET at once, in search after a refresh (no background
+# refresh on this index, so the count before the refresh is certain).
+es.indices.create(index="pynrt", settings={"refresh_interval": "-1"})
+es.index(index="pynrt", id="fresh", document={"views": 7, "tag": "new"})
+assert es.get(index="pynrt", id="fresh")["found"]
+assert es.count(index="pynrt", query={"term": {"tag": "new"}})["count"] == 0
+es.indices.refresh(index="pynrt")
+found = es.search(index="pynrt", query={"bool": {"filter": [{"term": {"tag": "new"}}]}}, seq_no_primary_term=True)
+assert found["hits"]["total"] == {"value": 1, "relation": "eq"}, found
+assert found["hits"]["hits"][0]["_id"] == "fresh" and found["hits"]["hits"][0]["_score"] == 0.0, found
+updated = es.update_by_query(index="pynrt", query={"term": {"tag": "new"}}, script={"source": "ctx._source.views += 1"}, refresh=True)
+assert updated["updated"] == 1 and updated["failures"] == [], updated
+assert es.get(index="pynrt", id="fresh")["_source"]["views"] == 8
+es.indices.refresh(index="py")
+ranged = es.search(index="py", query={"range": {"n": {"gte": 10, "lt": 13}}}, sort=[{"n": "desc"}], size=2)
+assert [h["_id"] for h in ranged["hits"]["hits"]] == ["12", "11"], ranged
+deleted = es.delete_by_query(index="py", query={"range": {"n": {"gte": 10}}}, conflicts="proceed")
+assert deleted["deleted"] == 10 and deleted["version_conflicts"] == 0, deleted
+es.indices.delete(index="pynrt")
+
 assert es.cluster.health()["status"] == "yellow"
 es.indices.delete(index="py")
 print("official client: ok")

@@ -56,7 +56,8 @@ use self::faults::Link;
 use self::master::Master;
 use crate::engine::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::engine::{
-    CopyOptions, EngineError, ErrorKind, GetResponse, ShardId, Source, UpdateRequest, WriteOutcome,
+    CopyOptions, EngineError, ErrorKind, GetResponse, SearchView, ShardCopy, ShardId, Source,
+    UpdateRequest, WriteOutcome,
 };
 use crate::protocol::{Condition, SeqNo, Term};
 
@@ -228,6 +229,22 @@ impl ShardGroup {
         match self.copies.get(copy) {
             Some(c) if c.role() != Role::Failed => Ok(c.read(id)),
             _ => Err(self.inactive()),
+        }
+    }
+
+    /// Refresh every copy that is not failed (`POST /{index}/_refresh` reaches every active
+    /// copy of a shard).
+    pub fn refresh(&self) {
+        for copy in self.copies.iter().filter(|c| c.role() != Role::Failed) {
+            copy.with_engine(ShardCopy::refresh);
+        }
+    }
+
+    /// The refreshed view of the master's primary, what a search of the shard reads.
+    pub fn search_view(&self) -> Result<SearchView, EngineError> {
+        match self.primary().and_then(|p| self.copies.get(p)) {
+            Some(primary) => Ok(primary.with_engine(ShardCopy::search_view)),
+            None => Err(self.inactive()),
         }
     }
 

@@ -291,7 +291,9 @@ async fn run_bulk(
         pipeline,
         require_alias,
     };
+    let mut written = std::collections::BTreeSet::new();
     for (item, decided) in items.into_iter().zip(decided) {
+        written.insert(decided.index.clone());
         let (failed, result) = match &response.refused {
             // The response would take the request breaker over its limit: the remaining items
             // fail with the breaker's exception, unexecuted, as a shard's breaker fails its items.
@@ -314,6 +316,15 @@ async fn run_bulk(
             }
         };
         response.push(failed, &result);
+    }
+    // The request's refresh policy, once for every shard of the indices it wrote to.
+    for index in written
+        .iter()
+        .filter_map(|name| cluster.indices.get(name).ok())
+    {
+        for shard in index.shards() {
+            shard.refreshed(refresh).await;
+        }
     }
     Ok(response.finish(started))
 }

@@ -258,6 +258,7 @@ async fn write_document(
             write.wait.timeout(),
         )
         .await?;
+    shard.refreshed(write.refresh).await;
     Ok(write_reply(
         &response,
         write.refresh,
@@ -348,6 +349,7 @@ pub async fn delete(
     let response = shard
         .write(node, Write::Delete { id, condition }, write.wait.timeout())
         .await?;
+    shard.refreshed(write.refresh).await;
     Ok(write_reply(
         &response,
         write.refresh,

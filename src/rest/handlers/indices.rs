@@ -1,5 +1,5 @@
 //! Index management: `PUT /{index}` (with `settings.number_of_shards` / `number_of_replicas`),
-//! `HEAD /{index}`, `DELETE /{index}` and `POST /{index}/_refresh`.
+//! `HEAD /{index}`, `DELETE /{index}` and `POST|GET /{index}/_refresh`, `POST|GET /_refresh`.
 
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
@@ -74,25 +74,46 @@ pub async fn delete(
     Ok(reply(200, &json!({"acknowledged": true})))
 }
 
-/// `POST /{index}/_refresh`: reads are realtime, so this only reports the shards.
+/// `POST|GET /{index}/_refresh`: refresh every active copy of every shard.
 pub async fn refresh(
     state: ClusterState,
     EsPath(index): EsPath<String>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
-    params.accept(&["ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
-    params.finish()?;
+    refresh_params(&mut params)?;
     let index = state.0.indices.get(&index)?;
-    let copies = 1 + u64::from(index.settings.number_of_replicas);
-    let total = u64::from(index.settings.number_of_shards) * copies;
-    let successful: u64 = index
-        .shards()
-        .iter()
-        .map(|s| u64::from(s.active_copies()))
-        .sum();
-    Ok(reply(
+    Ok(refreshed(&[index]))
+}
+
+/// `POST|GET /_refresh`: every index.
+pub async fn refresh_all(state: ClusterState, params: Params) -> Result<Response<Body>, RestError> {
+    let mut params = params;
+    refresh_params(&mut params)?;
+    Ok(refreshed(&state.0.indices.all()))
+}
+
+fn refresh_params(params: &mut Params) -> Result<(), RestError> {
+    params.accept(&["ignore_unavailable", "allow_no_indices", "expand_wildcards"]);
+    params.finish()
+}
+
+/// Refresh `indices` and answer with their shard copies (`BroadcastResponse`): every copy of
+/// the settings in `total`, the active ones in `successful`.
+fn refreshed(indices: &[std::sync::Arc<crate::rest::registry::Index>]) -> Response<Body> {
+    let (mut total, mut successful) = (0u64, 0u64);
+    for index in indices {
+        index.refresh();
+        let copies = 1 + u64::from(index.settings.number_of_replicas);
+        total += u64::from(index.settings.number_of_shards) * copies;
+        successful += index
+            .shards()
+            .iter()
+            .map(|s| u64::from(s.active_copies()))
+            .sum::<u64>();
+    }
+    reply(
         200,
         &json!({"_shards": {"total": total, "successful": successful, "failed": 0}}),
-    ))
+    )
 }

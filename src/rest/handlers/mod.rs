@@ -2,11 +2,13 @@
 //! (Elasticsearch's "request body is required" and parse errors) and JSON replies.
 
 pub mod bulk;
+pub mod by_query;
 pub mod cluster;
 pub mod documents;
 pub mod faults;
 pub mod indices;
 pub mod mget;
+pub mod search;
 pub mod update;
 
 use axum::body::{Body, Bytes};

@@ -331,6 +331,7 @@ pub async fn update(
     let response = shard
         .write(node, Write::Update { id, request }, url.wait.timeout())
         .await?;
+    shard.refreshed(url.refresh).await;
     let body = update_response_object(&response, url.refresh, fetch.as_ref());
     Ok(reply_with_body(&response, body, url.routing.as_deref()))
 }
