@@ -1,5 +1,5 @@
-//! Checking a catalogue entry: an exhaustive run (stateright's DFS with symmetry reduction, on
-//! `threads` threads), then a shortest counterexample for every property it refuted
+//! Checking a catalogue entry: an exhaustive run ([`super::parallel`]'s depth-first search with
+//! symmetry reduction, on `threads` threads), then a shortest counterexample for every property it refuted
 //! ([`super::shortest`]), told as a [`Trace`]. Also serves an entry in stateright's Explorer.
 //!
 //! `update_terminates` is a liveness property that stateright's `eventually` cannot check
@@ -9,12 +9,14 @@
 //! `rank_increases` is refuted, `update_terminates` is reported `unproven` rather than `holds`.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use stateright::{Checker, Expectation, Model};
+use stateright::Expectation;
 
 use super::catalogue::{Entry, Expect, WithModel};
+use super::parallel::{Counters, Outcome, Root, Search};
 use super::shortest::{self, RepresentativeFn};
 use super::trace::{self, Trace};
 use super::{Checkable, Invariant};
@@ -212,27 +214,56 @@ pub fn explore(entry: &Entry, addr: SocketAddr, threads: usize) -> Result<(), Ch
 
 /// Check any model for an entry.
 pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Report {
-    let start = Instant::now();
-    let mut builder = model.clone().checker().threads(options.threads.max(1));
     let symmetry = model.symmetry().filter(|_| options.symmetry);
-    if let Some(representative) = symmetry {
-        builder = builder.symmetry_fn(representative);
-    }
-    let checker = builder.spawn_dfs();
-    wait(&checker, start, options);
-    let checker = checker.join();
-    let seconds = start.elapsed().as_secs_f64();
-    let discoveries = checker.discoveries();
+    let roots = Root::initial(&model);
+    let (outcome, seconds) = exhaustive(&model, roots, symmetry, options);
+    verdicts(entry, &model, outcome, seconds, options)
+}
 
+/// Run the parallel search from `roots`, reporting progress; returns its outcome and wall time.
+pub(crate) fn exhaustive<M: Checkable>(
+    model: &M,
+    roots: Vec<Root<M>>,
+    symmetry: Option<RepresentativeFn<M::State>>,
+    options: &Options,
+) -> (Outcome<M>, f64) {
+    let start = Instant::now();
+    let counters = Counters::default();
+    let search = Search {
+        model,
+        symmetry,
+        threads: options.threads,
+        counters: &counters,
+    };
+    let outcome = std::thread::scope(|scope| {
+        let running = scope.spawn(|| search.run(roots));
+        wait(&counters, start, options);
+        running.join().expect("the search does not panic")
+    });
+    (outcome, start.elapsed().as_secs_f64())
+}
+
+/// The report of an exhaustive outcome: each property's verdict, and a counterexample for every
+/// refuted one (shortest, from [`shortest::search`], when `options.shortest`).
+pub(crate) fn verdicts<M: Checkable>(
+    entry: &Entry,
+    model: &M,
+    outcome: Outcome<M>,
+    seconds: f64,
+    options: &Options,
+) -> Report {
+    let symmetry = model.symmetry().filter(|_| options.symmetry);
+    let discoveries = outcome.discoveries;
+    let discovery = |name: &str| discoveries.iter().find(|d| d.property == name);
     let properties = model.properties();
     let refuted: Vec<&'static str> = properties
         .iter()
-        .filter(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name))
+        .filter(|p| p.expectation == Expectation::Always && discovery(p.name).is_some())
         .map(|p| p.name)
         .collect();
     let shortest_start = Instant::now();
     let mut found = if options.shortest && !refuted.is_empty() {
-        search_shortest(&model, &refuted, symmetry, options)
+        search_shortest(model, &refuted, symmetry, options)
     } else {
         Vec::new()
     };
@@ -243,7 +274,7 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
         .iter()
         .filter_map(|p| Invariant::from_name(p.name).map(|i| (p, i)))
         .map(|(property, invariant)| {
-            let reached = discoveries.get(property.name);
+            let reached = discovery(property.name);
             let verdict = if invariant.is_reachability() {
                 if reached.is_some() {
                     Verdict::Reachable
@@ -257,28 +288,17 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
             } else {
                 Verdict::Holds
             };
-            let counterexample =
-                (verdict == Verdict::Counterexample && options.shortest).then(|| {
-                    let (init, actions, shortest) =
-                        match found.iter().position(|d| d.property == property.name) {
-                            Some(index) => {
-                                let d = found.swap_remove(index);
-                                (d.init, d.actions, true)
-                            }
-                            // Not found breadth-first (cannot happen for a model without a
-                            // boundary): show the exhaustive run's path instead.
-                            None => {
-                                let path = discoveries[property.name].clone().into_vec();
-                                let init = path[0].0.clone();
-                                let actions = path.into_iter().filter_map(|(_, a)| a).collect();
-                                (init, actions, false)
-                            }
-                        };
-                    counterexample(&model, invariant, init, &actions, shortest)
-                });
+            let counterexample = (verdict == Verdict::Counterexample).then(|| {
+                match found.iter().position(|d| d.property == property.name) {
+                    Some(index) => counterexample(model, invariant, found.swap_remove(index), true),
+                    // Not searched breadth-first (a partitioned check), or not found so (cannot
+                    // happen for a model without a boundary): the exhaustive run's path.
+                    None => counterexample(model, invariant, reached.cloned().expect("refuted"), false),
+                }
+            });
             let example_depth = reached
                 .filter(|_| invariant.is_reachability())
-                .map(|path| steps(path.clone().into_vec().len()));
+                .map(|d| d.actions.len());
             PropertyReport {
                 property: invariant,
                 expected: entry.expect.get(&invariant).copied(),
@@ -291,29 +311,29 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
     Report {
         entry: entry.name.clone(),
         model: entry.model.kind(),
-        states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
-        max_depth: steps(checker.max_depth()),
+        states: outcome.states,
+        unique_states: outcome.unique_states,
+        max_depth: outcome.max_depth,
         seconds,
         shortest_seconds,
         properties: reports,
     }
 }
 
-/// Poll the running checker, reporting progress, until it is done.
-fn wait<M: Model, C: Checker<M>>(checker: &C, start: Instant, options: &Options) {
+/// Poll the running search, reporting progress, until it is done.
+fn wait(counters: &Counters, start: Instant, options: &Options) {
     // Small models finish in milliseconds: poll fast at first, then at the progress interval.
     // Progress is reported at least once, with the final counts, even when the run is done
     // before the first poll.
     let mut pause = Duration::from_micros(200);
     loop {
-        let done = checker.is_done();
+        let done = counters.done.load(Ordering::Acquire);
         if let Some(progress) = options.progress {
             progress(&Progress {
                 phase: Phase::Exhaustive,
-                states: checker.state_count(),
-                unique_states: checker.unique_state_count(),
-                max_depth: steps(checker.max_depth()),
+                states: counters.states.load(Ordering::Relaxed),
+                unique_states: counters.unique_states.load(Ordering::Relaxed),
+                max_depth: steps(counters.max_depth.load(Ordering::Relaxed)),
                 elapsed: start.elapsed(),
             });
         }
@@ -355,10 +375,11 @@ fn search_shortest<M: Checkable>(
 fn counterexample<M: Checkable>(
     model: &M,
     invariant: Invariant,
-    init: M::State,
-    actions: &[M::Action],
+    discovery: shortest::Discovery<M>,
     shortest: bool,
 ) -> Counterexample {
+    let shortest::Discovery { init, actions, .. } = discovery;
+    let actions = &actions[..];
     let last = actions.iter().try_fold(init.clone(), |state, action| {
         model.next_state(&state, action.clone())
     });

@@ -6,6 +6,7 @@
 //! | [`replication`] | clients, a primary and replicas, a master that fails the primary, a reordering network |
 //! | [`catalogue`] | `models/*.json`: checked configurations with their expected verdicts |
 //! | [`check`] | exhaustive checking of a catalogue entry, shortest counterexamples, the Explorer |
+//! | [`parallel`] | a parallel exhaustive search with symmetry reduction, from any roots |
 //! | [`shortest`] | a breadth-first search that guarantees shortest counterexamples, for any model |
 //! | [`trace`] | counterexamples as numbered steps in the protocol's own terms |
 //! | [`svg`] | a trace drawn as a sequence diagram |
@@ -22,6 +23,7 @@
 //! for it unchanged.
 
 pub mod catalogue;
+pub mod parallel;
 pub mod check;
 pub mod replication;
 pub mod shortest;
