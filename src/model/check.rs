@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stateright::Expectation;
 
 use super::catalogue::{Entry, Expect, WithModel};
@@ -69,7 +69,7 @@ impl Default for Options<'_> {
 }
 
 /// The verdict a property got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// No reachable state violates it.
@@ -101,6 +101,17 @@ pub struct Counterexample {
     pub path: Option<Vec<usize>>,
 }
 
+/// A verdict is what was expected (a property without expectation always matches).
+pub fn verdict_matches(expected: Option<Expect>, verdict: Verdict) -> bool {
+    match expected {
+        None => true,
+        Some(Expect::Holds) => verdict == Verdict::Holds,
+        Some(Expect::Counterexample) => verdict == Verdict::Counterexample,
+        Some(Expect::Reachable) => verdict == Verdict::Reachable,
+        Some(Expect::Unreachable) => verdict == Verdict::Unreachable,
+    }
+}
+
 /// The result of one property.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyReport {
@@ -117,13 +128,7 @@ pub struct PropertyReport {
 impl PropertyReport {
     /// The verdict is what the entry expected (a property without expectation always matches).
     pub fn matches(&self) -> bool {
-        match self.expected {
-            None => true,
-            Some(Expect::Holds) => self.verdict == Verdict::Holds,
-            Some(Expect::Counterexample) => self.verdict == Verdict::Counterexample,
-            Some(Expect::Reachable) => self.verdict == Verdict::Reachable,
-            Some(Expect::Unreachable) => self.verdict == Verdict::Unreachable,
-        }
+        verdict_matches(self.expected, self.verdict)
     }
 }
 
@@ -293,7 +298,9 @@ pub(crate) fn verdicts<M: Checkable>(
                     Some(index) => counterexample(model, invariant, found.swap_remove(index), true),
                     // Not searched breadth-first (a partitioned check), or not found so (cannot
                     // happen for a model without a boundary): the exhaustive run's path.
-                    None => counterexample(model, invariant, reached.cloned().expect("refuted"), false),
+                    None => {
+                        counterexample(model, invariant, reached.cloned().expect("refuted"), false)
+                    }
                 }
             });
             let example_depth = reached
@@ -372,7 +379,7 @@ fn search_shortest<M: Checkable>(
     found
 }
 
-fn counterexample<M: Checkable>(
+pub(crate) fn counterexample<M: Checkable>(
     model: &M,
     invariant: Invariant,
     discovery: shortest::Discovery<M>,

@@ -103,10 +103,7 @@ where
         let properties: Vec<Property<M>> = self.model.properties();
         let shared = Shared {
             visited: DashMap::default(),
-            roots: roots
-                .iter()
-                .map(|r| (r.init, r.prefix.clone()))
-                .collect(),
+            roots: roots.iter().map(|r| (r.init, r.prefix.clone())).collect(),
             discovered: properties.iter().map(|_| AtomicU64::new(0)).collect(),
             has_discovery: properties.iter().map(|_| AtomicBool::new(false)).collect(),
             injector: Mutex::new(Injector {
@@ -218,7 +215,11 @@ impl<S> Shared<S> {
     {
         let mut indices = Vec::new();
         let root = loop {
-            match *self.visited.get(&fp).expect("a discovered state was visited") {
+            match *self
+                .visited
+                .get(&fp)
+                .expect("a discovered state was visited")
+            {
                 Parent::Root(root) => break root,
                 Parent::Step { parent, index } => {
                     indices.push(index as usize);
@@ -227,7 +228,11 @@ impl<S> Shared<S> {
             }
         };
         let (init, prefix) = &self.roots[root];
-        let path: Vec<usize> = prefix.iter().copied().chain(indices.into_iter().rev()).collect();
+        let path: Vec<usize> = prefix
+            .iter()
+            .copied()
+            .chain(indices.into_iter().rev())
+            .collect();
         Discovery::replay(model, *init, &path, property)
     }
 }
