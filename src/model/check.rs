@@ -222,7 +222,7 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
     let symmetry = model.symmetry().filter(|_| options.symmetry);
     let roots = Root::initial(&model);
     let (outcome, seconds) = exhaustive(&model, roots, symmetry, options);
-    verdicts(entry, &model, outcome, seconds, options)
+    verdicts(entry, &model, outcome, seconds, options, false)
 }
 
 /// Run the parallel search from `roots`, reporting progress; returns its outcome and wall time.
@@ -249,13 +249,15 @@ pub(crate) fn exhaustive<M: Checkable>(
 }
 
 /// The report of an exhaustive outcome: each property's verdict, and a counterexample for every
-/// refuted one (shortest, from [`shortest::search`], when `options.shortest`).
+/// refuted one: shortest, from [`shortest::search`], when `options.shortest`; otherwise the
+/// exhaustive run's own path if `as_found`, or none.
 pub(crate) fn verdicts<M: Checkable>(
     entry: &Entry,
     model: &M,
     outcome: Outcome<M>,
     seconds: f64,
     options: &Options,
+    as_found: bool,
 ) -> Report {
     let symmetry = model.symmetry().filter(|_| options.symmetry);
     let discoveries = outcome.discoveries;
@@ -293,7 +295,8 @@ pub(crate) fn verdicts<M: Checkable>(
             } else {
                 Verdict::Holds
             };
-            let counterexample = (verdict == Verdict::Counterexample).then(|| {
+            let told = options.shortest || as_found;
+            let counterexample = (verdict == Verdict::Counterexample && told).then(|| {
                 match found.iter().position(|d| d.property == property.name) {
                     Some(index) => counterexample(model, invariant, found.swap_remove(index), true),
                     // Not searched breadth-first (a partitioned check), or not found so (cannot
@@ -336,10 +339,13 @@ fn wait(counters: &Counters, start: Instant, options: &Options) {
     loop {
         let done = counters.done.load(Ordering::Acquire);
         if let Some(progress) = options.progress {
+            // A state is counted generated before it is counted unique: read the unique count
+            // first, so that the figures shown never have more unique states than states.
+            let unique_states = counters.unique_states.load(Ordering::SeqCst);
             progress(&Progress {
                 phase: Phase::Exhaustive,
-                states: counters.states.load(Ordering::Relaxed),
-                unique_states: counters.unique_states.load(Ordering::Relaxed),
+                states: counters.states.load(Ordering::SeqCst),
+                unique_states,
                 max_depth: steps(counters.max_depth.load(Ordering::Relaxed)),
                 elapsed: start.elapsed(),
             });

@@ -54,7 +54,9 @@ impl<M: Model> Root<M> {
     }
 }
 
-/// Counts a running search updates; read them from another thread to report progress.
+/// Counts a running search updates; read them from another thread to report progress. A state
+/// is counted in `states` before `unique_states` (both sequentially consistent), so reading
+/// `unique_states` first never shows more unique states than states.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// States generated, revisits included (roots counted once each).
@@ -115,11 +117,11 @@ where
         let mut first = Vec::new();
         for (index, root) in roots.into_iter().enumerate() {
             let fp = self.fingerprint_of(&root.state);
+            self.counters.states.fetch_add(1, Ordering::SeqCst);
             if shared.visited.insert(fp, Parent::Root(index)).is_none() {
-                self.counters.unique_states.fetch_add(1, Ordering::Relaxed);
+                self.counters.unique_states.fetch_add(1, Ordering::SeqCst);
                 first.push((root.state, fp, root.prefix.len() + 1));
             }
-            self.counters.states.fetch_add(1, Ordering::Relaxed);
         }
         shared.injector.lock().expect("not poisoned").jobs = first;
         let threads = self.threads.max(1);
@@ -316,7 +318,7 @@ where
             if !model.within_boundary(&next) {
                 continue;
             }
-            counters.states.fetch_add(1, Ordering::Relaxed);
+            counters.states.fetch_add(1, Ordering::SeqCst);
             let next_fp = self.search.fingerprint_of(&next);
             let parent = Parent::Step {
                 parent: fp,
@@ -324,7 +326,7 @@ where
             };
             if let dashmap::Entry::Vacant(slot) = self.shared.visited.entry(next_fp) {
                 slot.insert(parent);
-                counters.unique_states.fetch_add(1, Ordering::Relaxed);
+                counters.unique_states.fetch_add(1, Ordering::SeqCst);
                 self.stack.push((next, next_fp, depth + 1));
             }
         }

@@ -175,7 +175,7 @@ fn run_model<M: Checkable>(
         max_depth: below.max_depth.max(frontier.depth.saturating_sub(1)),
         discoveries,
     };
-    let report = check::verdicts(entry, model, outcome, seconds, &options);
+    let report = check::verdicts(entry, model, outcome, seconds, &options, true);
     PartResult {
         entry: entry.name.clone(),
         model: entry.model.kind().to_string(),
