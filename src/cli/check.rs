@@ -9,6 +9,7 @@ use std::time::Duration;
 use esocc::model::catalogue::{self, Entry, Expect};
 use esocc::model::check::{self, Counterexample, Options, Phase, Progress, Report, Verdict};
 use esocc::model::svg::sequence_diagram;
+use esocc::model::Invariant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -16,7 +17,16 @@ use super::table::{self, Align};
 use super::{CheckArgs, Failure};
 
 pub fn run(args: CheckArgs) -> Result<(), Failure> {
+    if args.merge {
+        return super::part::merge(&args);
+    }
     let entries = load(&args.paths)?;
+    if let Some(part) = args.part {
+        return super::part::run(&entries, part, &args);
+    }
+    if args.simulate {
+        return super::simulate::run(&entries, &args);
+    }
     for dir in args.trace_dir.iter().chain(&args.html) {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::BadInput(format!("cannot create directory {}: {e}", dir.display()))
@@ -47,24 +57,32 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
             dir.display()
         );
     }
-    let mismatches: Vec<String> = reports
+    let mismatches = reports
         .iter()
         .flat_map(|r| r.mismatches().map(move |p| (r, p)))
-        .map(|(r, p)| {
+        .map(|(r, p)| (r.entry.as_str(), p.property.name(), p.expected, p.verdict));
+    fail_on_mismatches(mismatches)
+}
+
+/// Exit 1, listing them, if some verdicts (entry, property, expected, verdict) differ from the
+/// catalogue.
+pub fn fail_on_mismatches<'a>(
+    mismatches: impl Iterator<Item = (&'a str, &'a str, Option<Expect>, Verdict)>,
+) -> Result<(), Failure> {
+    let lines: Vec<String> = mismatches
+        .map(|(entry, property, expected, verdict)| {
             format!(
-                "{} / {}: expected {}, got {}",
-                r.entry,
-                p.property,
-                expect_text(p.expected),
-                verdict_text(p.verdict)
+                "{entry} / {property}: expected {}, got {}",
+                expect_text(expected),
+                verdict_text(verdict)
             )
         })
         .collect();
-    if mismatches.is_empty() {
+    if lines.is_empty() {
         return Ok(());
     }
-    eprintln!("{} verdict(s) differ from the catalogue:", mismatches.len());
-    for line in mismatches {
+    eprintln!("{} verdict(s) differ from the catalogue:", lines.len());
+    for line in lines {
         eprintln!("  {line}");
     }
     Err(Failure::Mismatch)
@@ -77,27 +95,35 @@ pub fn load(paths: &[std::path::PathBuf]) -> Result<Vec<Entry>, Failure> {
 
 /// Checks every entry in order with a progress bar on stderr (drawn only on a terminal).
 pub fn check_all(entries: &[Entry], threads: usize) -> Result<Vec<Report>, Failure> {
-    let style =
-        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("a valid template");
     entries
         .iter()
-        .map(|entry| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-                .with_style(style.clone())
-                .with_prefix(entry.name.clone());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            let show = |p: &Progress| bar.set_message(progress_text(p));
-            let options = Options {
-                threads,
-                progress: Some(&show),
-                ..Options::default()
-            };
-            let report = check::run(entry, &options)
-                .map_err(|e| Failure::BadInput(format!("{}: {e}", entry.source.display())));
-            bar.finish_and_clear();
-            report
-        })
+        .map(|entry| with_progress(entry, threads, |options| check::run(entry, options)))
         .collect()
+}
+
+/// Runs `check` on an entry with a progress bar on stderr (drawn only on a terminal); a
+/// [`check::CheckError`] becomes bad input naming the entry's file.
+pub fn with_progress<T>(
+    entry: &Entry,
+    threads: usize,
+    check: impl FnOnce(&Options) -> Result<T, check::CheckError>,
+) -> Result<T, Failure> {
+    let style =
+        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("a valid template");
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        .with_style(style)
+        .with_prefix(entry.name.clone());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let show = |p: &Progress| bar.set_message(progress_text(p));
+    let options = Options {
+        threads,
+        progress: Some(&show),
+        ..Options::default()
+    };
+    let result =
+        check(&options).map_err(|e| Failure::BadInput(format!("{}: {e}", entry.source.display())));
+    bar.finish_and_clear();
+    result
 }
 
 fn progress_text(p: &Progress) -> String {
@@ -116,22 +142,59 @@ fn progress_text(p: &Progress) -> String {
 /// entry and its whole-run figures are written on its first row only. A verdict that differs from
 /// its expectation is marked `MISMATCH`.
 pub fn verdict_table(reports: &[Report]) -> String {
-    let rows: Vec<Vec<String>> = reports
+    let entries: Vec<EntryRows> = reports
         .iter()
-        .flat_map(|r| {
-            r.properties.iter().enumerate().map(move |(i, p)| {
-                let mark = if p.matches() { "" } else { "  MISMATCH" };
-                let first = |cell: String| if i == 0 { cell } else { String::new() };
-                vec![
-                    first(r.entry.clone()),
-                    p.property.to_string(),
-                    expect_text(p.expected).to_string(),
-                    format!("{}{mark}", verdict_text(p.verdict)),
-                    first(r.unique_states.to_string()),
-                    first(r.max_depth.to_string()),
-                    first(format!("{:.3}", r.seconds + r.shortest_seconds)),
-                ]
-            })
+        .map(|r| EntryRows {
+            entry: &r.entry,
+            unique_states: r.unique_states.to_string(),
+            depth: r.max_depth,
+            seconds: r.seconds + r.shortest_seconds,
+            properties: r
+                .properties
+                .iter()
+                .map(|p| (p.property, p.expected, verdict_cell(p.verdict, p.matches())))
+                .collect(),
+        })
+        .collect();
+    render_verdicts(&entries, "unique states")
+}
+
+/// One entry's part of a verdict table: its figures and, per property, the expectation and the
+/// verdict as shown.
+pub struct EntryRows<'a> {
+    pub entry: &'a str,
+    pub unique_states: String,
+    pub depth: usize,
+    pub seconds: f64,
+    pub properties: Vec<(Invariant, Option<Expect>, String)>,
+}
+
+/// A verdict, marked `MISMATCH` when it is not the expected one.
+pub fn verdict_cell(verdict: Verdict, matches: bool) -> String {
+    let mark = if matches { "" } else { "  MISMATCH" };
+    format!("{}{mark}", verdict_text(verdict))
+}
+
+/// The verdict table of `entries`; `unique_title` heads the unique-states column.
+pub fn render_verdicts(entries: &[EntryRows], unique_title: &str) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .flat_map(|e| {
+            e.properties
+                .iter()
+                .enumerate()
+                .map(move |(i, (property, expected, verdict))| {
+                    let first = |cell: String| if i == 0 { cell } else { String::new() };
+                    vec![
+                        first(e.entry.to_string()),
+                        property.to_string(),
+                        expect_text(*expected).to_string(),
+                        verdict.clone(),
+                        first(e.unique_states.clone()),
+                        first(e.depth.to_string()),
+                        first(format!("{:.3}", e.seconds)),
+                    ]
+                })
         })
         .collect();
     table::render(
@@ -140,7 +203,7 @@ pub fn verdict_table(reports: &[Report]) -> String {
             ("property", Align::Left),
             ("expected", Align::Left),
             ("verdict", Align::Left),
-            ("unique states", Align::Right),
+            (unique_title, Align::Right),
             ("depth", Align::Right),
             ("seconds", Align::Right),
         ],
@@ -171,37 +234,72 @@ pub fn summary_line(reports: &[Report]) -> String {
 /// Every counterexample, shortest first, as numbered steps followed by what the last state
 /// violates. Properties of one entry refuted by the same trace are shown together.
 pub fn counterexamples_text(reports: &[Report]) -> String {
-    let mut groups: Vec<(&Report, Vec<(&str, &Counterexample)>)> = Vec::new();
-    for (report, property, counterexample) in counterexamples(reports) {
+    let told: Vec<Told> = counterexamples(reports)
+        .into_iter()
+        .map(|(report, property, c)| Told::of(&report.entry, property, c))
+        .collect();
+    told_text(told)
+}
+
+/// A counterexample ready to be told: its trace as text, and what its last state violates.
+pub struct Told<'a> {
+    pub entry: &'a str,
+    pub property: &'static str,
+    pub depth: usize,
+    /// `(shortest)`, `(not guaranteed shortest)`, or where it came from.
+    pub note: String,
+    pub trace: String,
+    pub violation: &'a str,
+}
+
+impl<'a> Told<'a> {
+    pub fn of(entry: &'a str, property: &'static str, c: &'a Counterexample) -> Self {
+        Told {
+            entry,
+            property,
+            depth: c.depth,
+            note: if c.shortest {
+                "(shortest)".to_string()
+            } else {
+                "(not guaranteed shortest)".to_string()
+            },
+            trace: c.trace.to_string(),
+            violation: &c.violation,
+        }
+    }
+}
+
+/// Counterexamples, shortest first (then in the given order), those of one entry with the same
+/// trace together.
+pub fn told_text(mut told: Vec<Told>) -> String {
+    told.sort_by_key(|t| t.depth);
+    let mut groups: Vec<Vec<Told>> = Vec::new();
+    for t in told {
         match groups
             .iter_mut()
-            .find(|(r, found)| r.entry == report.entry && found[0].1.trace == counterexample.trace)
+            .find(|g| g[0].entry == t.entry && g[0].trace == t.trace)
         {
-            Some((_, found)) => found.push((property, counterexample)),
-            None => groups.push((report, vec![(property, counterexample)])),
+            Some(group) => group.push(t),
+            None => groups.push(vec![t]),
         }
     }
     if groups.is_empty() {
         return String::new();
     }
     let mut text = String::from("\nCounterexamples, shortest first:\n");
-    for (report, found) in groups {
-        let (_, first) = found[0];
-        let names: Vec<&str> = found.iter().map(|(property, _)| *property).collect();
+    for group in groups {
+        let first = &group[0];
+        let names: Vec<&str> = group.iter().map(|t| t.property).collect();
         text += &format!(
-            "\n{} / {}: {} steps{}\n{}",
-            report.entry,
+            "\n{} / {}: {} steps {}\n{}",
+            first.entry,
             names.join(", "),
             first.depth,
-            if first.shortest {
-                " (shortest)"
-            } else {
-                " (not guaranteed shortest)"
-            },
+            first.note,
             first.trace
         );
-        for (property, counterexample) in found {
-            text += &format!("    violates {property}: {}\n", counterexample.violation);
+        for t in &group {
+            text += &format!("    violates {}: {}\n", t.property, t.violation);
         }
     }
     text

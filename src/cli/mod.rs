@@ -8,7 +8,9 @@
 
 mod check;
 mod explore;
+mod part;
 mod report;
+mod simulate;
 mod table;
 mod torture;
 
@@ -66,6 +68,33 @@ struct CheckArgs {
     /// verdicts) and `<entry>.<property>.html` per counterexample, to open without a server.
     #[arg(long, value_name = "DIR")]
     html: Option<PathBuf>,
+    /// Check only part I of N of each entry's state space (docs/checking.md) and write the
+    /// part's results as JSON (to --out, or stdout), for --merge. Run all N parts, anywhere.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["merge", "simulate", "json", "trace_dir", "html"])]
+    part: Option<esocc::model::part::Part>,
+    /// With --part: the breadth-first depth of the frontier whose states are shared out
+    /// (default: the first level with at least 16 states per part).
+    #[arg(long, value_name = "D", requires = "part")]
+    frontier_depth: Option<usize>,
+    /// With --part: write the JSON to FILE instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "part")]
+    out: Option<PathBuf>,
+    /// Merge the JSON files of --part runs (the PATHS) into one verdict table (JSON with --json).
+    #[arg(long, conflicts_with_all = ["simulate", "trace_dir", "html"])]
+    merge: bool,
+    /// Take random walks instead of checking exhaustively: reports the distinct states seen and
+    /// the first counterexample per property. A simulation proves nothing.
+    #[arg(long, conflicts_with_all = ["trace_dir", "html"])]
+    simulate: bool,
+    /// With --simulate: the number of random walks.
+    #[arg(long = "paths", value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    walks: u64,
+    /// With --simulate: the seed of the walks' choices (the same seed gives the same walks).
+    #[arg(long, value_name = "X", default_value_t = 0)]
+    seed: u64,
+    /// With --simulate: the steps after which a walk stops.
+    #[arg(long, value_name = "D", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_depth: u64,
 }
 
 /// Browse the catalogue's models step by step in the browser.

@@ -1,5 +1,5 @@
-//! Checking a catalogue entry: an exhaustive run (stateright's DFS with symmetry reduction, on
-//! `threads` threads), then a shortest counterexample for every property it refuted
+//! Checking a catalogue entry: an exhaustive run ([`super::parallel`]'s depth-first search with
+//! symmetry reduction, on `threads` threads), then a shortest counterexample for every property it refuted
 //! ([`super::shortest`]), told as a [`Trace`]. Also serves an entry in stateright's Explorer.
 //!
 //! `update_terminates` is a liveness property that stateright's `eventually` cannot check
@@ -9,12 +9,14 @@
 //! `rank_increases` is refuted, `update_terminates` is reported `unproven` rather than `holds`.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use stateright::{Checker, Expectation, Model};
+use serde::{Deserialize, Serialize};
+use stateright::Expectation;
 
 use super::catalogue::{Entry, Expect, WithModel};
+use super::parallel::{Counters, Outcome, Root, Search};
 use super::shortest::{self, RepresentativeFn};
 use super::trace::{self, Trace};
 use super::{Checkable, Invariant};
@@ -67,7 +69,7 @@ impl Default for Options<'_> {
 }
 
 /// The verdict a property got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// No reachable state violates it.
@@ -99,6 +101,17 @@ pub struct Counterexample {
     pub path: Option<Vec<usize>>,
 }
 
+/// A verdict is what was expected (a property without expectation always matches).
+pub fn verdict_matches(expected: Option<Expect>, verdict: Verdict) -> bool {
+    match expected {
+        None => true,
+        Some(Expect::Holds) => verdict == Verdict::Holds,
+        Some(Expect::Counterexample) => verdict == Verdict::Counterexample,
+        Some(Expect::Reachable) => verdict == Verdict::Reachable,
+        Some(Expect::Unreachable) => verdict == Verdict::Unreachable,
+    }
+}
+
 /// The result of one property.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyReport {
@@ -115,13 +128,7 @@ pub struct PropertyReport {
 impl PropertyReport {
     /// The verdict is what the entry expected (a property without expectation always matches).
     pub fn matches(&self) -> bool {
-        match self.expected {
-            None => true,
-            Some(Expect::Holds) => self.verdict == Verdict::Holds,
-            Some(Expect::Counterexample) => self.verdict == Verdict::Counterexample,
-            Some(Expect::Reachable) => self.verdict == Verdict::Reachable,
-            Some(Expect::Unreachable) => self.verdict == Verdict::Unreachable,
-        }
+        verdict_matches(self.expected, self.verdict)
     }
 }
 
@@ -212,27 +219,58 @@ pub fn explore(entry: &Entry, addr: SocketAddr, threads: usize) -> Result<(), Ch
 
 /// Check any model for an entry.
 pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Report {
-    let start = Instant::now();
-    let mut builder = model.clone().checker().threads(options.threads.max(1));
     let symmetry = model.symmetry().filter(|_| options.symmetry);
-    if let Some(representative) = symmetry {
-        builder = builder.symmetry_fn(representative);
-    }
-    let checker = builder.spawn_dfs();
-    wait(&checker, start, options);
-    let checker = checker.join();
-    let seconds = start.elapsed().as_secs_f64();
-    let discoveries = checker.discoveries();
+    let roots = Root::initial(&model);
+    let (outcome, seconds) = exhaustive(&model, roots, symmetry, options);
+    verdicts(entry, &model, outcome, seconds, options, false)
+}
 
+/// Run the parallel search from `roots`, reporting progress; returns its outcome and wall time.
+pub(crate) fn exhaustive<M: Checkable>(
+    model: &M,
+    roots: Vec<Root<M>>,
+    symmetry: Option<RepresentativeFn<M::State>>,
+    options: &Options,
+) -> (Outcome<M>, f64) {
+    let start = Instant::now();
+    let counters = Counters::default();
+    let search = Search {
+        model,
+        symmetry,
+        threads: options.threads,
+        counters: &counters,
+    };
+    let outcome = std::thread::scope(|scope| {
+        let running = scope.spawn(|| search.run(roots));
+        wait(&counters, start, options);
+        running.join().expect("the search does not panic")
+    });
+    (outcome, start.elapsed().as_secs_f64())
+}
+
+/// The report of an exhaustive outcome: each property's verdict, and a counterexample for every
+/// refuted one: shortest, from [`shortest::search`], when `options.shortest`; otherwise the
+/// exhaustive run's own path if `as_found`, or none.
+pub(crate) fn verdicts<M: Checkable>(
+    entry: &Entry,
+    model: &M,
+    outcome: Outcome<M>,
+    seconds: f64,
+    options: &Options,
+    as_found: bool,
+) -> Report {
+    let symmetry = model.symmetry().filter(|_| options.symmetry);
+    let discoveries = outcome.discoveries;
+    let discovery = |name: &str| discoveries.iter().find(|d| d.property == name);
     let properties = model.properties();
     let refuted: Vec<&'static str> = properties
         .iter()
-        .filter(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name))
+        .filter(|p| p.expectation == Expectation::Always && discovery(p.name).is_some())
         .map(|p| p.name)
         .collect();
     let shortest_start = Instant::now();
     let mut found = if options.shortest && !refuted.is_empty() {
-        search_shortest(&model, &refuted, symmetry, options)
+        search_shortest(model, &refuted, symmetry, options)
     } else {
         Vec::new()
     };
@@ -243,7 +281,7 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
         .iter()
         .filter_map(|p| Invariant::from_name(p.name).map(|i| (p, i)))
         .map(|(property, invariant)| {
-            let reached = discoveries.get(property.name);
+            let reached = discovery(property.name);
             let verdict = if invariant.is_reachability() {
                 if reached.is_some() {
                     Verdict::Reachable
@@ -257,28 +295,20 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
             } else {
                 Verdict::Holds
             };
-            let counterexample =
-                (verdict == Verdict::Counterexample && options.shortest).then(|| {
-                    let (init, actions, shortest) =
-                        match found.iter().position(|d| d.property == property.name) {
-                            Some(index) => {
-                                let d = found.swap_remove(index);
-                                (d.init, d.actions, true)
-                            }
-                            // Not found breadth-first (cannot happen for a model without a
-                            // boundary): show the exhaustive run's path instead.
-                            None => {
-                                let path = discoveries[property.name].clone().into_vec();
-                                let init = path[0].0.clone();
-                                let actions = path.into_iter().filter_map(|(_, a)| a).collect();
-                                (init, actions, false)
-                            }
-                        };
-                    counterexample(&model, invariant, init, &actions, shortest)
-                });
+            let told = options.shortest || as_found;
+            let counterexample = (verdict == Verdict::Counterexample && told).then(|| {
+                match found.iter().position(|d| d.property == property.name) {
+                    Some(index) => counterexample(model, invariant, found.swap_remove(index), true),
+                    // Not searched breadth-first (a partitioned check), or not found so (cannot
+                    // happen for a model without a boundary): the exhaustive run's path.
+                    None => {
+                        counterexample(model, invariant, reached.cloned().expect("refuted"), false)
+                    }
+                }
+            });
             let example_depth = reached
                 .filter(|_| invariant.is_reachability())
-                .map(|path| steps(path.clone().into_vec().len()));
+                .map(|d| d.actions.len());
             PropertyReport {
                 property: invariant,
                 expected: entry.expect.get(&invariant).copied(),
@@ -291,29 +321,32 @@ pub fn run_model<M: Checkable>(entry: &Entry, model: M, options: &Options) -> Re
     Report {
         entry: entry.name.clone(),
         model: entry.model.kind(),
-        states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
-        max_depth: steps(checker.max_depth()),
+        states: outcome.states,
+        unique_states: outcome.unique_states,
+        max_depth: outcome.max_depth,
         seconds,
         shortest_seconds,
         properties: reports,
     }
 }
 
-/// Poll the running checker, reporting progress, until it is done.
-fn wait<M: Model, C: Checker<M>>(checker: &C, start: Instant, options: &Options) {
+/// Poll the running search, reporting progress, until it is done.
+fn wait(counters: &Counters, start: Instant, options: &Options) {
     // Small models finish in milliseconds: poll fast at first, then at the progress interval.
     // Progress is reported at least once, with the final counts, even when the run is done
     // before the first poll.
     let mut pause = Duration::from_micros(200);
     loop {
-        let done = checker.is_done();
+        let done = counters.done.load(Ordering::Acquire);
         if let Some(progress) = options.progress {
+            // A state is counted generated before it is counted unique: read the unique count
+            // first, so that the figures shown never have more unique states than states.
+            let unique_states = counters.unique_states.load(Ordering::SeqCst);
             progress(&Progress {
                 phase: Phase::Exhaustive,
-                states: checker.state_count(),
-                unique_states: checker.unique_state_count(),
-                max_depth: steps(checker.max_depth()),
+                states: counters.states.load(Ordering::SeqCst),
+                unique_states,
+                max_depth: steps(counters.max_depth.load(Ordering::Relaxed)),
                 elapsed: start.elapsed(),
             });
         }
@@ -352,13 +385,14 @@ fn search_shortest<M: Checkable>(
     found
 }
 
-fn counterexample<M: Checkable>(
+pub(crate) fn counterexample<M: Checkable>(
     model: &M,
     invariant: Invariant,
-    init: M::State,
-    actions: &[M::Action],
+    discovery: shortest::Discovery<M>,
     shortest: bool,
 ) -> Counterexample {
+    let shortest::Discovery { init, actions, .. } = discovery;
+    let actions = &actions[..];
     let last = actions.iter().try_fold(init.clone(), |state, action| {
         model.next_state(&state, action.clone())
     });

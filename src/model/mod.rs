@@ -6,7 +6,10 @@
 //! | [`replication`] | clients, a primary and replicas, a master that fails the primary, a reordering network |
 //! | [`catalogue`] | `models/*.json`: checked configurations with their expected verdicts |
 //! | [`check`] | exhaustive checking of a catalogue entry, shortest counterexamples, the Explorer |
+//! | [`parallel`] | a parallel exhaustive search with symmetry reduction, from any roots |
+//! | [`part`] | a partitioned check: a deterministic 1/N of the state space per process, and the merge |
 //! | [`shortest`] | a breadth-first search that guarantees shortest counterexamples, for any model |
+//! | [`simulate`] | random walks, bounded by their count, for configurations too big to exhaust |
 //! | [`trace`] | counterexamples as numbered steps in the protocol's own terms |
 //! | [`svg`] | a trace drawn as a sequence diagram |
 //!
@@ -23,8 +26,11 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod parallel;
+pub mod part;
 pub mod replication;
 pub mod shortest;
+pub mod simulate;
 pub mod single_shard;
 pub mod svg;
 pub mod trace;

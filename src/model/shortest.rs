@@ -164,16 +164,28 @@ where
                 }
             }
         };
-        let init = self.model.init_states().swap_remove(init_index);
+        indices.reverse();
+        Discovery::replay(self.model, init_index, &indices, property)
+    }
+}
+
+impl<M: Model> Discovery<M>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    /// The discovery at the end of a path given as action indices (as [`Model::actions`] lists
+    /// them) from initial state number `init`.
+    pub fn replay(model: &M, init: usize, indices: &[usize], property: &'static str) -> Self {
+        let init = model.init_states().swap_remove(init);
         let mut state = init.clone();
         let mut actions = Vec::with_capacity(indices.len());
         let mut available = Vec::new();
-        for &index in indices.iter().rev() {
-            self.model.actions(&state, &mut available);
+        for &index in indices {
+            model.actions(&state, &mut available);
             let action = available.swap_remove(index);
             available.clear();
-            state = self
-                .model
+            state = model
                 .next_state(&state, action.clone())
                 .expect("a replayed action was enabled when the search took it");
             actions.push(action);
@@ -187,7 +199,7 @@ where
 }
 
 /// A stable 64-bit fingerprint (`DefaultHasher::new()` has fixed keys).
-fn fingerprint<T: Hash>(value: &T) -> u64 {
+pub(crate) fn fingerprint<T: Hash>(value: &T) -> u64 {
     let mut hasher = DefaultHasher::new();
     value.hash(&mut hasher);
     hasher.finish()
