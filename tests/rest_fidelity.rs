@@ -185,7 +185,8 @@ fn a_bulk_update_rerouted_by_another_node_is_translated_again_on_the_new_primary
 }
 
 /// A 409 for a delete conditioned on seq 0 that meets its own tombstone at seq 1.
-const DELETE_MET_ITS_OWN_TOMBSTONE: &str = "[1]: version conflict, required seqNo [0], primary term [1]. but no document was found";
+const DELETE_MET_ITS_OWN_TOMBSTONE: &str =
+    "[1]: version conflict, required seqNo [0], primary term [1]. but no document was found";
 
 #[test]
 fn a_scripted_delete_rerouted_by_its_primarys_node_resends_the_delete_it_became() {
@@ -195,7 +196,8 @@ fn a_scripted_delete_rerouted_by_its_primarys_node_resends_the_delete_it_became(
     // `BulkPrimaryExecutionContext.markAsCompleted`), so the re-route sends the delete, which
     // meets its own tombstone on the promoted copy: a 409 answered under `delete`. The script is
     // not run again (on the missing document it would answer `document_missing_exception`).
-    let bulk = "{\"update\":{\"_index\":\"sd\",\"_id\":\"1\"}}\n{\"script\":\"ctx.op = 'delete'\"}\n";
+    let bulk =
+        "{\"update\":{\"_index\":\"sd\",\"_id\":\"1\"}}\n{\"script\":\"ctx.op = 'delete'\"}\n";
     let answer = write_across_a_failover(&es, "sd", "POST", "/_bulk", bulk);
     assert_eq!(answer.status, 200, "{}", answer.body);
     let answer = answer.json();
@@ -205,7 +207,10 @@ fn a_scripted_delete_rerouted_by_its_primarys_node_resends_the_delete_it_became(
         (Some(true), Some(409)),
         "{answer}"
     );
-    assert_eq!(item["error"]["reason"], DELETE_MET_ITS_OWN_TOMBSTONE, "{answer}");
+    assert_eq!(
+        item["error"]["reason"], DELETE_MET_ITS_OWN_TOMBSTONE,
+        "{answer}"
+    );
     assert_eq!(es.call("GET", "/sd/_doc/1", None).status, 404);
     assert_eq!(group_state(&es, "sd")["reroutes"], 1);
 }
@@ -222,7 +227,10 @@ fn a_scripted_delete_rerouted_on_the_update_api_answers_409_for_the_delete_that_
         r#"{"script":"ctx.op = 'delete'"}"#,
     );
     assert_eq!(answer.status, 409, "{}", answer.body);
-    assert_eq!(answer.json()["error"]["reason"], DELETE_MET_ITS_OWN_TOMBSTONE);
+    assert_eq!(
+        answer.json()["error"]["reason"],
+        DELETE_MET_ITS_OWN_TOMBSTONE
+    );
     assert_eq!(es.call("GET", "/su/_doc/1", None).status, 404);
     assert_eq!(group_state(&es, "su")["reroutes"], 1);
 }

@@ -196,7 +196,8 @@ impl IndexSettings {
                             }
                             "index.refresh_interval" => {
                                 settings.refresh_interval =
-                                    parse_time(&key, &setting_text(&value))?.filter(|d| !d.is_zero());
+                                    parse_time(&key, &setting_text(&value))?
+                                        .filter(|d| !d.is_zero());
                             }
                             _ => {}
                         }

@@ -216,7 +216,10 @@ impl Shard {
         };
         let mut coordinated = self.group.coordinate(write, route);
         let outcome = (&mut coordinated).await;
-        (outcome.result, coordinated.answered_by_translation().cloned())
+        (
+            outcome.result,
+            coordinated.answered_by_translation().cloned(),
+        )
     }
 
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.

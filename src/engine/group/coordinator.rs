@@ -165,7 +165,8 @@ impl CoordinatedWrite<'_> {
     /// The update's translation (the index or delete a re-route of an executed update re-sends)
     /// when the attempt that answered sent it, not the client's write.
     pub fn answered_by_translation(&self) -> Option<&Write> {
-        let translated = matches!(self.request, Write::Update { .. }) && self.current != self.request;
+        let translated =
+            matches!(self.request, Write::Update { .. }) && self.current != self.request;
         translated.then_some(&self.current)
     }
 
