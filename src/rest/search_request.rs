@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::bulk_request::token;
 use super::error::RestError;
 use super::params::Params;
 use super::source_filter::SourceFilter;
@@ -67,18 +68,6 @@ fn location(text: &[u8], key: &str) -> (u64, u64) {
     let inner = at.trim_start_matches('[').trim_end_matches(']');
     let (line, col) = inner.split_once(':').unwrap_or(("1", "1"));
     (line.parse().unwrap_or(1), col.parse().unwrap_or(1))
-}
-
-/// The JSON token name Elasticsearch's messages use for a value.
-fn token(value: &Value) -> &'static str {
-    match value {
-        Value::Object(_) => "START_OBJECT",
-        Value::Array(_) => "START_ARRAY",
-        Value::String(_) => "VALUE_STRING",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Null => "VALUE_NULL",
-    }
 }
 
 impl<'a> QueryParser<'a> {

@@ -16,9 +16,11 @@
 //! | `replica` | deliveries to one replica: one document, a term bump with its rollback |
 //! | `pending` | a write's acknowledgement against a replica failure |
 //! | `tombstone` | a write against the prune of the tombstone it replaces |
+//! | `refresh` | writes against a refresh of the search view (`changed` flags, changed-id stack) |
 
 mod checkpoint;
 mod pending;
+mod refresh;
 mod replica;
 mod tombstone;
 
