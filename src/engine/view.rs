@@ -188,7 +188,7 @@ pub(crate) fn refreshed(
     current.with_changes(changes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(esocc_loom)))]
 mod tests {
     use super::*;
     use serde_json::Map;
