@@ -213,6 +213,21 @@ impl fmt::Display for Invariant {
     }
 }
 
+/// Is `state` a discovery of `property`: a counterexample of an `always`, an example of a
+/// `sometimes`? An `eventually` is never judged on one state.
+pub(crate) fn discovered_at<M: Model>(
+    property: &stateright::Property<M>,
+    model: &M,
+    state: &M::State,
+) -> bool {
+    let holds = (property.condition)(model, state);
+    match property.expectation {
+        stateright::Expectation::Always => !holds,
+        stateright::Expectation::Sometimes => holds,
+        stateright::Expectation::Eventually => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@
 //! depths and discoveries are the ones stateright reports. `eventually` properties are not
 //! checked (no model of the catalogue has one).
 
+use crate::model::discovered_at;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -294,13 +295,10 @@ where
         }
         let mut awaiting = false;
         for (i, property) in self.properties.iter().enumerate() {
-            let holds = (property.condition)(model, &state);
-            let discovered = match property.expectation {
-                Expectation::Always => !holds,
-                Expectation::Sometimes => holds,
-                Expectation::Eventually => continue,
-            };
-            if discovered {
+            if property.expectation == Expectation::Eventually {
+                continue;
+            }
+            if discovered_at(property, model, &state) {
                 self.shared.discovered[i].store(fp, Ordering::Relaxed);
                 self.shared.has_discovery[i].store(true, Ordering::Relaxed);
             } else {

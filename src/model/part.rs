@@ -25,6 +25,7 @@
 //! build (Rust's `DefaultHasher`): every part must run the same build, which the merge checks
 //! through the frontier's size.
 
+use crate::model::discovered_at;
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
@@ -304,14 +305,7 @@ where
     fn discoveries(&self, model: &M) -> Vec<Discovery<M>> {
         let mut found: Vec<Discovery<M>> = Vec::new();
         for property in model.properties() {
-            let discovered = |root: &&Root<M>| {
-                let holds = (property.condition)(model, &root.state);
-                match property.expectation {
-                    stateright::Expectation::Always => !holds,
-                    stateright::Expectation::Sometimes => holds,
-                    stateright::Expectation::Eventually => false,
-                }
-            };
+            let discovered = |root: &&Root<M>| discovered_at(&property, model, &root.state);
             if let Some(root) = self.above.iter().find(discovered) {
                 found.push(Discovery::replay(
                     model,

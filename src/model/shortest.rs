@@ -12,6 +12,7 @@
 //! shortest as long as the initial states, the transitions and the properties are symmetric,
 //! which is what symmetry reduction requires anyway.
 
+use crate::model::discovered_at;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -137,13 +138,9 @@ where
         }
         self.counts.unique_states += 1;
         for property in &self.properties {
-            let holds = (property.condition)(self.model, state);
-            let discovered = match property.expectation {
-                Expectation::Always => !holds,
-                Expectation::Sometimes => holds,
-                Expectation::Eventually => false,
-            };
-            if discovered && !self.found.iter().any(|d| d.property == property.name) {
+            if discovered_at(property, self.model, state)
+                && !self.found.iter().any(|d| d.property == property.name)
+            {
                 let discovery = self.path_to(fingerprint, property.name);
                 self.found.push(discovery);
             }

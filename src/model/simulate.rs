@@ -8,12 +8,12 @@
 //! counterexample is a path of the model (shown as `esocc check` shows it, not guaranteed
 //! shortest) and a reached goal is reachable.
 
+use crate::model::discovered_at;
 use std::collections::HashSet;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use stateright::Expectation;
 
 use super::catalogue::{Entry, Expect, WithModel};
 use super::check::{self, CheckError, Counterexample};
@@ -139,13 +139,7 @@ fn simulate<M: Checkable>(entry: &Entry, model: &M, walks: Walks) -> Simulation 
         loop {
             seen.insert(key(&state));
             for (property, slot) in properties.iter().zip(&mut found) {
-                let holds = (property.condition)(model, &state);
-                let discovered = match property.expectation {
-                    Expectation::Always => !holds,
-                    Expectation::Sometimes => holds,
-                    Expectation::Eventually => false,
-                };
-                if discovered && slot.is_none() {
+                if discovered_at(property, model, &state) && slot.is_none() {
                     *slot = Some(Discovery::replay(model, init, &path, property.name));
                 }
             }
