@@ -69,6 +69,23 @@ fn boolean_field(value: &Value) -> Option<bool> {
     }
 }
 
+/// A numeric body field checked as its URL parameter is (`check`): a value that is no number is
+/// the field's parse error, a failed check that error caused by the check's
+/// `illegal_argument_exception`.
+fn checked_number<T>(
+    value: &Value,
+    parse_error: impl Fn() -> EsError,
+    check: impl Fn(i64) -> Result<T, String>,
+) -> Result<T, RestError> {
+    let given = value
+        .as_i64()
+        .ok_or_else(|| RestError::exception(400, parse_error()))?;
+    check(given).map_err(|why| {
+        let cause = EsError::new("illegal_argument_exception", why);
+        RestError::exception(400, parse_error().caused_by(cause))
+    })
+}
+
 impl UpdateBody {
     /// Elasticsearch's defaults (`detect_noop` on), with `doc_as_upsert` as the URL says.
     pub fn defaults(doc_as_upsert: bool) -> UpdateBody {
@@ -112,24 +129,15 @@ impl UpdateBody {
                     body.source = Some(SourceFilter::from_body(v).ok_or_else(|| field_error(key))?)
                 }
                 ("if_seq_no", v) => {
-                    let given = v.as_i64().ok_or_else(|| field_error(key))?;
-                    body.if_seq_no = Some(check_if_seq_no(given).map_err(|why| {
-                        RestError::exception(
-                            400,
-                            field_exception(key)
-                                .caused_by(EsError::new("illegal_argument_exception", why)),
-                        )
-                    })?)
+                    body.if_seq_no =
+                        Some(checked_number(v, || field_exception(key), check_if_seq_no)?)
                 }
                 ("if_primary_term", v) => {
-                    let given = v.as_i64().ok_or_else(|| field_error(key))?;
-                    body.if_primary_term = Some(check_if_primary_term(given).map_err(|why| {
-                        RestError::exception(
-                            400,
-                            field_exception(key)
-                                .caused_by(EsError::new("illegal_argument_exception", why)),
-                        )
-                    })?)
+                    body.if_primary_term = Some(checked_number(
+                        v,
+                        || field_exception(key),
+                        check_if_primary_term,
+                    )?)
                 }
                 ("doc" | "upsert", _) => return Err(field_error(key)),
                 (other, _) => {
