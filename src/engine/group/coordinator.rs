@@ -26,7 +26,7 @@
 //! An update item of `_bulk` ([`UpdateApi::Bulk`] in its [`Route`]) is re-routed as Elasticsearch
 //! re-routes its `BulkShardRequest` ([`resends_translation`]): a coordinating node on the node of
 //! the primary that translated it re-sends the translation, whose conflict is final whatever
-//! `retry_on_conflict` says, and the item answers as the index it became
+//! `retry_on_conflict` says, and the item answers as the index or delete it became
 //! ([`CoordinatedWrite::answered_by_translation`]); a coordinating node elsewhere re-sends the
 //! update, translated afresh on the new primary.
 

@@ -21,8 +21,7 @@ use super::{reply, EsBody, EsPath, Node};
 use crate::engine::update::now_millis;
 use crate::engine::{EngineError, EsError, Write};
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
-use crate::protocol::ids::ChangeId;
-use crate::protocol::Condition;
+use crate::protocol::Guard;
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::script_request::parse_script;
@@ -153,10 +152,8 @@ async fn write_hit(
 ) -> (HitOutcome, Option<EngineError>) {
     let index = searched.index_of(hit);
     let shard = searched.shard_of(hit);
-    let condition = Condition::IfSeqNo(ChangeId {
-        seq_no: hit.doc.meta.seq_no,
-        primary_term: hit.doc.meta.primary_term,
-    });
+    // What the hit read guards its write, as a client's read-modify-write does.
+    let condition = Guard::SeqNoAndTerm.condition(Some(hit.doc.meta));
     let id = hit.id.clone();
     let (write, done) = match (api, &request.script) {
         (Api::Delete, _) => (Write::Delete { id, condition }, HitOutcome::Deleted),
