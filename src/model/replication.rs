@@ -504,9 +504,14 @@ impl Model for ReplicationModel {
 }
 
 impl Checkable for ReplicationModel {
-    /// Clients are interchangeable, and so are copies (see [`symmetry`]).
+    /// Copies are interchangeable, and so are clients unless one of them deletes
+    /// ([`Config::deletes`]: the last client deletes, the others index), see [`symmetry`].
     fn symmetry(&self) -> Option<RepresentativeFn<State>> {
-        Some(symmetry::representative)
+        if self.config.deletes {
+            Some(symmetry::representative_of_copies)
+        } else {
+            Some(symmetry::representative)
+        }
     }
 }
 

@@ -7,7 +7,8 @@
 //! of clients that keeps the documents each client targets ([`doc_of`]: clients are sorted by
 //! their first document before anything else, and the assignment never decreases with the
 //! client's index); the rest of the sort keys only decide how many equivalent states meet in
-//! one representative.
+//! one representative. With `deletes` the last client deletes and the others index, so clients
+//! are not interchangeable: that model renames copies only ([`representative_of_copies`]).
 
 use super::state::{
     doc_of, Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy,
@@ -24,11 +25,21 @@ pub fn representative(state: &State) -> State {
         renamed = rename_clients(state, &clients);
         &renamed
     };
-    let copies = copy_order(by_clients);
+    copies_renamed(by_clients)
+}
+
+/// The representative of `state`'s class under renaming copies only: for a model whose
+/// clients are not interchangeable (with `deletes` the last client deletes, the others index).
+pub fn representative_of_copies(state: &State) -> State {
+    copies_renamed(state)
+}
+
+fn copies_renamed(state: &State) -> State {
+    let copies = copy_order(state);
     if is_identity(&copies) {
-        by_clients.clone()
+        state.clone()
     } else {
-        rename_copies(by_clients, &copies)
+        rename_copies(state, &copies)
     }
 }
 
