@@ -253,3 +253,26 @@ fn the_cli_parts_merge_and_simulate() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn symmetry_keeps_every_ci_entrys_verdicts() {
+    for entry in ci_entries() {
+        let reduced = check::run(&entry, &options(1)).unwrap();
+        let plain = check::run(
+            &entry,
+            &Options {
+                symmetry: false,
+                ..options(1)
+            },
+        )
+        .unwrap();
+        assert_eq!(verdicts(&reduced), verdicts(&plain), "{}", entry.name);
+        assert!(
+            reduced.unique_states <= plain.unique_states,
+            "{}: {} reduced, {} plain",
+            entry.name,
+            reduced.unique_states,
+            plain.unique_states
+        );
+    }
+}

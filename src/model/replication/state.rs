@@ -204,7 +204,7 @@ pub enum Role {
 }
 
 /// A shard copy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ShardCopy {
     pub role: Role,
     /// The highest primary term it has seen.
@@ -256,7 +256,7 @@ impl ShardCopy {
 }
 
 /// The master's cluster state for the shard.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Master {
     pub term: Term,
     pub primary: CopyId,
@@ -400,7 +400,7 @@ impl Event {
 }
 
 /// The whole model state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct State {
     pub master: Master,
     pub copies: Vec<ShardCopy>,

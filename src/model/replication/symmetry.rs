@@ -1,14 +1,19 @@
 //! Symmetry reduction: clients are interchangeable, and so are shard copies (nothing but the
 //! initial state tells `n0` from `n1`). A state's representative renames clients, then copies,
-//! in an order computed from what they hold, and rewrites every place a name appears: write
-//! chains, history, acknowledgements, pending writes, copy sets, checkpoints, messages.
+//! and rewrites every place a name appears: write chains, history, acknowledgements, pending
+//! writes, copy sets, checkpoints, messages.
 //!
 //! Any renaming of copies is sound (every property treats copies alike), and so is any renaming
 //! of clients that keeps the documents each client targets ([`doc_of`]: clients are sorted by
 //! their first document before anything else, and the assignment never decreases with the
-//! client's index); the rest of the sort keys only decide how many equivalent states meet in
-//! one representative. With `deletes` the last client deletes and the others index, so clients
+//! client's index). With `deletes` the last client deletes and the others index, so clients
 //! are not interchangeable: that model renames copies only ([`representative_of_copies`]).
+//!
+//! The representative is canonical: two states that differ only by such a renaming have the
+//! same one, whichever order a search meets them in. Clients and copies are sorted by what they
+//! hold (keys no renaming changes); where keys tie, every order of the tied ones is tried and
+//! the least renamed state is the representative. The sort keys decide only how many orders
+//! are tried, never which state is chosen.
 
 use super::state::{
     doc_of, Chain, Client, ClientId, CopySet, Doc, Entry, Event, Msg, Op, Phase, Role, ShardCopy,
@@ -17,15 +22,17 @@ use super::state::{
 
 /// The representative of `state`'s class under renaming clients and copies.
 pub fn representative(state: &State) -> State {
-    let clients = client_order(state);
-    let renamed;
-    let by_clients = if is_identity(&clients) {
-        state
-    } else {
-        renamed = rename_clients(state, &clients);
-        &renamed
-    };
-    copies_renamed(by_clients)
+    orders_sorted_by(state.clients.len(), |c| client_key(state, c))
+        .iter()
+        .map(|clients| {
+            if is_identity(clients) {
+                copies_renamed(state)
+            } else {
+                copies_renamed(&rename_clients(state, clients))
+            }
+        })
+        .min()
+        .expect("a state has at least one order of its clients")
 }
 
 /// The representative of `state`'s class under renaming copies only: for a model whose
@@ -35,49 +42,82 @@ pub fn representative_of_copies(state: &State) -> State {
 }
 
 fn copies_renamed(state: &State) -> State {
-    let copies = copy_order(state);
-    if is_identity(&copies) {
-        state.clone()
-    } else {
-        rename_copies(state, &copies)
-    }
+    orders_sorted_by(state.copies.len(), |i| copy_key(state, i))
+        .iter()
+        .map(|copies| {
+            if is_identity(copies) {
+                state.clone()
+            } else {
+                rename_copies(state, copies)
+            }
+        })
+        .min()
+        .expect("a state has at least one order of its copies")
 }
 
 fn is_identity(order: &[usize]) -> bool {
     order.iter().enumerate().all(|(i, &o)| i == o)
 }
 
+/// Every order of `0..n` sorted by `key`, with the ties broken in every possible way.
+fn orders_sorted_by<K: Ord>(n: usize, key: impl Fn(usize) -> K) -> Vec<Vec<usize>> {
+    let keys: Vec<K> = (0..n).map(key).collect();
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    let mut orders = vec![Vec::with_capacity(n)];
+    for tied in sorted.chunk_by(|&a, &b| keys[a] == keys[b]) {
+        orders = orders
+            .into_iter()
+            .flat_map(|prefix| {
+                permutations(tied).into_iter().map(move |run| {
+                    let mut order = prefix.clone();
+                    order.extend(run);
+                    order
+                })
+            })
+            .collect();
+    }
+    orders
+}
+
+fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    (0..items.len())
+        .flat_map(|first| {
+            let mut rest = items.to_vec();
+            let head = rest.remove(first);
+            permutations(&rest).into_iter().map(move |mut tail| {
+                tail.insert(0, head);
+                tail
+            })
+        })
+        .collect()
+}
+
 fn ops_per_client(s: &State) -> usize {
     s.changes.len() / s.clients.len()
 }
 
-/// Clients sorted by what they did, ignoring their names.
-fn client_order(s: &State) -> Vec<usize> {
+/// What a client did, ignoring its name.
+fn client_key(s: &State, c: usize) -> impl Ord {
     let ops = ops_per_client(s);
     let clients = s.clients.len() as u8;
-    let key = |c: usize| {
-        let client = s.clients[c];
-        let read = match client.phase {
-            Phase::Read(doc) | Phase::Waiting(doc) | Phase::Rerouted(doc) => {
-                Some(doc.map(|d| d.meta))
-            }
-            Phase::Idle | Phase::Done => None,
-        };
-        let writes = (0..ops).map(move |k| {
+    let client = s.clients[c];
+    let read = match client.phase {
+        Phase::Read(doc) | Phase::Waiting(doc) | Phase::Rerouted(doc) => Some(doc.map(|d| d.meta)),
+        Phase::Idle | Phase::Done => None,
+    };
+    let writes: Vec<_> = (0..ops)
+        .map(|k| {
             let writer = 1 + c * ops + k;
             (s.changes[writer - 1], s.acked & (1 << writer) != 0)
-        });
-        // The documents a client targets come first: a renaming must keep them.
-        let docs = doc_of(clients, s.copies[0].docs.len() as u8, c as ClientId, 0);
-        ((docs, client.op, phase_rank(client.phase), read), writes)
-    };
-    let mut order: Vec<usize> = (0..s.clients.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (head_a, writes_a) = key(a);
-        let (head_b, writes_b) = key(b);
-        head_a.cmp(&head_b).then_with(|| writes_a.cmp(writes_b))
-    });
-    order
+        })
+        .collect();
+    // The documents a client targets come first: a renaming must keep them.
+    let docs = doc_of(clients, s.copies[0].docs.len() as u8, c as ClientId, 0);
+    (docs, client.op, phase_rank(client.phase), read, writes)
 }
 
 fn phase_rank(phase: Phase) -> u8 {
@@ -90,29 +130,39 @@ fn phase_rank(phase: Phase) -> u8 {
     }
 }
 
-/// Copies sorted by what they hold.
-fn copy_order(s: &State) -> Vec<usize> {
-    let key = |i: usize| {
-        let copy = &s.copies[i];
-        let role = match &copy.role {
-            Role::Primary(t) => (0, t.pending.len()),
-            Role::Replica => (1, 0),
-            Role::Demoted => (2, 0),
-        };
-        (
-            usize::from(s.master.primary) != i,
-            s.master.in_sync & (1 << i) == 0,
-            role,
-            copy.term,
-            &copy.docs[..],
-            &copy.log[..],
-            copy.local_checkpoint,
-            copy.global_checkpoint,
-        )
+/// What a copy holds, and what the master and the master's primary know of it, ignoring its
+/// name.
+fn copy_key(s: &State, i: usize) -> impl Ord + '_ {
+    let tracker = match &s.copies[usize::from(s.master.primary)].role {
+        Role::Primary(t) => Some(t),
+        Role::Replica | Role::Demoted => None,
     };
-    let mut order: Vec<usize> = (0..s.copies.len()).collect();
-    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
-    order
+    let copy = &s.copies[i];
+    let role = match &copy.role {
+        Role::Primary(t) => (0, t.pending.len()),
+        Role::Replica => (1, 0),
+        Role::Demoted => (2, 0),
+    };
+    let tracked = tracker.map(|t| {
+        let bit = |set: CopySet| set & (1 << i) != 0;
+        (
+            bit(t.group),
+            bit(t.recovering),
+            bit(t.finalizing),
+            t.checkpoints[i],
+        )
+    });
+    (
+        usize::from(s.master.primary) != i,
+        s.master.in_sync & (1 << i) == 0,
+        role,
+        copy.term,
+        &copy.docs[..],
+        &copy.log[..],
+        copy.local_checkpoint,
+        copy.global_checkpoint,
+        tracked,
+    )
 }
 
 /// Rename clients: the client at `order[n]` becomes client `n`.
@@ -361,5 +411,98 @@ fn rename_copies(s: &State, order: &[usize]) -> State {
             .collect(),
         network,
         ..s.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stateright::Model;
+
+    use super::super::{Config, ReplicationModel};
+    use super::*;
+
+    /// Every renaming of `state` that [`representative`] may apply: copies in any order, clients
+    /// in any order that keeps each client's documents.
+    fn renamings(state: &State) -> Vec<State> {
+        let clients = state.clients.len();
+        let docs = state.copies[0].docs.len() as u8;
+        let group = |c: usize| doc_of(clients as u8, docs, c as ClientId, 0);
+        let client_orders: Vec<Vec<usize>> = permutations(&(0..clients).collect::<Vec<_>>())
+            .into_iter()
+            .filter(|order| {
+                order
+                    .iter()
+                    .enumerate()
+                    .all(|(new, &old)| group(new) == group(old))
+            })
+            .collect();
+        let copy_orders = permutations(&(0..state.copies.len()).collect::<Vec<_>>());
+        client_orders
+            .iter()
+            .flat_map(|clients| {
+                let by_clients = rename_clients(state, clients);
+                copy_orders
+                    .iter()
+                    .map(move |copies| rename_copies(&by_clients, copies))
+            })
+            .collect()
+    }
+
+    /// The states on `paths` pseudo-random paths (a fixed linear congruential sequence) from
+    /// the initial state to a terminal one: deep states, where ties between copies show.
+    fn on_random_paths(model: &ReplicationModel, paths: u64) -> Vec<State> {
+        let mut seed = 11u64;
+        let mut states = Vec::new();
+        for _ in 0..paths {
+            let mut state = model.init_states().remove(0);
+            loop {
+                states.push(state.clone());
+                let next = model.next_states(&state);
+                if next.is_empty() {
+                    break;
+                }
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                state = next[(seed >> 33) as usize % next.len()].clone();
+            }
+        }
+        states
+    }
+
+    #[test]
+    fn every_renaming_of_a_state_has_its_representative() {
+        let configs = [
+            Config {
+                clients: 3,
+                copies: 3,
+                ..Config::default()
+            },
+            Config {
+                clients: 3,
+                docs: 2,
+                copies: 3,
+                ..Config::default()
+            },
+            Config {
+                drops: true,
+                ..Config::default()
+            },
+        ];
+        for config in configs {
+            let model = config.into_model().unwrap();
+            // 300 paths per configuration (a bound by count).
+            let states = on_random_paths(&model, 300);
+            let mut renamed_apart = 0;
+            for state in &states {
+                let canonical = representative(state);
+                for renamed in renamings(state) {
+                    renamed_apart += usize::from(renamed != *state);
+                    assert_eq!(representative(&renamed), canonical, "{state:?}");
+                }
+            }
+            // The renamings were not all the identity: the test compared different states.
+            assert!(renamed_apart > states.len(), "{renamed_apart}");
+        }
     }
 }
