@@ -8,15 +8,17 @@ use std::time::Duration;
 use esocc::engine::group::scripted::{HeldAnswer, HeldKind, HeldRequest};
 use esocc::engine::group::{Role, Unsafe};
 use esocc::engine::{
-    CopyOptions, ErrorKind, LinkFault, PendingWrite, ShardGroup, ShardId, Source, Write,
-    WriteOutcome,
+    CopyOptions, ErrorKind, LinkFault, PendingWrite, ShardGroup, ShardId, Source, UpdateRequest,
+    Write, WriteOutcome,
 };
 use esocc::model::replication::state::{
     bit, copies_in, Chain, ClientId, CopyId, Doc, DocId, Event, Msg, Phase, Role as ModelRole,
     State,
 };
 use esocc::model::replication::{Action, Api, ReplicationModel};
+use esocc::protocol::coordinator::{translated_conflict, PrimaryFailure};
 use esocc::protocol::{Condition, DocMeta, SeqNo, WriteResult};
+use esocc::script::Script;
 use serde_json::{json, Value};
 use stateright::Model;
 
@@ -235,23 +237,12 @@ impl<'m> Replay<'m> {
     fn write(&mut self, before: &State, next: &State, client: ClientId, at: CopyId) {
         let c = before.clients[usize::from(client)];
         let writer = self.model.writer(client, c.op);
+        let id = doc_id(self.model.doc_of(client, c.op));
         let request = match c.phase {
-            Phase::Rerouted(_) => match self.writes[&client].request.clone() {
-                // The model's create extends the witness of the tombstone it replaces now (see
-                // the module doc): the re-sent create carries the value the model wrote.
-                Write::Create { id, .. } => {
-                    let doc = self.model.doc_of(client, c.op);
-                    let written = next.copies[usize::from(at)].doc(doc);
-                    match written.filter(|d| Some(d.meta) == next.changes[usize::from(writer - 1)])
-                    {
-                        Some(d) => Write::Create {
-                            id,
-                            source: source(d.value),
-                        },
-                        None => self.writes[&client].request.clone(),
-                    }
-                }
-                request => request,
+            Phase::Rerouted(_) => self.rerouted(next, client, at),
+            Phase::Idle if self.model.config.api == Api::Update => Write::Update {
+                id,
+                request: self.appending_update(writer),
             },
             Phase::Read(read) => {
                 let thread = self.model.thread(client, c.op);
@@ -269,7 +260,6 @@ impl<'m> Replay<'m> {
                     return; // the deleter read 404 and sends nothing
                 };
                 let condition = self.model.config.guard.condition(read.map(|d| d.meta));
-                let id = doc_id(self.model.doc_of(client, c.op));
                 match (self.model.deletes(client), condition) {
                     (true, condition) => Write::Delete { id, condition },
                     (false, Condition::Create) => Write::Create {
@@ -285,7 +275,24 @@ impl<'m> Replay<'m> {
             }
             phase => unreachable!("a write from {phase:?} (api {:?})", self.model.config.api),
         };
-        let pending = self.group.submit_at(usize::from(at), request.clone());
+        let mut pending = self.group.submit_at(usize::from(at), request.clone());
+        let conflicted = pending
+            .outcome()
+            .is_some_and(|o| o.result.is_err_and(|e| e.conflict().is_some()));
+        let retry = u32::from(self.model.config.retry_on_conflict);
+        if matches!(c.phase, Phase::Rerouted(_))
+            && self.model.config.api == Api::Update
+            && conflicted
+            && translated_conflict(retry) == PrimaryFailure::Unavailable
+        {
+            // `retry_on_conflict`: the update is prepared again on the current primary
+            // (`TransportUpdateAction.handleUpdateFailureWithRetry`).
+            let update = Write::Update {
+                id: doc_id(self.model.doc_of(client, c.op)),
+                request: self.appending_update(writer),
+            };
+            pending = self.group.submit_at(usize::from(at), update);
+        }
         let doc = self.model.doc_of(client, c.op);
         let over_nothing = Doc::found(before.copies[usize::from(at)].doc(doc)).is_none();
         self.writes.insert(
@@ -298,6 +305,54 @@ impl<'m> Replay<'m> {
                 over_nothing,
             },
         );
+    }
+
+    /// What the coordinating node re-sends for a client's write whose primary failed: the same
+    /// request, or for an update the write its primary translated it into (`UpdateHelper.prepare`).
+    fn rerouted(&self, next: &State, client: ClientId, at: CopyId) -> Write {
+        let write = &self.writes[&client];
+        let (id, translated) = match (&write.request, write.pending.translated()) {
+            (Write::Update { id, .. }, Some(t)) => (id.clone(), t.clone()),
+            // The model's create extends the witness of the tombstone it replaces now (see the
+            // module doc): the re-sent create carries the value the model wrote.
+            (Write::Create { id, .. }, _) => {
+                let change = next.changes[usize::from(write.writer - 1)];
+                let doc = self.model.doc_of_writer(write.writer);
+                let written = next.copies[usize::from(at)].doc(doc);
+                return match written.filter(|d| Some(d.meta) == change) {
+                    Some(d) => Write::Create {
+                        id: id.clone(),
+                        source: source(d.value),
+                    },
+                    None => write.request.clone(),
+                };
+            }
+            (request, _) => return request.clone(),
+        };
+        match translated.source {
+            Some(source) => Write::Index {
+                id,
+                source,
+                condition: translated.condition,
+            },
+            None => Write::Delete {
+                id,
+                condition: translated.condition,
+            },
+        }
+    }
+
+    /// The model's update as the engine runs it: a script appending the writer to the chain
+    /// (a non-idempotent change), with the model's `retry_on_conflict`.
+    fn appending_update(&self, writer: u8) -> UpdateRequest {
+        let params = match json!({ "w": writer }) {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object"),
+        };
+        UpdateRequest {
+            retry_on_conflict: u32::from(self.model.config.retry_on_conflict),
+            ..UpdateRequest::script(Script::new("ctx._source.chain.add(params.w)", params))
+        }
     }
 
     /// A message of the model's network: a request the engine holds on a link, or an answer the
@@ -761,9 +816,6 @@ fn compare_ack(change: DocMeta, over_nothing: bool, outcome: WriteOutcome) -> Ch
 /// Is this model configuration one the engine can be driven through?
 pub fn replayable(model: &ReplicationModel) -> Result<(), &'static str> {
     let c = &model.config;
-    if c.api != Api::Index {
-        return Err("the update API's translation is replayed by no engine call yet");
-    }
     if c.replica_order != esocc::model::replication::ReplicaOrder::SeqNo {
         return Err("the engine has no arrival-order knob");
     }
