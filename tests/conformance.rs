@@ -52,6 +52,25 @@
 //!   reachable in the safe protocol (the trim bound is at least every copy's global checkpoint);
 //!   those transitions are left out.
 //!
+//! * Deletes: the engines' `index.gc_deletes` never elapses, so they never prune a tombstone and
+//!   the model's `PruneTombstone` transitions are left out (Elasticsearch prunes only after
+//!   `gc_deletes` and once the local checkpoint passed the delete, `pruneDeletedTombstones`).
+//!   A write over a tombstone or nothing answers `created` / `not_found` (`InternalEngine`'s
+//!   `currentNotFoundOrDeleted`). A re-routed `op_type=create` carries the value the model
+//!   wrote (the model's value is a witness chain extending the tombstone it replaces).
+//! * The update API: a script appending the writer; a re-route re-sends the primary's
+//!   translation (`UpdateHelper.prepare`), and on its 409 `retry_on_conflict` prepares the
+//!   update again (`protocol::coordinator::translated_conflict`).
+//!
+//! Engine → model: the 1024 schedules of `tests/replication_proptest.rs` (same generators, same
+//! fixed seed) run on the engine, each step mapped to model actions that must be enabled, then
+//! compared by the same replay ([`conformance::schedule`]). Skipped, counted: writes of the kind
+//! the model's one guard does not have (two models: guarded; blind with a deleter), deletes the
+//! model's single deleter cannot make, deletes of a missing document (an operation in
+//! Elasticsearch, nothing in the model), writes beyond the model's eight clients, stale writes
+//! to a copy that knows it was demoted. A crash of the primary is replayed as an isolation; the
+//! schedule's third document is renamed onto the first (the model holds two).
+//!
 //! The unsafe entries the engine has the knob of replay too, and the engine must break the same
 //! invariant on the counterexample; and an engine deviating outside `protocol` (a knob the model
 //! entry does not have) must be caught.
