@@ -52,6 +52,25 @@
 //!   reachable in the safe protocol (the trim bound is at least every copy's global checkpoint);
 //!   those transitions are left out.
 //!
+//! * Deletes: the engines' `index.gc_deletes` never elapses, so they never prune a tombstone and
+//!   the model's `PruneTombstone` transitions are left out (Elasticsearch prunes only after
+//!   `gc_deletes` and once the local checkpoint passed the delete, `pruneDeletedTombstones`).
+//!   A write over a tombstone or nothing answers `created` / `not_found` (`InternalEngine`'s
+//!   `currentNotFoundOrDeleted`). A re-routed `op_type=create` carries the value the model
+//!   wrote (the model's value is a witness chain extending the tombstone it replaces).
+//! * The update API: a script appending the writer; a re-route re-sends the primary's
+//!   translation (`UpdateHelper.prepare`), and on its 409 `retry_on_conflict` prepares the
+//!   update again (`protocol::coordinator::translated_conflict`).
+//!
+//! Engine → model: the 1024 schedules of `tests/replication_proptest.rs` (same generators, same
+//! fixed seed) run on the engine, each step mapped to model actions that must be enabled, then
+//! compared by the same replay ([`conformance::schedule`]). Skipped, counted: writes of the kind
+//! the model's one guard does not have (two models: guarded; blind with a deleter), deletes the
+//! model's single deleter cannot make, deletes of a missing document (an operation in
+//! Elasticsearch, nothing in the model), writes beyond the model's eight clients, stale writes
+//! to a copy that knows it was demoted. A crash of the primary is replayed as an isolation; the
+//! schedule's third document is renamed onto the first (the model holds two).
+//!
 //! The unsafe entries the engine has the knob of replay too, and the engine must break the same
 //! invariant on the counterexample; and an engine deviating outside `protocol` (a knob the model
 //! entry does not have) must be caught.
@@ -61,16 +80,20 @@ mod conformance;
 
 use std::time::Instant;
 
-use esocc::engine::group::{Role, Unsafe, UnsafeKnob};
+use esocc::engine::group::{Unsafe, UnsafeKnob};
 use esocc::model::catalogue::{self, Entry, ModelSpec};
 use esocc::model::check::{self, Options};
-use esocc::model::replication::state::{Msg, Role as ModelRole, State};
-use esocc::model::replication::{Action, ReplicationModel};
+use esocc::model::replication::{Action, Config, ReplicationModel};
 use esocc::model::trace::Trace;
 use esocc::model::Invariant;
+use esocc::protocol::Guard;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 use stateright::Model;
 
-use conformance::replay::{engine_role, knobs_of, replayable, Divergence};
+use conformance::replay::{abstracted, knobs_of, replayable, Divergence};
+use conformance::schedule::{map_schedule, Mapped};
+use conformance::schedules::{step, step_with_recoveries, Step, COPIES};
 use conformance::walk::{replay_path, walk, Bound};
 
 /// States entered depth-first per entry, then random paths (seeded) if that was not all.
@@ -101,36 +124,6 @@ fn report(model: &ReplicationModel, d: &Divergence) -> String {
     let init = model.init_states().remove(0);
     let trace = Trace::replay(model, init, &d.path);
     format!("diverges at step {}: {}\n{trace}", d.path.len(), d.what)
-}
-
-/// The model's transitions the engine does not take (see the module doc).
-fn abstracted(before: &State, action: &Action, after: &State) -> bool {
-    match action {
-        Action::Write { copy, .. } => after.copies[usize::from(*copy)].role == ModelRole::Demoted,
-        Action::Deliver(msg) | Action::Duplicate(msg) => match *msg {
-            Msg::Resync {
-                to,
-                term,
-                trim_above,
-                ..
-            } => {
-                // Would the model's trim drop an operation the copy keeps processed (one at or
-                // below its global checkpoint, or one of an older term it took in the new term)?
-                let copy = &before.copies[usize::from(to)];
-                let trims_processed = copy.processed().any(|(seq_no, e)| {
-                    seq_no > trim_above
-                        && e.term < term
-                        && (copy.term >= term || seq_no <= copy.global_checkpoint)
-                });
-                trims_processed || engine_role(before, to) == Role::Failed
-            }
-            Msg::Replicate { to, .. } | Msg::Recover { to, .. } => {
-                engine_role(before, to) == Role::Failed
-            }
-            _ => false,
-        },
-        _ => false,
-    }
 }
 
 #[test]
@@ -261,4 +254,119 @@ fn an_engine_that_deviates_is_caught() {
         );
         assert!(!divergence.path.is_empty());
     }
+}
+
+/// Schedules per generator of `tests/replication_proptest.rs` (as many as it runs, from the
+/// same fixed seed, so the same schedules).
+const SCHEDULES: usize = 512;
+
+/// The proptest's schedules: `SCHEDULES` of its plain generator and as many of the one with
+/// replica failures and recoveries.
+fn proptest_schedules() -> Vec<Vec<Step>> {
+    let mut runner = TestRunner::new(ProptestConfig {
+        rng_seed: RngSeed::Fixed(1),
+        ..ProptestConfig::default()
+    });
+    let plain = proptest::collection::vec(step(), 1..48);
+    let with_recoveries = proptest::collection::vec(step_with_recoveries(), 1..48);
+    let mut draw = |strategy: &dyn Fn(&mut TestRunner) -> Vec<Step>| {
+        (0..SCHEDULES)
+            .map(|_| strategy(&mut runner))
+            .collect::<Vec<_>>()
+    };
+    let mut schedules = draw(&|r| plain.new_tree(r).expect("a schedule").current());
+    schedules.extend(draw(&|r| {
+        with_recoveries.new_tree(r).expect("a schedule").current()
+    }));
+    schedules
+}
+
+/// The model configured like the proptest's group: three copies, its documents (two, the
+/// model's most: the schedule's third document is renamed onto the first), a client per write
+/// (eight, a value chain's capacity), one failover, a lossy network, replica failures and
+/// recoveries. The proptest mixes blind and guarded writes and deletes; a model's clients share
+/// one guard, so there are two models: guarded, and blind with a (blind) deleter.
+fn proptest_models() -> [(&'static str, ReplicationModel); 2] {
+    let config = |guard, deletes| {
+        Config {
+            clients: 8,
+            docs: 2,
+            ops_per_client: 1,
+            copies: COPIES as u8,
+            failovers: 1,
+            replica_failures: 48,
+            recoveries: 48,
+            guard,
+            drops: true,
+            deletes,
+            ..Config::default()
+        }
+        .into_model()
+        .expect("a valid model")
+    };
+    [
+        ("guarded", config(Guard::SeqNoAndTerm, false)),
+        ("blind with deletes", config(Guard::Blind, true)),
+    ]
+}
+
+#[test]
+fn every_engine_step_of_the_proptest_schedules_is_a_model_transition() {
+    let started = Instant::now();
+    let schedules = proptest_schedules();
+    let mut all = Mapped::default();
+    for (name, model) in proptest_models() {
+        let mut mapped = Mapped::default();
+        for (i, schedule) in schedules.iter().enumerate() {
+            match map_schedule(&model, knobs_of(&model), schedule) {
+                Ok(m) => mapped.add(&m),
+                Err(d) => panic!(
+                    "engine → model ({name}), schedule {i} {schedule:?}: {}",
+                    report(&model, &d)
+                ),
+            }
+        }
+        println!(
+            "conformance engine → model ({name}): {} schedules, {} steps mapped to {} model transitions, {} skipped: {:?}",
+            schedules.len(),
+            mapped.steps,
+            mapped.transitions,
+            mapped.skips(),
+            mapped.skipped
+        );
+        all.add(&mapped);
+    }
+    println!(
+        "conformance engine → model: {} steps mapped, {} skipped, in {:.1?}",
+        all.steps,
+        all.skips(),
+        started.elapsed()
+    );
+    // Each write kind is mapped by one of the two models, so a third of the writes are skips
+    // of each; two thirds of the steps must map.
+    assert!(
+        all.steps >= 2 * all.skips(),
+        "most steps must map: {} mapped, {} skipped",
+        all.steps,
+        all.skips()
+    );
+}
+
+/// The test of the test, engine → model: the engine acknowledging before its replicas applied
+/// the write (a knob the guarded model does not have) is caught on the proptest's schedules.
+#[test]
+fn an_engine_that_deviates_is_caught_on_the_proptest_schedules() {
+    let [(_, model), _] = proptest_models();
+    let deviating = Unsafe::of(&[UnsafeKnob::AckBeforeReplication]);
+    let caught = proptest_schedules()
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| map_schedule(&model, deviating, s).err().map(|d| (i, d)));
+    let (i, divergence) = caught.expect("a schedule on which the deviating engine diverges");
+    println!(
+        "conformance engine → model with {}: schedule {i}: {}",
+        UnsafeKnob::AckBeforeReplication,
+        report(&model, &divergence)
+    );
+    assert!(divergence.what.contains("acknowledge") || divergence.what.contains("answered"));
 }

@@ -14,7 +14,9 @@
 //! Also the control-plane steps a replay needs to be explicit about: the failover to a chosen
 //! copy ([`ShardGroup::isolate_primary_promoting`]), a replica failure that leaves its link's
 //! requests in flight ([`ShardGroup::fail_replica_holding`]) and the global checkpoint sync
-//! (`GlobalCheckpointSyncAction`, [`ShardGroup::sync_global_checkpoint`]).
+//! (`GlobalCheckpointSyncAction`, [`ShardGroup::sync_global_checkpoint`]), and the master's
+//! own choice of the copy to promote ([`ShardGroup::promotion_candidate`]), which a test mapping
+//! the engine's failovers to model actions needs to know before it fails the primary.
 
 use super::copy::CopyId;
 use super::failover::{Failover, FaultError};
@@ -182,6 +184,12 @@ impl ShardGroup {
             self.deliver(message);
         }
         Ok(())
+    }
+
+    /// The copy [`Self::fail_primary`] or [`Self::isolate_primary`] would promote now: the
+    /// master's own choice (`None`: no copy is promotable).
+    pub fn promotion_candidate(&self) -> Option<CopyId> {
+        self.master().candidate(&self.knobs, self.copies.len(), &[])
     }
 
     /// [`Self::isolate_primary`], promoting `copy` (it must be promotable) instead of the

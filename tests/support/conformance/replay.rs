@@ -3,18 +3,22 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use esocc::engine::group::scripted::{HeldAnswer, HeldKind, HeldRequest};
 use esocc::engine::group::{Role, Unsafe};
 use esocc::engine::{
-    ErrorKind, LinkFault, PendingWrite, ShardGroup, ShardId, Source, Write, WriteOutcome,
+    CopyOptions, ErrorKind, LinkFault, PendingWrite, ShardGroup, ShardId, Source, UpdateRequest,
+    Write, WriteOutcome,
 };
 use esocc::model::replication::state::{
     bit, copies_in, Chain, ClientId, CopyId, Doc, DocId, Event, Msg, Phase, Role as ModelRole,
     State,
 };
 use esocc::model::replication::{Action, Api, ReplicationModel};
+use esocc::protocol::coordinator::{translated_conflict, PrimaryFailure};
 use esocc::protocol::{Condition, DocMeta, SeqNo, WriteResult};
+use esocc::script::Script;
 use serde_json::{json, Value};
 use stateright::Model;
 
@@ -54,6 +58,10 @@ pub fn knobs_of(model: &ReplicationModel) -> Unsafe {
     }
 }
 
+/// The engines' `index.gc_deletes`: their tombstones are never pruned, and the model's
+/// `PruneTombstone` transitions are left out (see `tests/conformance.rs`).
+const NEVER_PRUNED: Duration = Duration::MAX;
+
 /// A client's write as the engine runs it: the request (re-sent as is when re-routed) and the
 /// engine's answer to its latest attempt.
 struct ClientWrite {
@@ -63,6 +71,10 @@ struct ClientWrite {
     given_up: bool,
     /// The model's writer id of the operation.
     writer: u8,
+    /// The copy that executed its latest attempt held no live document: Elasticsearch answers
+    /// an index `created` and a delete `not_found` (`InternalEngine`'s
+    /// `currentNotFoundOrDeleted`), whatever the request.
+    over_nothing: bool,
 }
 
 /// The first step where the engine and the model disagree.
@@ -95,10 +107,14 @@ impl<'m> Replay<'m> {
     /// 0 and knows global checkpoint 0; every link then holds its requests for explicit delivery.
     pub fn new(model: &'m ReplicationModel, knobs: Unsafe) -> Replay<'m> {
         let copies = u32::from(model.config.copies);
-        let group = ShardGroup::new(
+        let group = ShardGroup::with_options(
             ShardId::new("conformance", "uuid", 0),
             copies - 1,
             copies - 1,
+            CopyOptions {
+                gc_deletes: NEVER_PRUNED,
+                ..CopyOptions::default()
+            },
         )
         .with_unsafe(knobs);
         for doc in 0..model.config.docs {
@@ -128,6 +144,21 @@ impl<'m> Replay<'m> {
 
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The model actions taken so far.
+    pub fn path(&self) -> &[Action] {
+        &self.path
+    }
+
+    pub fn group(&self) -> &ShardGroup {
+        &self.group
+    }
+
+    /// The model's answer message to the request the last step delivered or lost, while the
+    /// replay holds the engine's answer to it.
+    pub fn last_answer(&self) -> Option<&Msg> {
+        self.answers.last().map(|(msg, _)| msg)
     }
 
     /// `no_lost_acked_write` on the engine: a document of the master's primary lacks a write
@@ -198,15 +229,21 @@ impl<'m> Replay<'m> {
                 .recover_replica(usize::from(*copy))
                 .map(drop)
                 .map_err(fault),
-            Action::PruneTombstone { .. } => Err("no engine call prunes one tombstone".into()),
+            Action::PruneTombstone { .. } => unreachable!("left out: the engines never prune"),
         }
     }
 
     /// A client's write reaches copy `at` (which believes it is primary).
     fn write(&mut self, before: &State, next: &State, client: ClientId, at: CopyId) {
         let c = before.clients[usize::from(client)];
+        let writer = self.model.writer(client, c.op);
+        let id = doc_id(self.model.doc_of(client, c.op));
         let request = match c.phase {
-            Phase::Rerouted(_) => self.writes[&client].request.clone(),
+            Phase::Rerouted(_) => self.rerouted(next, client, at),
+            Phase::Idle if self.model.config.api == Api::Update => Write::Update {
+                id,
+                request: self.appending_update(writer),
+            },
             Phase::Read(read) => {
                 let thread = self.model.thread(client, c.op);
                 let invoked = next.history[before.history.len()..]
@@ -223,7 +260,6 @@ impl<'m> Replay<'m> {
                     return; // the deleter read 404 and sends nothing
                 };
                 let condition = self.model.config.guard.condition(read.map(|d| d.meta));
-                let id = doc_id(self.model.doc_of(client, c.op));
                 match (self.model.deletes(client), condition) {
                     (true, condition) => Write::Delete { id, condition },
                     (false, Condition::Create) => Write::Create {
@@ -239,8 +275,26 @@ impl<'m> Replay<'m> {
             }
             phase => unreachable!("a write from {phase:?} (api {:?})", self.model.config.api),
         };
-        let pending = self.group.submit_at(usize::from(at), request.clone());
-        let writer = self.model.writer(client, c.op);
+        let mut pending = self.group.submit_at(usize::from(at), request.clone());
+        let conflicted = pending
+            .outcome()
+            .is_some_and(|o| o.result.is_err_and(|e| e.conflict().is_some()));
+        let retry = u32::from(self.model.config.retry_on_conflict);
+        if matches!(c.phase, Phase::Rerouted(_))
+            && self.model.config.api == Api::Update
+            && conflicted
+            && translated_conflict(retry) == PrimaryFailure::Unavailable
+        {
+            // `retry_on_conflict`: the update is prepared again on the current primary
+            // (`TransportUpdateAction.handleUpdateFailureWithRetry`).
+            let update = Write::Update {
+                id: doc_id(self.model.doc_of(client, c.op)),
+                request: self.appending_update(writer),
+            };
+            pending = self.group.submit_at(usize::from(at), update);
+        }
+        let doc = self.model.doc_of(client, c.op);
+        let over_nothing = Doc::found(before.copies[usize::from(at)].doc(doc)).is_none();
         self.writes.insert(
             client,
             ClientWrite {
@@ -248,8 +302,57 @@ impl<'m> Replay<'m> {
                 pending,
                 given_up: false,
                 writer,
+                over_nothing,
             },
         );
+    }
+
+    /// What the coordinating node re-sends for a client's write whose primary failed: the same
+    /// request, or for an update the write its primary translated it into (`UpdateHelper.prepare`).
+    fn rerouted(&self, next: &State, client: ClientId, at: CopyId) -> Write {
+        let write = &self.writes[&client];
+        let (id, translated) = match (&write.request, write.pending.translated()) {
+            (Write::Update { id, .. }, Some(t)) => (id.clone(), t.clone()),
+            // The model's create extends the witness of the tombstone it replaces now (see the
+            // module doc): the re-sent create carries the value the model wrote.
+            (Write::Create { id, .. }, _) => {
+                let change = next.changes[usize::from(write.writer - 1)];
+                let doc = self.model.doc_of_writer(write.writer);
+                let written = next.copies[usize::from(at)].doc(doc);
+                return match written.filter(|d| Some(d.meta) == change) {
+                    Some(d) => Write::Create {
+                        id: id.clone(),
+                        source: source(d.value),
+                    },
+                    None => write.request.clone(),
+                };
+            }
+            (request, _) => return request.clone(),
+        };
+        match translated.source {
+            Some(source) => Write::Index {
+                id,
+                source,
+                condition: translated.condition,
+            },
+            None => Write::Delete {
+                id,
+                condition: translated.condition,
+            },
+        }
+    }
+
+    /// The model's update as the engine runs it: a script appending the writer to the chain
+    /// (a non-idempotent change), with the model's `retry_on_conflict`.
+    fn appending_update(&self, writer: u8) -> UpdateRequest {
+        let params = match json!({ "w": writer }) {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object"),
+        };
+        UpdateRequest {
+            retry_on_conflict: u32::from(self.model.config.retry_on_conflict),
+            ..UpdateRequest::script(Script::new("ctx._source.chain.add(params.w)", params))
+        }
     }
 
     /// A message of the model's network: a request the engine holds on a link, or an answer the
@@ -393,7 +496,7 @@ impl<'m> Replay<'m> {
         match (answer, outcome) {
             (Some(Event::Acked { .. }), Some(outcome)) => {
                 let change = next.changes[usize::from(thread)].expect("an acked change");
-                compare_ack(change, &write.request, outcome)?;
+                compare_ack(change, write.over_nothing, outcome)?;
                 Ok(Answered::Acked(write.writer))
             }
             (
@@ -466,11 +569,7 @@ impl<'m> Replay<'m> {
                 &copy.global_checkpoint,
                 &engine.global_checkpoint(),
             )?;
-            let recovering = model
-                .network
-                .iter()
-                .any(|m| matches!(*m, Msg::Recover { to, .. } if usize::from(to) == i));
-            if recovering {
+            if awaits_recovery(model, i as CopyId) {
                 continue; // the engine's same-term recovery kept more (see the module doc)
             }
             same(
@@ -489,6 +588,24 @@ impl<'m> Replay<'m> {
     }
 }
 
+/// Has `copy` a recovery in flight, or one that failed (lost or fenced) while its primary has
+/// not heard yet? Until the recovery applies, the engine's same-term shortcut holds more.
+fn awaits_recovery(state: &State, copy: CopyId) -> bool {
+    let sent = state
+        .network
+        .iter()
+        .any(|m| matches!(*m, Msg::Recover { to, .. } if to == copy));
+    let answered = state
+        .network
+        .iter()
+        .any(|m| matches!(*m, Msg::Recovered { from, .. } if from == copy));
+    let tracked = match &state.copies[usize::from(state.master.primary)].role {
+        ModelRole::Primary(t) => (t.recovering & !t.finalizing) & bit(copy) != 0,
+        _ => false,
+    };
+    sent || (tracked && !answered)
+}
+
 /// The engine role of a model copy: a copy the master removed from the in-sync set (and does
 /// not recover) or demoted is closed in the engine, while the model's keeps running.
 pub fn engine_role(state: &State, copy: CopyId) -> Role {
@@ -502,6 +619,37 @@ pub fn engine_role(state: &State, copy: CopyId) -> Role {
         ModelRole::Demoted => Role::Failed,
         ModelRole::Replica if (master.in_sync | recovering) & bit(copy) != 0 => Role::Replica,
         ModelRole::Replica => Role::Failed,
+    }
+}
+
+/// The model's transitions the engine does not take (see the module doc).
+pub fn abstracted(before: &State, action: &Action, after: &State) -> bool {
+    match action {
+        Action::PruneTombstone { .. } => true,
+        Action::Write { copy, .. } => after.copies[usize::from(*copy)].role == ModelRole::Demoted,
+        Action::Deliver(msg) | Action::Duplicate(msg) => match *msg {
+            Msg::Resync {
+                to,
+                term,
+                trim_above,
+                ..
+            } => {
+                // Would the model's trim drop an operation the copy keeps processed (one at or
+                // below its global checkpoint, or one of an older term it took in the new term)?
+                let copy = &before.copies[usize::from(to)];
+                let trims_processed = copy.processed().any(|(seq_no, e)| {
+                    seq_no > trim_above
+                        && e.term < term
+                        && (copy.term >= term || seq_no <= copy.global_checkpoint)
+                });
+                trims_processed || engine_role(before, to) == Role::Failed
+            }
+            Msg::Replicate { to, .. } | Msg::Recover { to, .. } => {
+                engine_role(before, to) == Role::Failed
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -529,7 +677,7 @@ fn same<T: PartialEq + std::fmt::Debug>(what: &str, model: &T, engine: &T) -> Ch
 }
 
 /// The copy a request goes to (`None` for an answer).
-fn request_target(msg: &Msg) -> Option<CopyId> {
+pub fn request_target(msg: &Msg) -> Option<CopyId> {
     match *msg {
         Msg::Replicate { to, .. } | Msg::Resync { to, .. } | Msg::Recover { to, .. } => Some(to),
         Msg::Applied { .. } | Msg::Recovered { .. } | Msg::Failed { .. } => None,
@@ -537,7 +685,7 @@ fn request_target(msg: &Msg) -> Option<CopyId> {
 }
 
 /// Is `held` the engine's form of the model's request `msg`?
-fn matches(held: &HeldRequest, msg: &Msg) -> bool {
+pub fn matches(held: &HeldRequest, msg: &Msg) -> bool {
     let (kind, from, term, gcp, seq_nos, trim) = match msg {
         Msg::Replicate {
             from,
@@ -642,14 +790,16 @@ fn compare_get(expected: Option<Doc>, got: Result<esocc::engine::GetResponse, St
     )
 }
 
-fn compare_ack(change: DocMeta, request: &Write, outcome: WriteOutcome) -> Checked {
+/// `over_nothing`: the write found no live document (missing, or a tombstone) on its primary.
+fn compare_ack(change: DocMeta, over_nothing: bool, outcome: WriteOutcome) -> Checked {
     let response = outcome
         .result
         .map_err(|e| format!("the model acknowledges, the engine answers {:?}", e.kind))?;
-    let result = match request {
-        _ if change.deleted => WriteResult::Deleted,
-        Write::Create { .. } => WriteResult::Created,
-        _ => WriteResult::Updated,
+    let result = match (change.deleted, over_nothing) {
+        (true, true) => WriteResult::NotFound,
+        (true, false) => WriteResult::Deleted,
+        (false, true) => WriteResult::Created,
+        (false, false) => WriteResult::Updated,
     };
     same(
         "acknowledgement (result, _seq_no, _primary_term, _version)",
@@ -666,14 +816,11 @@ fn compare_ack(change: DocMeta, request: &Write, outcome: WriteOutcome) -> Check
 /// Is this model configuration one the engine can be driven through?
 pub fn replayable(model: &ReplicationModel) -> Result<(), &'static str> {
     let c = &model.config;
-    if c.api != Api::Index {
-        return Err("the update API's translation is replayed by no engine call yet");
-    }
     if c.replica_order != esocc::model::replication::ReplicaOrder::SeqNo {
         return Err("the engine has no arrival-order knob");
     }
-    if c.deletes || c.prune_tombstones_early {
-        return Err("the engine prunes tombstones on its own schedule, not as a model action");
+    if c.prune_tombstones_early {
+        return Err("the engine has no knob pruning a tombstone before its checkpoint passed it");
     }
     if c.mark_in_sync_early {
         return Err("the engine has no mark-in-sync-early knob");
