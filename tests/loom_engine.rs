@@ -32,7 +32,7 @@ fn copy() -> Arc<ShardCopy> {
 
 fn source(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => StdArc::new(map),
+        Value::Object(map) => StdArc::new(map.into()),
         _ => unreachable!(),
     }
 }

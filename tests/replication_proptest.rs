@@ -101,7 +101,7 @@ fn step_with_recoveries() -> impl Strategy<Value = Step> {
 
 fn source(n: u8) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

@@ -257,6 +257,12 @@ fn request_errors_are_elasticsearch_s() {
         unknown.body,
         r#"{"error":{"root_cause":[{"type":"parsing_exception","reason":"unknown query [foo]","line":1,"col":11}],"type":"parsing_exception","reason":"unknown query [foo]","line":1,"col":11,"caused_by":{"type":"named_object_not_found_exception","reason":"[1:11] unknown field [foo]"}},"status":400}"#
     );
+    // The suggestion is `SuggestingErrorOnUnknown.suggest` over `SearchModule`'s query names.
+    let typo = es.call("POST", "/s/_search", Some(r#"{"query":{"rnage":{}}}"#));
+    assert_eq!(
+        typo.json()["error"]["reason"],
+        "unknown query [rnage] did you mean [range]?"
+    );
     let key = es.call("POST", "/s/_search", Some(r#"{"querry":{}}"#));
     assert_eq!(key.status, 400);
     assert_eq!(

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use super::search::{body_query, Searched};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::update::now_millis;
-use crate::engine::{EngineError, EsError, Write};
+use crate::engine::{Document, EngineError, EsError, Write};
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
 use crate::protocol::Guard;
 use crate::rest::error::RestError;
@@ -171,14 +171,14 @@ async fn write_hit(
                 index: index.name.clone(),
                 id: hit.id.clone(),
                 version: hit.doc.meta.version,
-                routing: None,
+                routing: hit.doc.source.routing().map(str::to_owned),
                 now: now_millis(),
             };
-            match script.run_update((*hit.doc.source).clone(), &doc) {
+            match script.run_update(hit.doc.source.fields().clone(), &doc) {
                 Ok((ScriptOp::Noop, _)) => return (HitOutcome::Noop, None),
                 Ok((ScriptOp::Delete, _)) => (Write::Delete { id, condition }, HitOutcome::Deleted),
                 Ok((ScriptOp::Index | ScriptOp::Create, source)) => {
-                    let source = Arc::new(source);
+                    let source = Arc::new(Document::routed(source, hit.doc.source.routing()));
                     let write = Write::Index {
                         id,
                         source,
@@ -247,7 +247,9 @@ async fn run(
         }
     }
     if request.refresh {
-        searched.indices.iter().for_each(|index| index.refresh());
+        for index in &searched.indices {
+            index.refreshed().await;
+        }
     }
     let status = failures.iter().map(|f| f.2.status()).max().unwrap_or(200);
     let mut out = Map::new();

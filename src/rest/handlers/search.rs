@@ -109,8 +109,11 @@ fn hit_json(searched: &Searched, request: &SearchRequest, hit: &Hit, scored: boo
             Value::Null
         },
     );
+    if let Some(routing) = hit.doc.source.routing() {
+        out.insert("_routing".into(), json!(routing));
+    }
     if let Some(source) = request.source.apply(Some(hit.doc.source.clone())) {
-        out.insert("_source".into(), Value::Object((*source).clone()));
+        out.insert("_source".into(), Value::Object(source.fields().clone()));
     }
     if !request.sort.is_empty() {
         out.insert("sort".into(), Value::Array(hit.sort.clone()));
