@@ -402,3 +402,38 @@ fn a_write_since_the_refresh_is_a_version_conflict_that_aborts_or_is_skipped() {
         r#"conflicts may only be "proceed" or "abort" but was [maybe]"#
     );
 }
+
+/// One resolver for every API that takes indices, with `SearchRequest`'s default
+/// `IndicesOptions` (`strictExpandOpenAndForbidClosed`): a missing name fails the request, a
+/// wildcard may match nothing; `ignore_unavailable` and `allow_no_indices` change that.
+#[test]
+fn index_expressions_resolve_with_search_s_indices_options() {
+    let es = seeded();
+    manual_index(&es, "t");
+    es.call("PUT", "/t/_doc/9?refresh=true", Some(r#"{"n":9}"#));
+    let total = |path: &str| {
+        let answer = es.call("GET", path, None);
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        answer.json()["hits"]["total"]["value"].as_u64()
+    };
+    assert_eq!(total("/s*/_search"), Some(4));
+    assert_eq!(total("/s,t/_search"), Some(5));
+    assert_eq!(total("/*/_search"), Some(5));
+    assert_eq!(total("/s,missing/_search?ignore_unavailable=true"), Some(4));
+    let empty = es.call("GET", "/nomatch*/_search", None).json();
+    assert_eq!(
+        (
+            empty["hits"]["total"]["value"].as_u64(),
+            empty["_shards"]["total"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let missing = es.call("GET", "/s,missing/_search", None);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"]["reason"], "no such index [missing]");
+    let strict = es.call("GET", "/nomatch*/_count?allow_no_indices=false", None);
+    assert_eq!(strict.status, 404, "{}", strict.body);
+    assert_eq!(strict.json()["error"]["reason"], "no such index [nomatch*]");
+    let count = es.call("GET", "/t*/_count", None).json();
+    assert_eq!(count["count"], 1);
+}

@@ -605,13 +605,10 @@ pub fn apply_search_params(params: &mut Params, into: &mut SearchRequest) -> Res
         };
     }
     params.accept(&[
-        "allow_no_indices",
         "allow_partial_search_results",
         "batched_reduce_size",
         "ccs_minimize_roundtrips",
-        "expand_wildcards",
         "ignore_throttled",
-        "ignore_unavailable",
         "max_concurrent_shard_requests",
         "pre_filter_shard_size",
         "preference",

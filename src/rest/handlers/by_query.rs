@@ -16,13 +16,14 @@ use axum::body::Body;
 use axum::http::Response;
 use serde_json::{json, Map, Value};
 
-use super::search::{body_query, Searched};
+use super::search::{body_query, searched_indices, Searched};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::update::now_millis;
 use crate::engine::{Document, EngineError, EsError, Write};
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
 use crate::protocol::Guard;
 use crate::rest::error::RestError;
+use crate::rest::index_expression::IndicesOptions;
 use crate::rest::params::Params;
 use crate::rest::script_request::parse_script;
 use crate::rest::search_request::QueryParser;
@@ -110,9 +111,6 @@ fn read_request(api: Api, params: &mut Params, body: &EsBody) -> Result<ByQuery,
         ));
     }
     params.accept(&[
-        "allow_no_indices",
-        "expand_wildcards",
-        "ignore_unavailable",
         "preference",
         "requests_per_second",
         "routing",
@@ -218,9 +216,10 @@ async fn run(
 ) -> Result<Response<Body>, RestError> {
     let started = Instant::now();
     let mut params = params.path_params(&["index"]);
+    let options = IndicesOptions::STRICT_EXPAND.from_params(&mut params)?;
     let request = read_request(api, &mut params, &body)?;
     params.finish()?;
-    let indices = super::search::resolve(&state.0.indices, Some(&index))?;
+    let indices = searched_indices(&state.0.indices, Some(&index), options)?;
     let searched = Searched::take(indices)?;
     let order = [SortKey::default_order(SortField::Doc)];
     let mut hits = matching(&searched.views, &request.query, &order);
