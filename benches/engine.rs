@@ -93,7 +93,7 @@ fn sharded() -> Arc<ShardedStore> {
 
 fn doc(n: i64) -> Source {
     match json!({ "n": n, "title": "a small document" }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

@@ -30,7 +30,7 @@ fn rss_mib() -> f64 {
 
 fn source(n: usize) -> Source {
     match json!({ "n": n, "user": format!("user-{}", n % 977), "tags": ["a", "b"] }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

@@ -1,8 +1,9 @@
 //! Load benchmark of `esocc serve` on loopback: realtime GET and conditional PUT
 //! (`if_seq_no` + `if_primary_term`) throughput and latency percentiles, side by side with a
 //! minimal hello-world axum server on the same runtime in the same run, and GETs pipelined 16
-//! deep against the same GETs one at a time, and an `ids` `_search` over the refreshed view
-//! (no target: it scans the view). Prints the ratios.
+//! deep against the same GETs one at a time, an `ids` `_search` over the refreshed view and an
+//! `_mget` of 10 ids (no targets: the search scans the view, the `_mget` does ten gets). Prints
+//! the ratios.
 //!
 //! `cargo bench --bench rest` (each case runs `ESOCC_BENCH_SECS`, default 3 seconds, 0.2 under
 //! `cargo test`, split into
@@ -26,6 +27,8 @@ const DOCS: usize = 1000;
 const ROUNDS: u32 = 7;
 /// Requests written back to back on a connection before reading their answers.
 const PIPELINE_DEPTH: u64 = 16;
+/// Ids in one `_mget` of the benchmark.
+const MGET_IDS: u64 = 10;
 
 /// One keep-alive connection.
 struct Connection {
@@ -340,6 +343,21 @@ fn main() {
     };
     let (_, search, _) = compare(&side(es, 1, &es_get), &side(es, 1, &es_search), slice);
     search.print("esocc POST /idx/_search (ids)");
+    // MGET_IDS realtime gets in one `_mget`, against the same number of single GETs' worth of
+    // requests: each row counts requests, not documents.
+    let es_mget = |c: &mut Connection, client: usize, i: u64| {
+        let ids: Vec<String> = (0..MGET_IDS)
+            .map(|k| {
+                let id = ((i * MGET_IDS + k) as usize * 7919 + client * 104_729) % DOCS;
+                format!("\"{id}\"")
+            })
+            .collect();
+        let body = format!(r#"{{"ids":[{}]}}"#, ids.join(","));
+        let (status, answer) = c.request("POST", "/bench/_mget", &body);
+        status == 200 && answer.matches(r#""found":true"#).count() == MGET_IDS as usize
+    };
+    let (_, mget, _) = compare(&side(es, 1, &es_get), &side(es, 1, &es_mget), slice);
+    mget.print("esocc POST /idx/_mget (10 ids)");
     println!(
         "ratio GET {:.0}% of hello-world (median of rounds; target ≥ 50%): {}",
         get_ratio * 100.0,
@@ -356,7 +374,7 @@ fn main() {
         if pipeline_ratio >= 1.0 { "met" } else { "NOT met" }
     );
     assert_eq!(
-        get.errors + put.errors + pipelined.errors,
+        get.errors + put.errors + pipelined.errors + search.errors + mget.errors,
         0,
         "every request succeeds"
     );

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 fn source(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

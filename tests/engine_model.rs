@@ -322,8 +322,8 @@ fn answer(outcome: WriteOutcome) -> (u16, String) {
     }
 }
 
-fn source(v: Value) -> Arc<Map<String, Value>> {
-    Arc::new(object(v))
+fn source(v: Value) -> esocc::engine::Source {
+    Arc::new(object(v).into())
 }
 
 fn condition(cond: &Cond) -> Condition {

@@ -10,15 +10,15 @@ use std::thread;
 
 use esocc::engine::{OpKind, OpRecord, ShardCopy, ShardId, UpdateOptions};
 use esocc::protocol::{Condition, VersionType};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const WRITERS: usize = 4;
 const INCREMENTS: usize = 1000;
 const DOCS: [&str; 2] = ["hot", "warm"];
 
-fn counter(n: i64) -> Arc<Map<String, Value>> {
+fn counter(n: i64) -> esocc::engine::Source {
     match json!({ "n": n }) {
-        Value::Object(m) => Arc::new(m),
+        Value::Object(m) => Arc::new(m.into()),
         _ => unreachable!(),
     }
 }
@@ -55,7 +55,7 @@ fn increment_with_update(copy: &ShardCopy, id: &str, shipped: &mut Vec<OpRecord>
     let out = copy.update_with(id, &options, |doc| {
         let n = doc["n"].as_i64().unwrap_or(0);
         thread::yield_now();
-        Some(counter(n + 1).as_ref().clone())
+        Some(counter(n + 1).fields().clone())
     });
     shipped.extend(out.ops);
     assert!(out.result.is_ok(), "{:?}", out.result);

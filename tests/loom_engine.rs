@@ -32,7 +32,7 @@ fn copy() -> Arc<ShardCopy> {
 
 fn source(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => StdArc::new(map),
+        Value::Object(map) => StdArc::new(map.into()),
         _ => unreachable!(),
     }
 }
@@ -144,7 +144,7 @@ fn retried_updates_lose_no_increment() {
             };
             c.update_with("d", &options, |doc| {
                 let n = doc["n"].as_i64().unwrap_or(0);
-                Some(source(n + 1).as_ref().clone())
+                Some(source(n + 1).fields().clone())
             })
         });
         for outcome in &outcomes {

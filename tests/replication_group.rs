@@ -14,7 +14,7 @@ fn group(replicas: u32) -> ShardGroup {
 
 fn src(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

@@ -36,7 +36,7 @@ use schedules::{step, step_with_recoveries, Kind, Step, COPIES};
 
 fn source(n: u8) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }

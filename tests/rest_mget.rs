@@ -28,7 +28,7 @@ fn docs_across_indices_with_routing_and_source_filtering() {
         answer.body,
         concat!(
             r#"{"docs":[{"_index":"a","_id":"1","_version":1,"_seq_no":0,"_primary_term":1,"found":true,"_source":{"y":{"z":2}}},"#,
-            r#"{"_index":"a","_id":"2","_version":1,"_seq_no":1,"_primary_term":1,"found":true,"_source":{"x":2}},"#,
+            r#"{"_index":"a","_id":"2","_version":1,"_seq_no":1,"_primary_term":1,"_routing":"r","found":true,"_source":{"x":2}},"#,
             r#"{"_index":"b","_id":"1","_version":1,"_seq_no":0,"_primary_term":1,"found":true},"#,
             r#"{"_index":"a","_id":"404","found":false},"#,
             r#"{"_index":"missing","_id":"1","error":{"root_cause":[{"type":"index_not_found_exception","reason":"no such index [missing]","resource.type":"index_or_alias","resource.id":"missing","index_uuid":"_na_","index":"missing"}],"type":"index_not_found_exception","reason":"no such index [missing]","resource.type":"index_or_alias","resource.id":"missing","index_uuid":"_na_","index":"missing"}}]}"#

@@ -257,6 +257,12 @@ fn request_errors_are_elasticsearch_s() {
         unknown.body,
         r#"{"error":{"root_cause":[{"type":"parsing_exception","reason":"unknown query [foo]","line":1,"col":11}],"type":"parsing_exception","reason":"unknown query [foo]","line":1,"col":11,"caused_by":{"type":"named_object_not_found_exception","reason":"[1:11] unknown field [foo]"}},"status":400}"#
     );
+    // The suggestion is `SuggestingErrorOnUnknown.suggest` over `SearchModule`'s query names.
+    let typo = es.call("POST", "/s/_search", Some(r#"{"query":{"rnage":{}}}"#));
+    assert_eq!(
+        typo.json()["error"]["reason"],
+        "unknown query [rnage] did you mean [range]?"
+    );
     let key = es.call("POST", "/s/_search", Some(r#"{"querry":{}}"#));
     assert_eq!(key.status, 400);
     assert_eq!(
@@ -395,4 +401,39 @@ fn a_write_since_the_refresh_is_a_version_conflict_that_aborts_or_is_skipped() {
         bad.json()["error"]["reason"],
         r#"conflicts may only be "proceed" or "abort" but was [maybe]"#
     );
+}
+
+/// One resolver for every API that takes indices, with `SearchRequest`'s default
+/// `IndicesOptions` (`strictExpandOpenAndForbidClosed`): a missing name fails the request, a
+/// wildcard may match nothing; `ignore_unavailable` and `allow_no_indices` change that.
+#[test]
+fn index_expressions_resolve_with_search_s_indices_options() {
+    let es = seeded();
+    manual_index(&es, "t");
+    es.call("PUT", "/t/_doc/9?refresh=true", Some(r#"{"n":9}"#));
+    let total = |path: &str| {
+        let answer = es.call("GET", path, None);
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        answer.json()["hits"]["total"]["value"].as_u64()
+    };
+    assert_eq!(total("/s*/_search"), Some(4));
+    assert_eq!(total("/s,t/_search"), Some(5));
+    assert_eq!(total("/*/_search"), Some(5));
+    assert_eq!(total("/s,missing/_search?ignore_unavailable=true"), Some(4));
+    let empty = es.call("GET", "/nomatch*/_search", None).json();
+    assert_eq!(
+        (
+            empty["hits"]["total"]["value"].as_u64(),
+            empty["_shards"]["total"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let missing = es.call("GET", "/s,missing/_search", None);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"]["reason"], "no such index [missing]");
+    let strict = es.call("GET", "/nomatch*/_count?allow_no_indices=false", None);
+    assert_eq!(strict.status, 404, "{}", strict.body);
+    assert_eq!(strict.json()["error"]["reason"], "no such index [nomatch*]");
+    let count = es.call("GET", "/t*/_count", None).json();
+    assert_eq!(count["count"], 1);
 }

@@ -34,7 +34,7 @@ const WINDOW: usize = 1 << 17;
 
 fn source(n: usize) -> Source {
     match json!({ "n": n, "pad": "x".repeat(n % 64) }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!(),
     }
 }
@@ -64,7 +64,7 @@ fn write(group: &ShardGroup, thread: usize, count: usize, done: &AtomicUsize) ->
                 let request = UpdateRequest {
                     doc_as_upsert: true,
                     retry_on_conflict: 3,
-                    ..UpdateRequest::doc(source(n).as_ref().clone())
+                    ..UpdateRequest::doc(source(n).fields().clone())
                 };
                 group.update(&id, &request)
             }

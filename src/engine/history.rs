@@ -24,9 +24,7 @@ use super::sync::{epoch, AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use crate::protocol::checkpoint::INITIAL_CHECKPOINT;
 use crate::protocol::{DocMeta, SeqNo, Term, Version};
 
-/// A document's source: a JSON object, shared between the stored version, responses and the
-/// operations shipped to replicas.
-pub type Source = Arc<serde_json::Map<String, serde_json::Value>>;
+pub use super::document::Source;
 
 /// What an operation does.
 #[derive(Clone, Debug, PartialEq)]

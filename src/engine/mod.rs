@@ -7,6 +7,7 @@
 //! | `seqno` | the `_seq_no` allocator and the lock-free local checkpoint tracker (stamp ring) |
 //! | `ticket` | a taken `_seq_no` that must end as the write or as a no-op |
 //! | `slot` | per-document slot: atomic pointer to an immutable version, CAS, epoch reclamation |
+//! | [`document`] | a stored document: its source and its `_routing` |
 //! | [`history`] | operation records (what replicas receive) and the append-only history |
 //! | [`shard`] | [`ShardCopy`]: get, index, create, delete on the primary |
 //! | [`update`] | the update API: get → transform → conditional write, bounded retries |
@@ -23,6 +24,7 @@
 //! `docs/engine.md` walks through the design; `tests/loom_engine.rs` and the crate's `loom`
 //! module (under `--cfg esocc_loom`) check its concurrency.
 
+pub mod document;
 pub mod error;
 pub mod es_json;
 pub mod group;
@@ -39,6 +41,7 @@ mod ticket;
 pub mod update;
 pub mod view;
 
+pub use document::Document;
 pub use error::{EngineError, ErrorKind};
 pub use es_json::{simple_error_body, EsError};
 pub use group::{CopyId, Failover, FaultError, LinkFault, PendingWrite, ShardGroup, Write};

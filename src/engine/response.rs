@@ -80,7 +80,7 @@ impl WriteResponse {
     }
 }
 
-/// The response of a realtime GET: the document's metadata and source, or `found: false`.
+/// The response of a GET: the document's metadata, routing and source, or `found: false`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GetResponse {
     #[serde(rename = "_index")]
@@ -93,6 +93,9 @@ pub struct GetResponse {
     pub seq_no: Option<SeqNo>,
     #[serde(rename = "_primary_term", skip_serializing_if = "Option::is_none")]
     pub primary_term: Option<Term>,
+    /// The metadata field `GetResult.toXContentEmbedded` writes between the term and `found`.
+    #[serde(rename = "_routing", skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
     pub found: bool,
     #[serde(
         rename = "_source",
@@ -111,6 +114,7 @@ impl GetResponse {
     pub fn new(index: &str, id: &str, state: Option<(DocMeta, Source)>) -> Self {
         let (meta, source) = state.unzip();
         GetResponse {
+            routing: source.as_ref().and_then(|s| s.routing()).map(str::to_owned),
             index: index.to_owned(),
             id: id.to_owned(),
             version: meta.map(|m| m.version),

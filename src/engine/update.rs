@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::document::{Document, Source};
 use super::error::ErrorKind;
-use super::history::Source;
 use super::shard::{ShardCopy, WriteOutcome};
 use super::sync::{epoch, Mutex};
 use crate::protocol::ids::UNASSIGNED_SEQ_NO;
@@ -30,6 +30,9 @@ struct LoopOptions {
     retry_on_conflict: u32,
     if_seq_no: Option<ChangeId>,
     upsert_allowed: bool,
+    /// The `_routing` a created document (an upsert) is stored with; an existing document keeps
+    /// its own (`UpdateHelper.calculateRouting`).
+    upsert_routing: Option<Arc<str>>,
 }
 
 /// A missing document's `GetResult` (`UNASSIGNED_SEQ_NO`, term 0, version -1): what a scripted
@@ -73,6 +76,8 @@ pub struct UpdateRequest {
     pub scripted_upsert: bool,
     /// Where the update records the source it left, when the response is to show it.
     pub fetched: Option<FetchedSource>,
+    /// The request's `routing`, stored with the document an upsert creates.
+    pub routing: Option<Arc<str>>,
 }
 
 impl UpdateRequest {
@@ -88,6 +93,7 @@ impl UpdateRequest {
             script: None,
             scripted_upsert: false,
             fetched: None,
+            routing: None,
         }
     }
 
@@ -114,7 +120,7 @@ impl UpdateRequest {
         let Some(script) = &self.script else {
             return match current {
                 Some((_, source)) => {
-                    let mut merged = source.as_ref().clone();
+                    let mut merged = source.fields().clone();
                     let modified = merge(&mut merged, &self.doc);
                     if is_noop(self.detect_noop, modified) {
                         Change::Noop(Some(merged))
@@ -135,10 +141,10 @@ impl UpdateRequest {
                     index: index.to_owned(),
                     id: id.to_owned(),
                     version: meta.version,
-                    routing: None,
+                    routing: source.routing().map(str::to_owned),
                     now: now_millis(),
                 };
-                script.run_update(source.as_ref().clone(), &doc)
+                script.run_update(source.fields().clone(), &doc)
             }
             None if self.scripted_upsert => script.run_upsert(upsert.clone(), now_millis()),
             None => return Change::Index(upsert.clone()),
@@ -244,6 +250,7 @@ impl ShardCopy {
             retry_on_conflict: request.retry_on_conflict,
             if_seq_no: request.if_seq_no,
             upsert_allowed: request.upsert_source().is_some(),
+            upsert_routing: request.routing.clone(),
         };
         self.update_loop(id, &loop_options, |current| {
             let change = request.decide(&self.shard.index, id, current);
@@ -277,11 +284,17 @@ impl ShardCopy {
             retry_on_conflict: options.retry_on_conflict,
             if_seq_no: options.if_seq_no,
             upsert_allowed: options.upsert.is_some(),
+            upsert_routing: options
+                .upsert
+                .as_ref()
+                .and_then(|u| u.routing())
+                .map(Arc::from),
         };
         self.update_loop(id, &loop_options, |current| match current {
             Some((_, source)) => transform(source).map_or(Change::Noop(None), Change::Index),
             None => {
-                let upsert = options.upsert.as_deref().cloned().unwrap_or_default();
+                let upsert = options.upsert.as_ref().map(|u| u.fields().clone());
+                let upsert = upsert.unwrap_or_default();
                 Change::Index(upsert)
             }
         })
@@ -323,8 +336,13 @@ impl ShardCopy {
             };
             // `write_condition` only lets a missing document through with an upsert.
             let live = DocMeta::live(meta).zip(source);
+            let routing = match &live {
+                Some((_, stored)) => stored.routing(),
+                None => options.upsert_routing.as_deref(),
+            };
+            let routed = |fields| Some(Arc::new(Document::routed(fields, routing)));
             let (kind, new_source) = match decide(live.as_ref().map(|(m, s)| (*m, s))) {
-                Change::Index(source) => (WriteKind::Index, Some(Arc::new(source))),
+                Change::Index(source) => (WriteKind::Index, routed(source)),
                 Change::Delete(_) => (WriteKind::Delete, None),
                 Change::Noop(_) => {
                     let response = match live {

@@ -201,7 +201,7 @@ mod tests {
                 version: 1,
                 deleted: false,
             },
-            source: Arc::new(Map::new()),
+            source: Arc::new(Map::new().into()),
         }
     }
 

@@ -37,6 +37,7 @@ pub mod bulk_request;
 pub mod connections;
 pub mod error;
 pub mod handlers;
+pub mod index_expression;
 pub mod index_name;
 pub mod ingest_and_aliases;
 pub mod json;

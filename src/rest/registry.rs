@@ -16,7 +16,7 @@ use super::autoid::random_uuid;
 use super::error::RestError;
 use super::index_name;
 use super::params::parse_time;
-use super::shard::Shard;
+use super::shard::{off_runtime, Shard};
 use crate::engine::group::Unsafe;
 use crate::engine::EsError;
 use crate::engine::ShardId;
@@ -223,18 +223,18 @@ pub struct Index {
     pub name: String,
     pub uuid: String,
     pub settings: IndexSettings,
-    shards: Vec<Shard>,
+    shards: Vec<Arc<Shard>>,
 }
 
 impl Index {
     /// The shard number and shard a document routes to.
-    pub fn route(&self, id: &str, routing: Option<&str>) -> (usize, &Shard) {
+    pub fn route(&self, id: &str, routing: Option<&str>) -> (usize, &Arc<Shard>) {
         let number = routing::shard_id(routing.unwrap_or(id), self.settings.number_of_shards);
         (number, &self.shards[number])
     }
 
     /// Every shard, in shard-number order.
-    pub fn shards(&self) -> &[Shard] {
+    pub fn shards(&self) -> &[Arc<Shard>] {
         &self.shards
     }
 
@@ -243,6 +243,12 @@ impl Index {
         for shard in &self.shards {
             shard.refresh();
         }
+    }
+
+    /// [`Index::refresh`] from a handler or a task: on tokio's blocking pool.
+    pub async fn refreshed(self: &Arc<Self>) {
+        let index = Arc::clone(self);
+        off_runtime(move || index.refresh()).await;
     }
 }
 
@@ -259,7 +265,7 @@ fn schedule_refreshes(index: Weak<Index>, interval: Duration) {
         loop {
             ticks.tick().await;
             match index.upgrade() {
-                Some(index) => index.refresh(),
+                Some(index) => index.refreshed().await,
                 None => return,
             }
         }
@@ -313,12 +319,12 @@ impl Registry {
         let shards = (0..settings.number_of_shards)
             .map(|number| {
                 let shard = ShardId::new(name, uuid.clone(), number);
-                Shard::new(
+                Arc::new(Shard::new(
                     shard,
                     settings.number_of_replicas,
                     assigned_replicas,
                     self.knobs,
-                )
+                ))
             })
             .collect();
         let index = Arc::new(Index {
@@ -483,7 +489,7 @@ mod release_tests {
         let index = registry.create("i", IndexSettings::default()).unwrap();
         for n in 0..100 {
             let id = n.to_string();
-            let source = Arc::new(Map::from_iter([("n".to_string(), Value::from(n))]));
+            let source = Arc::new(Map::from_iter([("n".to_string(), Value::from(n))]).into());
             let group = index.route(&id, None).1.group();
             let written = group.index(&id, source, &crate::protocol::Condition::None);
             assert!(written.result.is_ok());

@@ -12,10 +12,68 @@ use super::error::RestError;
 use super::params::Params;
 use super::source_filter::SourceFilter;
 use super::strict_json::field_location;
+use super::suggest::did_you_mean;
 use crate::engine::EsError;
 use crate::search::{BoolQuery, Bound, MinimumShouldMatch, Query, SortField, SortKey};
 
 /// Elasticsearch's default `track_total_hits`: totals are exact up to this many hits.
+/// The query names Elasticsearch's `SearchModule.registerQueryParsers` registers, every name of
+/// each (`NamedXContentRegistry` keys deprecated names too), the candidates of an unknown query's
+/// suggestion (`AbstractQueryBuilder.parseTopLevelQuery`). Queries that modules and plugins of
+/// the default distribution add (`percolate`, `has_child`, `pinned`, ...) are not among them.
+const QUERY_NAMES: &[&str] = &[
+    "match",
+    "match_phrase",
+    "match_phrase_prefix",
+    "multi_match",
+    "combined_fields",
+    "nested",
+    "dis_max",
+    "ids",
+    "match_all",
+    "query_string",
+    "boosting",
+    "bool",
+    "term",
+    "terms",
+    "fuzzy",
+    "regexp",
+    "range",
+    "prefix",
+    "wildcard",
+    "constant_score",
+    "span_term",
+    "span_not",
+    "span_within",
+    "span_containing",
+    "span_field_masking",
+    "field_masking_span",
+    "span_first",
+    "span_near",
+    "span_gap",
+    "span_or",
+    "more_like_this",
+    "wrapper",
+    "span_multi",
+    "function_score",
+    "script_score",
+    "simple_query_string",
+    "script",
+    "geo_distance",
+    "geo_bounding_box",
+    "geo_polygon",
+    "exists",
+    "match_none",
+    "terms_set",
+    "intervals",
+    "distance_feature",
+    "match_bool_prefix",
+    "geo_shape",
+    "knn",
+    "knn_score_doc",
+    "type",
+];
+
 pub const DEFAULT_TRACK_TOTAL_HITS: usize = 10_000;
 
 /// A parsed search.
@@ -124,13 +182,19 @@ impl<'a> QueryParser<'a> {
                 let (line, col) = location(self.text, other);
                 Err(RestError::exception(
                     400,
-                    EsError::new("parsing_exception", format!("unknown query [{other}]"))
-                        .with_detail("line", Value::from(line))
-                        .with_detail("col", Value::from(col))
-                        .caused_by(EsError::new(
-                            "named_object_not_found_exception",
-                            format!("[{line}:{col}] unknown field [{other}]"),
-                        )),
+                    EsError::new(
+                        "parsing_exception",
+                        format!(
+                            "unknown query [{other}]{}",
+                            did_you_mean(other, QUERY_NAMES)
+                        ),
+                    )
+                    .with_detail("line", Value::from(line))
+                    .with_detail("col", Value::from(col))
+                    .caused_by(EsError::new(
+                        "named_object_not_found_exception",
+                        format!("[{line}:{col}] unknown field [{other}]"),
+                    )),
                 ))
             }
         }
@@ -541,13 +605,10 @@ pub fn apply_search_params(params: &mut Params, into: &mut SearchRequest) -> Res
         };
     }
     params.accept(&[
-        "allow_no_indices",
         "allow_partial_search_results",
         "batched_reduce_size",
         "ccs_minimize_roundtrips",
-        "expand_wildcards",
         "ignore_throttled",
-        "ignore_unavailable",
         "max_concurrent_shard_requests",
         "pre_filter_shard_size",
         "preference",

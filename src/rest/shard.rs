@@ -22,8 +22,8 @@ use super::error::RestError;
 use super::params::Refresh;
 use crate::engine::group::{CopyId, Role, Route, Unsafe};
 use crate::engine::{
-    EngineError, ErrorKind, EsError, GetResponse, SearchView, ShardGroup, ShardId, Write,
-    WriteResponse,
+    EngineError, ErrorKind, EsError, GetResponse, SearchView, ShardCopy, ShardGroup, ShardId,
+    Write, WriteResponse,
 };
 use crate::protocol::coordinator::UpdateApi;
 use crate::protocol::preference::{choose_copy, parse, PreferenceError};
@@ -72,13 +72,17 @@ impl Shard {
         self.refreshes.done.send_replace(number);
     }
 
-    /// Apply a write's `refresh` policy once the write is acknowledged: `true` refreshes now,
+    /// Apply a write's `refresh` policy once the write is acknowledged: `true` refreshes now
+    /// (on tokio's blocking pool: a refresh walks what changed and may wait for another one),
     /// `wait_for` waits for the next refresh that starts after it (Elasticsearch's
     /// `RefreshListeners`; with `refresh_interval: -1` that is the next explicit one).
-    pub async fn refreshed(&self, policy: Refresh) {
+    pub async fn refreshed(self: &Arc<Self>, policy: Refresh) {
         match policy {
             Refresh::None => {}
-            Refresh::Immediate => self.refresh(),
+            Refresh::Immediate => {
+                let shard = Arc::clone(self);
+                off_runtime(move || shard.refresh()).await;
+            }
             Refresh::WaitUntil => {
                 let target = self.refreshes.started.load(Ordering::Acquire) + 1;
                 let mut done = self.refreshes.done.subscribe();
@@ -125,6 +129,7 @@ impl Shard {
         preference: Option<&str>,
         id: &str,
         version: Option<(Version, VersionType)>,
+        realtime: bool,
     ) -> Result<GetResponse, RestError> {
         let preference = parse(preference).map_err(|e| self.preference_error(&e, id))?;
         let stale = self
@@ -139,7 +144,11 @@ impl Shard {
                     .map_err(|e| self.preference_error(&e, id))?
             }
         };
-        let response = self.group.get_at(copy, id)?;
+        let response = if realtime {
+            self.group.get_at(copy, id)?
+        } else {
+            self.refreshed_get(copy, id)?
+        };
         let conflict = version
             .zip(response.meta())
             .and_then(|((expected, version_type), meta)| {
@@ -155,6 +164,23 @@ impl Shard {
                 shard: Arc::new(self.group.shard_id().clone()),
             }
             .into()),
+        }
+    }
+
+    /// `realtime=false`: the document as `copy`'s last refresh shows it, what Elasticsearch's
+    /// get through the searcher reads (`ShardGetService.get` with `realtime` false).
+    fn refreshed_get(&self, copy: CopyId, id: &str) -> Result<GetResponse, EngineError> {
+        let shard = self.group.shard_id();
+        match self.group.copy(copy).filter(|c| c.role() != Role::Failed) {
+            Some(active) => {
+                let view = active.with_engine(ShardCopy::search_view);
+                let doc = view.get(id).map(|v| (v.meta, v.source.clone()));
+                Ok(GetResponse::new(&shard.index, id, doc))
+            }
+            None => Err(EngineError {
+                kind: ErrorKind::PrimaryInactive,
+                shard: Arc::new(shard.clone()),
+            }),
         }
     }
 
@@ -225,5 +251,15 @@ impl Shard {
     /// Copies active for `wait_for_active_shards`: the master's in-sync set.
     pub fn active_copies(&self) -> u32 {
         self.group.in_sync().len() as u32
+    }
+}
+
+/// Run `work` on tokio's blocking pool and wait for it, so that a refresh never holds up one of
+/// the runtime's worker threads. A panic in `work` goes on in the caller.
+pub async fn off_runtime(work: impl FnOnce() + Send + 'static) {
+    if let Err(failed) = tokio::task::spawn_blocking(work).await {
+        if failed.is_panic() {
+            std::panic::resume_unwind(failed.into_panic());
+        }
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::error::RestError;
 use super::params::Params;
+use crate::engine::{Document, Source};
 
 /// What part of the source a GET returns.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -169,17 +170,17 @@ impl SourceFilter {
     }
 
     /// The source a response carries.
-    pub fn apply(
-        &self,
-        source: Option<Arc<Map<String, Value>>>,
-    ) -> Option<Arc<Map<String, Value>>> {
+    pub fn apply(&self, source: Option<Source>) -> Option<Source> {
         if !self.fetch {
             return None;
         }
         if self.includes.is_empty() && self.excludes.is_empty() {
             return source;
         }
-        source.map(|s| Arc::new(self.filter("", &s, self.includes.is_empty())))
+        source.map(|s| {
+            let filtered = self.filter("", &s, self.includes.is_empty());
+            Arc::new(Document::routed(filtered, s.routing()))
+        })
     }
 }
 
@@ -196,8 +197,8 @@ mod tests {
             unreachable!()
         };
         filter
-            .apply(Some(Arc::new(source)))
-            .map(|s| Value::Object((*s).clone()))
+            .apply(Some(Arc::new(source.into())))
+            .map(|s| Value::Object(s.fields().clone()))
     }
 
     #[test]

@@ -38,13 +38,20 @@ pub fn similar<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<
 /// `SuggestingErrorOnUnknown.errorMessage`: `[parser] unknown field [name]` and, when some
 /// field is like it, ` did you mean [x]?` or ` did you mean any of [x, y]?`.
 pub fn unknown_field(parser: &str, name: &str, fields: &[&str]) -> String {
-    let mut message = format!("[{parser}] unknown field [{name}]");
-    match similar(name, fields.iter().copied()).as_slice() {
-        [] => {}
-        [one] => message.push_str(&format!(" did you mean [{one}]?")),
-        many => message.push_str(&format!(" did you mean any of [{}]?", many.join(", "))),
+    format!(
+        "[{parser}] unknown field [{name}]{}",
+        did_you_mean(name, fields)
+    )
+}
+
+/// `SuggestingErrorOnUnknown.suggest`: ` did you mean [x]?`, ` did you mean any of [x, y]?`,
+/// or nothing when no known name is like `name`.
+pub fn did_you_mean(name: &str, known: &[&str]) -> String {
+    match similar(name, known.iter().copied()).as_slice() {
+        [] => String::new(),
+        [one] => format!(" did you mean [{one}]?"),
+        many => format!(" did you mean any of [{}]?", many.join(", ")),
     }
-    message
 }
 
 #[cfg(test)]

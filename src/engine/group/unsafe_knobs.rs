@@ -162,7 +162,7 @@ mod tests {
     }
 
     fn index(id: &str) -> Write {
-        let source: Source = std::sync::Arc::new(serde_json::Map::new());
+        let source: Source = std::sync::Arc::new(serde_json::Map::new().into());
         Write::Index {
             id: id.into(),
             source,

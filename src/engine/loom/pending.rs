@@ -12,7 +12,7 @@ use crate::protocol::Condition;
 
 fn source() -> Source {
     match json!({ "n": 1 }) {
-        Value::Object(map) => StdArc::new(map),
+        Value::Object(map) => StdArc::new(map.into()),
         _ => unreachable!(),
     }
 }

@@ -28,7 +28,7 @@ fn replica() -> Arc<GroupCopy> {
 
 fn source(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => StdArc::new(map),
+        Value::Object(map) => StdArc::new(map.into()),
         _ => unreachable!(),
     }
 }

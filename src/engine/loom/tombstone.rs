@@ -14,7 +14,7 @@ use crate::protocol::Condition;
 
 fn source(n: i64) -> Source {
     match json!({ "n": n }) {
-        Value::Object(map) => StdArc::new(map),
+        Value::Object(map) => StdArc::new(map.into()),
         _ => unreachable!(),
     }
 }

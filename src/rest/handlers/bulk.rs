@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::documents::{parse_source, response_object};
 use super::update::{engine_request, update_params, update_response_object};
 use super::{EsBody, EsPath, Node};
-use crate::engine::FetchedSource;
+use crate::engine::{Document, FetchedSource};
 use crate::engine::{Write, WriteResponse};
 use crate::protocol::validate::{check_given_id, validate_delete, validate_index, validate_update};
 use crate::protocol::{ChangeId, Condition, ValidationErrors};
@@ -214,7 +214,8 @@ async fn execute(
             BulkOp::Index(source) => {
                 // Each item's parsed source is held until the engine has it.
                 let mut held = cluster.breakers.reserve(Child::Request, 0, BULK_ACTION)?;
-                let source = Arc::new(parse_source(&source, &mut held, BULK_ACTION)?);
+                let source = parse_source(&source, &mut held, BULK_ACTION)?;
+                let source = Arc::new(Document::routed(source, routing));
                 let id = id.clone();
                 let response = shard
                     .write(
@@ -242,6 +243,7 @@ async fn execute(
                     item.source.as_ref(),
                     item.retry_on_conflict,
                     if_seq_no,
+                    routing,
                 );
                 let id = id.clone();
                 let write = Write::Update { id, request };

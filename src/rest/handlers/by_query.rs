@@ -16,13 +16,14 @@ use axum::body::Body;
 use axum::http::Response;
 use serde_json::{json, Map, Value};
 
-use super::search::{body_query, Searched};
+use super::search::{body_query, searched_indices, Searched};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::update::now_millis;
-use crate::engine::{EngineError, EsError, Write};
+use crate::engine::{Document, EngineError, EsError, Write};
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
 use crate::protocol::Guard;
 use crate::rest::error::RestError;
+use crate::rest::index_expression::IndicesOptions;
 use crate::rest::params::Params;
 use crate::rest::script_request::parse_script;
 use crate::rest::search_request::QueryParser;
@@ -110,9 +111,6 @@ fn read_request(api: Api, params: &mut Params, body: &EsBody) -> Result<ByQuery,
         ));
     }
     params.accept(&[
-        "allow_no_indices",
-        "expand_wildcards",
-        "ignore_unavailable",
         "preference",
         "requests_per_second",
         "routing",
@@ -171,14 +169,14 @@ async fn write_hit(
                 index: index.name.clone(),
                 id: hit.id.clone(),
                 version: hit.doc.meta.version,
-                routing: None,
+                routing: hit.doc.source.routing().map(str::to_owned),
                 now: now_millis(),
             };
-            match script.run_update((*hit.doc.source).clone(), &doc) {
+            match script.run_update(hit.doc.source.fields().clone(), &doc) {
                 Ok((ScriptOp::Noop, _)) => return (HitOutcome::Noop, None),
                 Ok((ScriptOp::Delete, _)) => (Write::Delete { id, condition }, HitOutcome::Deleted),
                 Ok((ScriptOp::Index | ScriptOp::Create, source)) => {
-                    let source = Arc::new(source);
+                    let source = Arc::new(Document::routed(source, hit.doc.source.routing()));
                     let write = Write::Index {
                         id,
                         source,
@@ -218,9 +216,10 @@ async fn run(
 ) -> Result<Response<Body>, RestError> {
     let started = Instant::now();
     let mut params = params.path_params(&["index"]);
+    let options = IndicesOptions::STRICT_EXPAND.from_params(&mut params)?;
     let request = read_request(api, &mut params, &body)?;
     params.finish()?;
-    let indices = super::search::resolve(&state.0.indices, Some(&index))?;
+    let indices = searched_indices(&state.0.indices, Some(&index), options)?;
     let searched = Searched::take(indices)?;
     let order = [SortKey::default_order(SortField::Doc)];
     let mut hits = matching(&searched.views, &request.query, &order);
@@ -247,7 +246,9 @@ async fn run(
         }
     }
     if request.refresh {
-        searched.indices.iter().for_each(|index| index.refresh());
+        for index in &searched.indices {
+            index.refreshed().await;
+        }
     }
     let status = failures.iter().map(|f| f.2.status()).max().unwrap_or(200);
     let mut out = Map::new();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::{reply, EsPath};
 use crate::rest::error::RestError;
+use crate::rest::index_expression::{resolve, IndicesOptions};
 use crate::rest::params::Params;
 use crate::rest::registry::Index;
 use crate::rest::server::ClusterState;
@@ -152,28 +153,6 @@ impl ShardCounts {
     }
 }
 
-/// Which indices a health request names, resolved as `IndexNameExpressionResolver` does with
-/// `IndicesOptions.strictExpand()`: `_all`, `*` and wildcards may match nothing; a plain name
-/// must exist. `None` when one does not.
-fn resolve(all: &[Arc<Index>], names: &str) -> Option<Vec<Arc<Index>>> {
-    let mut chosen: Vec<Arc<Index>> = Vec::new();
-    for name in names.split(',').filter(|n| !n.is_empty()) {
-        let matching: Vec<&Arc<Index>> = all
-            .iter()
-            .filter(|index| name == "_all" || glob(name, &index.name))
-            .collect();
-        if matching.is_empty() && name != "_all" && !name.contains('*') {
-            return None;
-        }
-        for index in matching {
-            if !chosen.iter().any(|c| c.name == index.name) {
-                chosen.push(index.clone());
-            }
-        }
-    }
-    Some(chosen)
-}
-
 /// `GET /_cluster/health`.
 pub async fn health(state: ClusterState, params: Params) -> Result<Response<Body>, RestError> {
     cluster_health(state, None, params).await
@@ -220,7 +199,8 @@ async fn cluster_health(
         let everything = ShardCounts::of(&all);
         let (counts, found) = match names.as_deref() {
             None => (everything, true),
-            Some(names) => match resolve(&all, names) {
+            // `prepareResponse` checks the names with `IndicesOptions.strictExpand()`.
+            Some(names) => match resolve(&all, Some(names), IndicesOptions::STRICT_EXPAND).ok() {
                 Some(chosen) => (ShardCounts::of(&chosen), true),
                 // The lenient count over the indices that exist, then red (`clusterHealth`,
                 // `prepareResponse`).

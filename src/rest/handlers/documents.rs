@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, Response};
 use serde_json::{Map, Value};
 
 use super::{reply, EsBody, EsPath, Node};
-use crate::engine::EsError;
+use crate::engine::{Document, EsError};
 use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_get, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
@@ -234,13 +234,14 @@ async fn write_document(
     let id = id.unwrap_or_else(|| cluster.ids.next_id());
     // The document the engine will keep, reserved until the engine has it.
     let mut held = cluster.breakers.reserve(Child::Request, 0, INDEX_ACTION)?;
-    let source = Arc::new(parse_source(bytes, &mut held, INDEX_ACTION)?);
+    let source = parse_source(bytes, &mut held, INDEX_ACTION)?;
+    let source = Arc::new(Document::routed(source, write.routing.as_deref()));
     let (number, shard) = index.route(&id, write.routing.as_deref());
     let describe = || {
         format!(
             "index {{[{}][{id}], source[{}]}}",
             index.name,
-            Value::Object((*source).clone())
+            Value::Object(source.fields().clone())
         )
     };
     write
@@ -357,11 +358,12 @@ pub async fn delete(
     ))
 }
 
-/// A realtime get with its parameters in `RestGetAction`'s order (`RestGetSourceAction` reads
-/// the same ones), validated as `GetRequest.validate` does; the source filtered as `_source`,
-/// `_source_includes`, `_source_excludes` and `stored_fields` ask
-/// ([`SourceFilter::for_get`]).
-fn realtime_get(
+/// A get with its parameters in `RestGetAction`'s order (`RestGetSourceAction` reads the same
+/// ones), validated as `GetRequest.validate` does; realtime by default, from the refreshed view
+/// with `realtime=false`, after a refresh when `refresh=true` too (`TransportGetAction.asyncGet`
+/// refreshes only then); the source filtered as `_source`, `_source_includes`,
+/// `_source_excludes` and `stored_fields` ask ([`SourceFilter::for_get`]).
+async fn get_document(
     state: &ClusterState,
     node: Option<usize>,
     index: &str,
@@ -369,10 +371,10 @@ fn realtime_get(
     params: Params,
 ) -> Result<GetResponse, RestError> {
     let mut params = params.path_params(&["index", "id"]);
-    params.boolean("refresh")?;
+    let refresh = params.boolean("refresh")?.unwrap_or(false);
     let routing = params.str("routing");
     let preference = params.str("preference");
-    params.boolean("realtime")?;
+    let realtime = params.boolean("realtime")?.unwrap_or(true);
     if params.has("fields") {
         return Err(RestError::illegal_argument(
             "the parameter [fields] is no longer supported, please use [stored_fields] to retrieve stored fields or [_source] to load the field from _source",
@@ -390,7 +392,10 @@ fn realtime_get(
     let version = validate_get(version, version_type).map_err(|e| RestError::validation(&e))?;
     let index = state.0.indices.get(index)?;
     let (_, shard) = index.route(id, routing.as_deref());
-    let mut response = shard.read(node, preference.as_deref(), id, version)?;
+    if refresh && !realtime {
+        shard.refreshed(Refresh::Immediate).await;
+    }
+    let mut response = shard.read(node, preference.as_deref(), id, version, realtime)?;
     let filter = SourceFilter::for_get(requested, stored_fields.as_deref());
     response.source = filter.apply(response.source.take());
     Ok(response)
@@ -403,7 +408,7 @@ pub async fn get(
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
-    let response = realtime_get(&state, node, &index, &id, params)?;
+    let response = get_document(&state, node, &index, &id, params).await?;
     Ok(reply(response.status(), &response))
 }
 
@@ -414,7 +419,7 @@ pub async fn get_source(
     EsPath((index, id)): EsPath<(String, String)>,
     params: Params,
 ) -> Result<Response<Body>, RestError> {
-    let response = realtime_get(&state, node, &index, &id, params)?;
+    let response = get_document(&state, node, &index, &id, params).await?;
     match response.source {
         Some(source) if response.found => Ok(reply(200, &*source)),
         _ => Err(RestError::exception(

@@ -83,14 +83,14 @@ pub async fn refresh(
     let mut params = params.path_params(&["index"]);
     refresh_params(&mut params)?;
     let index = state.0.indices.get(&index)?;
-    Ok(refreshed(&[index]))
+    Ok(refreshed(&[index]).await)
 }
 
 /// `POST|GET /_refresh`: every index.
 pub async fn refresh_all(state: ClusterState, params: Params) -> Result<Response<Body>, RestError> {
     let mut params = params;
     refresh_params(&mut params)?;
-    Ok(refreshed(&state.0.indices.all()))
+    Ok(refreshed(&state.0.indices.all()).await)
 }
 
 fn refresh_params(params: &mut Params) -> Result<(), RestError> {
@@ -100,10 +100,10 @@ fn refresh_params(params: &mut Params) -> Result<(), RestError> {
 
 /// Refresh `indices` and answer with their shard copies (`BroadcastResponse`): every copy of
 /// the settings in `total`, the active ones in `successful`.
-fn refreshed(indices: &[std::sync::Arc<crate::rest::registry::Index>]) -> Response<Body> {
+async fn refreshed(indices: &[std::sync::Arc<crate::rest::registry::Index>]) -> Response<Body> {
     let (mut total, mut successful) = (0u64, 0u64);
     for index in indices {
-        index.refresh();
+        index.refreshed().await;
         let copies = 1 + u64::from(index.settings.number_of_replicas);
         total += u64::from(index.settings.number_of_shards) * copies;
         successful += index

@@ -8,6 +8,8 @@
 //! index, a version conflict or a bad preference fails only its item
 //! (`MultiGetResponse.Failure`: `_index`, `_id`, `error`).
 
+use std::collections::HashSet;
+
 use axum::body::Body;
 use axum::http::Response;
 use serde_json::{Map, Value};
@@ -17,7 +19,7 @@ use crate::engine::EsError;
 use crate::protocol::{ValidationErrors, VersionType};
 use crate::rest::bulk_request::{text, token};
 use crate::rest::error::RestError;
-use crate::rest::params::Params;
+use crate::rest::params::{Params, Refresh};
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
 use crate::rest::strict_json::{self, field_location};
@@ -228,13 +230,14 @@ fn answer(
     state: &ClusterState,
     node: Option<usize>,
     preference: Option<&str>,
+    realtime: bool,
     item: Item,
 ) -> Value {
     let index = item.index.unwrap_or_default();
     let id = item.id.unwrap_or_default();
     let result = state.0.indices.get(&index).and_then(|found| {
         let (_, shard) = found.route(&id, item.routing.as_deref());
-        let mut response = shard.read(node, preference, &id, item.version)?;
+        let mut response = shard.read(node, preference, &id, item.version, realtime)?;
         let filter = SourceFilter::for_get(item.source, item.stored_fields.as_deref());
         response.source = filter.apply(response.source.take());
         Ok(response)
@@ -255,6 +258,25 @@ fn answer(
     }
 }
 
+/// `refresh=true` with `realtime=false`: each shard the items read is refreshed once before
+/// any is read (`TransportShardMultiGetAction` refreshes its shard first); a missing index is
+/// left to its item's error.
+async fn refresh_shards_of(state: &ClusterState, items: &[Item]) {
+    let mut refreshed = HashSet::new();
+    for item in items {
+        let (Some(index), Some(id)) = (&item.index, &item.id) else {
+            continue;
+        };
+        let Ok(found) = state.0.indices.get(index) else {
+            continue;
+        };
+        let (number, shard) = found.route(id, item.routing.as_deref());
+        if refreshed.insert((index.clone(), number)) {
+            shard.refreshed(Refresh::Immediate).await;
+        }
+    }
+}
+
 async fn multi_get(
     state: ClusterState,
     node: Option<usize>,
@@ -265,8 +287,8 @@ async fn multi_get(
     let stored_fields = params.list("stored_fields");
     let routing = params.str("routing");
     let preference = params.str("preference");
-    params.boolean("realtime")?;
-    params.boolean("refresh")?;
+    let realtime = params.boolean("realtime")?.unwrap_or(true);
+    let refresh = params.boolean("refresh")?.unwrap_or(false);
     params.boolean("force_synthetic_source")?;
     let source = SourceFilter::requested(&mut params)?;
     params.finish()?;
@@ -283,9 +305,12 @@ async fn multi_get(
     };
     let items = parse_items(&body.0, &defaults)?;
     validate(&items)?;
+    if refresh && !realtime {
+        refresh_shards_of(&state, &items).await;
+    }
     let docs: Vec<Value> = items
         .into_iter()
-        .map(|item| answer(&state, node, preference.as_deref(), item))
+        .map(|item| answer(&state, node, preference.as_deref(), realtime, item))
         .collect();
     Ok(reply(200, &serde_json::json!({ "docs": docs })))
 }

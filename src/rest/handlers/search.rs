@@ -12,29 +12,21 @@ use serde_json::{json, Map, Value};
 use super::{reply, EsBody, EsPath};
 use crate::engine::SearchView;
 use crate::rest::error::RestError;
+use crate::rest::index_expression::{resolve, IndicesOptions};
 use crate::rest::params::Params;
 use crate::rest::registry::{Index, Registry};
 use crate::rest::search_request::{apply_search_params, QueryParser, SearchRequest};
 use crate::rest::server::ClusterState;
 use crate::search::{matching, Hit, SortField};
 
-/// The indices a path names: a comma-separated list, or `_all` / `*` for every index.
-pub fn resolve(
+/// The indices a search-like request reads: the path's expression under `SearchRequest`'s
+/// default `IndicesOptions` and the URL's (read by [`IndicesOptions::from_params`]).
+pub fn searched_indices(
     registry: &Registry,
     expression: Option<&str>,
+    options: IndicesOptions,
 ) -> Result<Vec<Arc<Index>>, RestError> {
-    match expression {
-        None | Some("_all" | "*") => {
-            let mut all = registry.all();
-            all.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(all)
-        }
-        Some(list) => list
-            .split(',')
-            .filter(|name| !name.is_empty())
-            .map(|name| registry.get(name))
-            .collect(),
-    }
+    resolve(&registry.all(), expression, options)
 }
 
 /// The searched shards: each one's refreshed view and the index it belongs to.
@@ -109,8 +101,11 @@ fn hit_json(searched: &Searched, request: &SearchRequest, hit: &Hit, scored: boo
             Value::Null
         },
     );
+    if let Some(routing) = hit.doc.source.routing() {
+        out.insert("_routing".into(), json!(routing));
+    }
     if let Some(source) = request.source.apply(Some(hit.doc.source.clone())) {
-        out.insert("_source".into(), Value::Object((*source).clone()));
+        out.insert("_source".into(), Value::Object(source.fields().clone()));
     }
     if !request.sort.is_empty() {
         out.insert("sort".into(), Value::Array(hit.sort.clone()));
@@ -164,9 +159,10 @@ async fn run_search(
 ) -> Result<Response<Body>, RestError> {
     let started = Instant::now();
     let mut params = params.path_params(&["index"]);
+    let options = IndicesOptions::STRICT_EXPAND.from_params(&mut params)?;
     let request = search_request(&mut params, &body)?;
     params.finish()?;
-    let searched = Searched::take(resolve(&state.0.indices, indices)?)?;
+    let searched = Searched::take(searched_indices(&state.0.indices, indices, options)?)?;
     Ok(reply(200, &respond(&searched, &request, started)))
 }
 
@@ -223,23 +219,21 @@ async fn run_count(
     body: EsBody,
 ) -> Result<Response<Body>, RestError> {
     let mut params = params.path_params(&["index"]);
+    let options = IndicesOptions::STRICT_EXPAND.from_params(&mut params)?;
     let object = body_query(&body, &[])?;
     let query = match object.as_ref().and_then(|o| o.get("query")) {
         Some(query) => QueryParser::new(&body.0).query(query)?,
         None => SearchRequest::default().query,
     };
     params.accept(&[
-        "allow_no_indices",
-        "expand_wildcards",
         "ignore_throttled",
-        "ignore_unavailable",
         "min_score",
         "preference",
         "routing",
         "terminate_after",
     ]);
     params.finish()?;
-    let searched = Searched::take(resolve(&state.0.indices, indices)?)?;
+    let searched = Searched::take(searched_indices(&state.0.indices, indices, options)?)?;
     let count = matching(&searched.views, &query, &[]).len();
     Ok(reply(
         200,

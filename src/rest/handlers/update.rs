@@ -218,12 +218,14 @@ pub fn update_params(
 }
 
 /// The engine's request for a parsed body, recording the resulting source when the response is
-/// to show it (`filter`, the body's `_source` over the URL's).
+/// to show it (`filter`, the body's `_source` over the URL's); `routing` is stored with the
+/// document an upsert creates.
 pub fn engine_request(
     body: UpdateBody,
     url_filter: Option<&SourceFilter>,
     retry_on_conflict: u32,
     if_seq_no: Option<crate::protocol::ChangeId>,
+    routing: Option<&str>,
 ) -> (UpdateRequest, Option<(SourceFilter, FetchedSource)>) {
     let filter = body.source.clone().or_else(|| url_filter.cloned());
     let fetch = filter
@@ -239,6 +241,7 @@ pub fn engine_request(
         script: body.script,
         scripted_upsert: body.scripted_upsert,
         fetched: fetch.as_ref().map(|(_, fetched)| fetched.clone()),
+        routing: routing.map(Arc::from),
     };
     (request, fetch)
 }
@@ -260,9 +263,9 @@ pub fn update_response_object(
         get.insert("found".into(), false.into());
     } else if let Some((filter, fetched)) = fetch {
         get.insert("found".into(), true.into());
-        let source = fetched.get().map(std::sync::Arc::new);
+        let source = fetched.get().map(|fields| Arc::new(fields.into()));
         if let Some(source) = filter.apply(source) {
-            get.insert("_source".into(), Value::Object((*source).clone()));
+            get.insert("_source".into(), Value::Object(source.fields().clone()));
         }
     } else {
         return body;
@@ -325,6 +328,7 @@ pub async fn update(
         url.source.as_ref(),
         url.retry_on_conflict,
         validated,
+        url.routing.as_deref(),
     );
     let describe = || {
         format!(

@@ -31,7 +31,7 @@ pub fn doc_id(doc: DocId) -> String {
 pub fn source(chain: Chain) -> Source {
     let writers: Vec<u8> = chain.writers().collect();
     match json!({ "chain": writers }) {
-        Value::Object(map) => Arc::new(map),
+        Value::Object(map) => Arc::new(map.into()),
         _ => unreachable!("a JSON object"),
     }
 }
