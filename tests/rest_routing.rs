@@ -13,20 +13,10 @@ mod rest_support;
 
 use rest_support::Es;
 
-/// One shard, no replicas, no background refresh.
-fn quiet_index(es: &Es, name: &str) {
-    let created = es.call(
-        "PUT",
-        &format!("/{name}"),
-        Some(r#"{"settings":{"refresh_interval":"-1","number_of_replicas":0}}"#),
-    );
-    assert_eq!(created.status, 200, "{}", created.body);
-}
-
 #[test]
 fn a_routed_document_shows_its_routing_in_get_mget_and_search_but_not_in_write_answers() {
     let es = Es::start(1);
-    quiet_index(&es, "r");
+    es.create_unrefreshed_index("r");
     let indexed = es.call(
         "PUT",
         "/r/_doc/1?routing=u1&refresh=true",
@@ -74,7 +64,7 @@ fn a_routed_document_shows_its_routing_in_get_mget_and_search_but_not_in_write_a
 #[test]
 fn an_update_keeps_the_stored_routing_an_upsert_stores_the_requests_and_a_script_reads_it() {
     let es = Es::start(1);
-    quiet_index(&es, "r");
+    es.create_unrefreshed_index("r");
     es.call("PUT", "/r/_doc/1?routing=u1", Some(r#"{"x":1}"#));
     // One shard: an update without routing reaches the document and keeps its routing.
     let updated = es.call("POST", "/r/_update/1", Some(r#"{"doc":{"x":2}}"#));
@@ -115,7 +105,7 @@ fn an_update_keeps_the_stored_routing_an_upsert_stores_the_requests_and_a_script
 #[test]
 fn update_by_query_keeps_each_hits_routing() {
     let es = Es::start(1);
-    quiet_index(&es, "r");
+    es.create_unrefreshed_index("r");
     es.call(
         "PUT",
         "/r/_doc/1?routing=u1&refresh=true",
@@ -155,7 +145,7 @@ fn the_routing_is_replicated_and_survives_a_failover() {
 #[test]
 fn realtime_false_reads_the_refreshed_view_and_refresh_true_refreshes_it_first() {
     let es = Es::start(1);
-    quiet_index(&es, "q");
+    es.create_unrefreshed_index("q");
     es.call("PUT", "/q/_doc/1", Some(r#"{"v":1}"#));
     let unrefreshed = es.call("GET", "/q/_doc/1?realtime=false", None);
     assert_eq!(

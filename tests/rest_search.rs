@@ -17,18 +17,9 @@ fn untimed(body: &str) -> String {
     value.to_string()
 }
 
-fn manual_index(es: &Es, name: &str) {
-    let created = es.call(
-        "PUT",
-        &format!("/{name}"),
-        Some(r#"{"settings":{"refresh_interval":"-1","number_of_replicas":0}}"#),
-    );
-    assert_eq!(created.status, 200, "{}", created.body);
-}
-
 fn seeded() -> Es {
     let es = Es::start(1);
-    manual_index(&es, "s");
+    es.create_unrefreshed_index("s");
     for (id, doc) in [
         ("1", r#"{"n":1,"tag":"red","name":"kim"}"#),
         ("2", r#"{"n":2,"tag":"blue"}"#),
@@ -60,7 +51,7 @@ fn search(es: &Es, body: &str) -> Value {
 #[test]
 fn a_write_is_visible_to_get_at_once_and_to_search_after_a_refresh() {
     let es = Es::start(1);
-    manual_index(&es, "nrt");
+    es.create_unrefreshed_index("nrt");
     es.call("PUT", "/nrt/_doc/1", Some(r#"{"x":1}"#));
     assert_eq!(es.call("GET", "/nrt/_doc/1", None).json()["found"], true);
     let before = es.call("GET", "/nrt/_search", None);
@@ -91,7 +82,7 @@ fn a_write_is_visible_to_get_at_once_and_to_search_after_a_refresh() {
 #[test]
 fn refresh_true_forces_a_refresh_and_wait_for_waits_for_one() {
     let es = Es::start(1);
-    manual_index(&es, "r");
+    es.create_unrefreshed_index("r");
     let forced = es.call("PUT", "/r/_doc/1?refresh=true", Some(r#"{"x":1}"#));
     assert_eq!(
         forced.body,
@@ -409,7 +400,7 @@ fn a_write_since_the_refresh_is_a_version_conflict_that_aborts_or_is_skipped() {
 #[test]
 fn index_expressions_resolve_with_search_s_indices_options() {
     let es = seeded();
-    manual_index(&es, "t");
+    es.create_unrefreshed_index("t");
     es.call("PUT", "/t/_doc/9?refresh=true", Some(r#"{"n":9}"#));
     let total = |path: &str| {
         let answer = es.call("GET", path, None);

@@ -33,6 +33,16 @@ impl Answer {
 }
 
 impl Es {
+    /// Create index `name`: one shard, no replicas, no background refresh.
+    pub fn create_unrefreshed_index(&self, name: &str) {
+        let created = self.call(
+            "PUT",
+            &format!("/{name}"),
+            Some(r#"{"settings":{"refresh_interval":"-1","number_of_replicas":0}}"#),
+        );
+        assert_eq!(created.status, 200, "{}", created.body);
+    }
+
     pub fn start(nodes: u32) -> Es {
         Es::start_with(ServeArgs {
             nodes,
