@@ -98,7 +98,7 @@ use conformance::walk::{replay_path, walk, Bound};
 
 /// States entered depth-first per entry, then random paths (seeded) if that was not all.
 const BOUND: Bound = Bound {
-    dfs_states: 15_000,
+    dfs_states: 60_000,
     random_paths: 500,
     random_depth: 60,
     seed: 11,
