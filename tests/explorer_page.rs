@@ -55,6 +55,25 @@ fn esocc_with(args: &[&str]) -> Command {
     command
 }
 
+/// `esocc explore` on a free loopback port with the catalogue files `models`, once it answers;
+/// stopped when the first value is dropped.
+fn explorer(models: &[&str]) -> (Running, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let running = Running(
+        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
+            .args(models)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("esocc starts"),
+    );
+    let http = reqwest::blocking::Client::new();
+    wait_until(WAIT, "the explorer to answer", || {
+        http.get(format!("http://{addr}/api/catalogue")).send().ok()
+    });
+    (running, addr)
+}
+
 /// What `esocc check --json` reports for the entry: unique states and depth.
 fn checked_counts() -> (u64, u64) {
     let output = esocc()
@@ -75,9 +94,11 @@ fn checked_counts() -> (u64, u64) {
 /// then ("Unable to receive message from renderer"): the browser tests take turns.
 static ONE_BROWSER: Mutex<()> = Mutex::new(());
 
-fn one_browser() -> MutexGuard<'static, ()> {
+/// A headless Chromium, once it is this test's turn; the turn ends when the guard is dropped.
+fn browser() -> (MutexGuard<'static, ()>, Browser) {
     // A failed test poisons the lock; the next one may still use the browser.
-    ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner())
+    let turn = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    (turn, Browser::start(free_port()))
 }
 
 struct Page<'b> {
@@ -183,23 +204,9 @@ const NEXT: &str = "//ul[@id='next']//a";
 #[test]
 fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
     let (unique_states, depth) = checked_counts();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _explorer = Running(
-        esocc()
-            .args(["explore", "--addr", &addr, "--threads", "1"])
-            .arg(format!("models/{ENTRY}.json"))
-            .arg("models/seed-blind.json")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("esocc starts"),
-    );
-    let http = reqwest::blocking::Client::new();
-    wait_until(WAIT, "the explorer to answer", || {
-        http.get(format!("http://{addr}/api/catalogue")).send().ok()
-    });
-    let _turn = one_browser();
-    let browser = Browser::start(free_port());
+    let entry = format!("models/{ENTRY}.json");
+    let (_explorer, addr) = explorer(&[&entry, "models/seed-blind.json"]);
+    let (_turn, browser) = browser();
     let mut page = Page {
         browser: &browser,
         shots: 0,
@@ -399,25 +406,12 @@ const OUTSIDE: &str = "const api = location.origin + '/api/';\
 
 #[test]
 fn the_longest_counterexample_shows_tombstones_and_labels_that_never_overlap() {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _explorer = Running(
-        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
-            .args([
-                "models/update-retry-below-bound.json",
-                "models/replication-deletes.json",
-                "models/replication-two-docs.json",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let http = reqwest::blocking::Client::new();
-    wait_until(WAIT, "the explorer to answer", || {
-        http.get(format!("http://{addr}/api/catalogue")).send().ok()
-    });
-    let _turn = one_browser();
-    let browser = Browser::start(free_port());
+    let (_explorer, addr) = explorer(&[
+        "models/update-retry-below-bound.json",
+        "models/replication-deletes.json",
+        "models/replication-two-docs.json",
+    ]);
+    let (_turn, browser) = browser();
     let mut page = Page {
         browser: &browser,
         shots: 10,
@@ -538,15 +532,8 @@ fn the_longest_counterexample_shows_tombstones_and_labels_that_never_overlap() {
 
 #[test]
 fn the_api_tells_entries_verdicts_and_paths() {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _explorer = Running(
-        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
-            .args(["models/seed-blind.json", "models/seed-seq-no-and-term.json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_explorer, addr) =
+        explorer(&["models/seed-blind.json", "models/seed-seq-no-and-term.json"]);
     let http = reqwest::blocking::Client::new();
     let get = |path: &str| -> Option<(u16, Value)> {
         let response = http.get(format!("http://{addr}{path}")).send().ok()?;
