@@ -19,6 +19,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,6 +55,25 @@ fn esocc_with(args: &[&str]) -> Command {
     command
 }
 
+/// `esocc explore` on a free loopback port with the catalogue files `models`, once it answers;
+/// stopped when the first value is dropped.
+fn explorer(models: &[&str]) -> (Running, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let running = Running(
+        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
+            .args(models)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("esocc starts"),
+    );
+    let http = reqwest::blocking::Client::new();
+    wait_until(WAIT, "the explorer to answer", || {
+        http.get(format!("http://{addr}/api/catalogue")).send().ok()
+    });
+    (running, addr)
+}
+
 /// What `esocc check --json` reports for the entry: unique states and depth.
 fn checked_counts() -> (u64, u64) {
     let output = esocc()
@@ -68,6 +88,17 @@ fn checked_counts() -> (u64, u64) {
         report["unique_states"].as_u64().unwrap(),
         report["max_depth"].as_u64().unwrap(),
     )
+}
+
+/// Two headless Chromiums side by side on a loaded two-core machine lose their renderer now and
+/// then ("Unable to receive message from renderer"): the browser tests take turns.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+/// A headless Chromium, once it is this test's turn; the turn ends when the guard is dropped.
+fn browser() -> (MutexGuard<'static, ()>, Browser) {
+    // A failed test poisons the lock; the next one may still use the browser.
+    let turn = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    (turn, Browser::start(free_port()))
 }
 
 struct Page<'b> {
@@ -137,6 +168,26 @@ impl Page<'_> {
         )
     }
 
+    /// The clients table's cell for `client` in the column `label`, and whether it is
+    /// highlighted.
+    fn client_cell(&self, client: usize, label: &str) -> (String, bool) {
+        let label = serde_json::to_string(label).unwrap();
+        let found = self.browser.script(&format!(
+            "const t = document.getElementById('clients');\
+             const column = Array.from(t.rows[0].cells).findIndex((h) => h.innerText === {label});\
+             const c = column > 0 && t.rows[{}].cells[column];\
+             return c && [c.innerText, c.classList.contains('changed')];",
+            client + 1
+        ));
+        let found = found
+            .as_array()
+            .unwrap_or_else(|| panic!("no cell {label} for client {client}"));
+        (
+            found[0].as_str().unwrap_or_default().trim().to_string(),
+            found[1].as_bool().unwrap_or(false),
+        )
+    }
+
     fn screenshot(&mut self, name: &str) {
         self.shots += 1;
         let png = self.browser.screenshot();
@@ -153,22 +204,9 @@ const NEXT: &str = "//ul[@id='next']//a";
 #[test]
 fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
     let (unique_states, depth) = checked_counts();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _explorer = Running(
-        esocc()
-            .args(["explore", "--addr", &addr, "--threads", "1"])
-            .arg(format!("models/{ENTRY}.json"))
-            .arg("models/seed-blind.json")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("esocc starts"),
-    );
-    let http = reqwest::blocking::Client::new();
-    wait_until(WAIT, "the explorer to answer", || {
-        http.get(format!("http://{addr}/api/catalogue")).send().ok()
-    });
-    let browser = Browser::start(free_port());
+    let entry = format!("models/{ENTRY}.json");
+    let (_explorer, addr) = explorer(&[&entry, "models/seed-blind.json"]);
+    let (_turn, browser) = browser();
     let mut page = Page {
         browser: &browser,
         shots: 0,
@@ -287,6 +325,11 @@ fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
             && diagram.contains("client 0")
             && diagram.contains("master")
     );
+    assert_eq!(
+        browser.script(OUTSIDE),
+        Value::Array(vec![]),
+        "only the explorer's API"
+    );
     page.screenshot("lost-write");
 
     // Back to step 2 and forward again; the URL follows.
@@ -326,6 +369,11 @@ fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
     let step = page.wait_text(STEPS, "the static page's step 3", |t| t.contains(failover));
     assert!(step.contains("violates no_lost_acked_write"), "{step}");
     assert_eq!(page.cell("term", 1), ("2".into(), true));
+    assert_eq!(
+        browser.script(OUTSIDE),
+        Value::Array(vec![]),
+        "nothing from elsewhere"
+    );
     browser.click(&browser.find_all("//button[@id='back']")[0]);
     wait_until(WAIT, "the static page's step 2", || {
         (page.texts(STEPS).len() == 3).then_some(())
@@ -333,17 +381,159 @@ fn walks_an_entry_to_its_lost_acknowledged_write_by_clicking() {
     page.screenshot("static");
 }
 
+/// The texts of the diagram's labels whose rendered boxes overlap another label's, and how many
+/// labels there are.
+const OVERLAPS: &str = "const texts = Array.from(document.querySelectorAll('#diagram svg text'));\
+    const boxes = texts.map((t) => t.getBoundingClientRect());\
+    const clash = [];\
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {\
+      const a = boxes[i], b = boxes[j];\
+      if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)\
+        clash.push(texts[i].textContent + ' / ' + texts[j].textContent);\
+    }\
+    return [texts.length, clash];";
+
+/// What the page loaded besides itself: resources from anywhere but the explorer's own API (a
+/// favicon the browser asks for on its own among them), and elements that point elsewhere than
+/// into the page or an inline `data:` URL.
+const OUTSIDE: &str = "const api = location.origin + '/api/';\
+    const loaded = performance.getEntriesByType('resource').map((r) => r.name)\
+      .filter((name) => location.protocol === 'file:' || !name.startsWith(api));\
+    const links = Array.from(document.querySelectorAll('[src], [href]'))\
+      .map((e) => e.getAttribute('src') || e.getAttribute('href'))\
+      .filter((url) => !url.startsWith('#') && !url.startsWith('data:'));\
+    return loaded.concat(links);";
+
+#[test]
+fn the_longest_counterexample_shows_tombstones_and_labels_that_never_overlap() {
+    let (_explorer, addr) = explorer(&[
+        "models/update-retry-below-bound.json",
+        "models/replication-deletes.json",
+        "models/replication-two-docs.json",
+    ]);
+    let (_turn, browser) = browser();
+    let mut page = Page {
+        browser: &browser,
+        shots: 10,
+    };
+
+    // Two documents: both in every copy's table.
+    browser.goto(&format!("http://{addr}/#/replication-two-docs/"));
+    page.wait_text("//h1", "the two-document entry", |t| {
+        t == "replication-two-docs"
+    });
+    for copy in 0..2 {
+        assert_eq!(page.cell("doc 1 _seq_no", copy).0, "0");
+        assert_eq!(page.cell("doc 2 _seq_no", copy).0, "1");
+        assert_eq!(page.cell("doc 2 value", copy).0, "[]");
+    }
+
+    // The update API: a client's retries left, used by the 409 that makes it retry.
+    let open = |entry: &str, property: &str, depth: usize| {
+        browser.goto(&format!("http://{addr}/"));
+        let link = format!(
+            "//tr[@data-entry='{entry}']/td[5]//div[code[text()='{property}']]/a[@class='cx']"
+        );
+        page.wait_text(&link, "the entry checked", |t| {
+            t == format!("shortest counterexample ({depth} steps)")
+        });
+        browser.click(&browser.find_all(&link)[0]);
+        wait_until(WAIT, "the counterexample's steps", || {
+            (page.texts(STEPS).len() == depth + 1).then_some(())
+        });
+    };
+    open("update-retry-below-bound", "retry_sizing", 8);
+    assert_eq!(page.client_cell(1, "retries left"), ("-".into(), true));
+    browser.click(&browser.find_all(&format!("{STEPS}[@data-step='0']"))[0]);
+    page.wait_text("//h2[@id='state-title']", "the initial state", |t| {
+        t == "State: initial"
+    });
+    assert_eq!(page.client_cell(1, "retries left"), ("1".into(), false));
+    browser.click(&browser.find_all(&format!("{STEPS}[@data-step='4']"))[0]);
+    page.wait_text("//h2[@id='state-title']", "the state after step 4", |t| {
+        t == "State after step 4"
+    });
+    assert!(page.texts(STEPS)[4].contains("→ 409 version_conflict_engine_exception"));
+    assert_eq!(page.client_cell(1, "retries left"), ("0".into(), true));
+    assert_eq!(page.client_cell(2, "retries left"), ("1".into(), false));
+    assert_eq!(page.client_cell(0, "retries left"), ("-".into(), false));
+
+    // The catalogue's longest counterexample (12 steps), opened by its link.
+    open("replication-deletes", "applied_at_most_once", 12);
+    let steps = page.texts(STEPS);
+    assert!(
+        steps[2].starts_with("2. client 1 → n0: DELETE /idx/_doc/1?if_seq_no=0&if_primary_term=1"),
+        "{}",
+        steps[2]
+    );
+    assert!(
+        steps[3].contains("404 not found (tombstone _seq_no=1"),
+        "{}",
+        steps[3]
+    );
+    // Each property is marked once, at the step where it first fails on this path.
+    let marked = |property: &str| -> Vec<usize> {
+        let line = format!("violates {property}:");
+        (0..steps.len())
+            .filter(|&k| steps[k].contains(&line))
+            .collect()
+    };
+    assert_eq!(marked("applied_at_most_once"), [12]);
+    assert_eq!(marked("cas_linearizable"), [9]);
+    let verdict = |property: &str| {
+        page.texts(&format!(
+            "//div[@id='verdicts']//tr[@data-property='{property}']/td[4]"
+        ))[0]
+            .clone()
+    };
+    assert_eq!(verdict("applied_at_most_once"), "fails at step 12");
+    assert_eq!(verdict("cas_linearizable"), "fails at step 9");
+    assert_eq!(verdict("no_lost_acked_write"), "holds so far");
+
+    // The delete leaves a tombstone in the primary's table.
+    browser.click(&browser.find_all(&format!("{STEPS}[@data-step='2']"))[0]);
+    page.wait_text("//h2[@id='state-title']", "the state after step 2", |t| {
+        t == "State after step 2"
+    });
+    assert_eq!(page.cell("doc 1 value", 0), ("tombstone".into(), true));
+    assert_eq!(page.cell("doc 1 _version", 0), ("2".into(), true));
+    assert_eq!(page.cell("doc 1 value", 1), ("[]".into(), false));
+
+    // The diagram: no two labels overlap, and the long run scrolls vertically only.
+    let found = browser.script(OVERLAPS);
+    assert!(found[0].as_u64().unwrap() > 24, "labels drawn: {found}");
+    assert_eq!(found[1], Value::Array(vec![]), "overlapping labels");
+    let scroll = browser.script(
+        "const d = document.getElementById('diagram');\
+         d.scrollIntoView(); return [d.scrollWidth, d.clientWidth, d.scrollHeight, d.clientHeight];",
+    );
+    let scroll: Vec<u64> = serde_json::from_value(scroll).unwrap();
+    assert!(scroll[0] <= scroll[1], "no horizontal scroll: {scroll:?}");
+    assert!(
+        scroll[2] > scroll[3],
+        "the long run scrolls vertically: {scroll:?}"
+    );
+    page.screenshot("diagram");
+
+    // A reload reproduces the path from the URL alone.
+    let walked = page.hash();
+    browser.script("window.unloaded = false; setTimeout(() => location.reload()); return null;");
+    wait_until(WAIT, "the reloaded path", || {
+        let reloaded = browser.script("return window.unloaded === undefined;") == Value::Bool(true);
+        (reloaded && page.texts(STEPS) == steps).then_some(())
+    });
+    assert_eq!(page.hash(), walked);
+    assert_eq!(
+        browser.script(OUTSIDE),
+        Value::Array(vec![]),
+        "nothing from elsewhere"
+    );
+}
+
 #[test]
 fn the_api_tells_entries_verdicts_and_paths() {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _explorer = Running(
-        esocc_with(&["explore", "--addr", &addr, "--threads", "1"])
-            .args(["models/seed-blind.json", "models/seed-seq-no-and-term.json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_explorer, addr) =
+        explorer(&["models/seed-blind.json", "models/seed-seq-no-and-term.json"]);
     let http = reqwest::blocking::Client::new();
     let get = |path: &str| -> Option<(u16, Value)> {
         let response = http.get(format!("http://{addr}{path}")).send().ok()?;
@@ -459,7 +649,7 @@ fn the_api_tells_entries_verdicts_and_paths() {
         .text()
         .unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("function route"));
-    assert!(!page.contains("src=\"http") && !page.contains("<link"));
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
 }
 
 #[test]

@@ -486,6 +486,37 @@ fn a_re_routed_update_with_retry_on_conflict_is_applied_twice() {
 }
 
 #[test]
+fn the_state_view_counts_the_retry_a_re_routed_update_used() {
+    let model = update_config(1).into_model().unwrap();
+    let checker = model.clone().checker().spawn_bfs().join();
+    let path = checker
+        .discovery("applied_at_most_once")
+        .expect("a counterexample");
+    let retries = |state: &State| -> Vec<String> {
+        model
+            .clients(state)
+            .iter()
+            .map(|c| {
+                let field = c.fields.iter().find(|f| f.label == "retries left");
+                field
+                    .expect("an update client has retries left")
+                    .value
+                    .clone()
+            })
+            .collect()
+    };
+    let seen: Vec<Vec<String>> = path.into_states().iter().map(retries).collect();
+    assert_eq!(seen[0], ["1", "1"]);
+    // The twice-applied write waits for its acknowledgement with its one retry used; once
+    // answered, an operation has none left to use.
+    assert!(
+        seen.iter().any(|r| r.contains(&"0".to_string())),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().unwrap(), &["-", "-"]);
+}
+
+#[test]
 fn a_re_routed_update_without_retry_is_answered_409_and_applied_once() {
     assert_eq!(
         refuted(update_config(0)),

@@ -8,7 +8,7 @@ use crate::model::trace::{
     write_query, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
 };
 use crate::model::Invariant;
-use crate::protocol::{Condition, PrimaryDemoted, SeqNo, VersionConflict};
+use crate::protocol::{Condition, Guard, PrimaryDemoted, SeqNo, VersionConflict};
 
 use super::properties::first_stale_read;
 use super::state::{
@@ -325,12 +325,16 @@ impl Describe for ReplicationModel {
                     Phase::Done => "done".to_string(),
                 };
                 let ops = self.config.ops_per_client;
+                let mut fields = vec![
+                    Field::new("operation", format!("{} of {ops}", (c.op + 1).min(ops))),
+                    Field::new("phase", phase),
+                ];
+                if self.config.api == Api::Update {
+                    fields.push(Field::new("retries left", self.retries_left(state, client)));
+                }
                 Item {
                     name: format!("client {i}"),
-                    fields: vec![
-                        Field::new("operation", format!("{} of {ops}", (c.op + 1).min(ops))),
-                        Field::new("phase", phase),
-                    ],
+                    fields,
                 }
             })
             .collect()
@@ -532,6 +536,25 @@ impl ReplicationModel {
     }
 
     /// The read a client's current write is based on.
+    /// An update's `retry_on_conflict` retries not yet used. The model retries only inside the
+    /// step that meets a re-routed update's conflict, preparing the update again from the
+    /// primary's document: a write waiting on another base than the one it was invoked with
+    /// has used one. A finished operation has none left to use (`-`).
+    fn retries_left(&self, state: &State, client: u8) -> String {
+        let c = state.clients[usize::from(client)];
+        let retries = self.config.retry_on_conflict;
+        match c.phase {
+            Phase::Done => "-".to_string(),
+            Phase::Waiting(read) => {
+                let base = Guard::SeqNoAndTerm.condition(read.map(|d| d.meta));
+                let used = invoked(state, self.thread(client, c.op))
+                    .is_some_and(|(_, invoked)| invoked != base);
+                retries.saturating_sub(u8::from(used)).to_string()
+            }
+            Phase::Idle | Phase::Read(_) | Phase::Rerouted(_) => retries.to_string(),
+        }
+    }
+
     fn request_read(&self, state: &State, client: u8) -> Option<Doc> {
         match state.clients[usize::from(client)].phase {
             Phase::Read(read) | Phase::Waiting(read) | Phase::Rerouted(read) => read,
