@@ -17,7 +17,11 @@
 //! | [`handlers`] | one module per family of endpoints |
 //! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
 //! | [`suggest`] | "did you mean" suggestions for unknown parameters and body fields |
-//! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
+//! | [`envelope`] | Elasticsearch's exception envelope (`root_cause`, metadata, `caused_by`, `status`) |
+//! | [`error`] | error answers: exceptions in the envelope and the plain bodies |
+//! | [`exception`] | the engine's errors as Elasticsearch's exceptions (metadata, causes) |
+//! | [`status`] | the HTTP status of every protocol and engine answer |
+//! | [`responses`] | the bodies of writes and gets in Elasticsearch 8's field order |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
 //! | [`index_name`] | index name validation texts |
@@ -35,7 +39,9 @@ pub mod autoid;
 pub mod breaker;
 pub mod bulk_request;
 pub mod connections;
+pub mod envelope;
 pub mod error;
+pub mod exception;
 pub mod handlers;
 pub mod index_expression;
 pub mod index_name;
@@ -44,11 +50,13 @@ pub mod json;
 pub mod limits;
 pub mod params;
 pub mod registry;
+pub mod responses;
 pub mod script_request;
 pub mod search_request;
 pub mod server;
 pub mod shard;
 pub mod source_filter;
+pub mod status;
 pub mod strict_json;
 pub mod suggest;
 pub mod wait_for_active;
