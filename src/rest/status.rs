@@ -32,28 +32,22 @@ pub trait ExceptionStatus {
     const STATUS: u16;
 }
 
-impl ExceptionStatus for VersionConflict {
-    const STATUS: u16 = 409;
+/// One `impl ExceptionStatus` per class, as the table in the module doc lists them.
+macro_rules! exception_statuses {
+    ($($class:ty => $status:literal,)*) => {
+        $(impl ExceptionStatus for $class {
+            const STATUS: u16 = $status;
+        })*
+    };
 }
 
-impl ExceptionStatus for ValidationErrors {
-    const STATUS: u16 = 400;
-}
-
-impl ExceptionStatus for DocumentMissing {
-    const STATUS: u16 = 404;
-}
-
-impl ExceptionStatus for TermTooOld {
-    const STATUS: u16 = 500;
-}
-
-impl ExceptionStatus for PrimaryDemoted {
-    const STATUS: u16 = 500;
-}
-
-impl ExceptionStatus for PrimaryInactive {
-    const STATUS: u16 = 503;
+exception_statuses! {
+    VersionConflict => 409,
+    ValidationErrors => 400,
+    DocumentMissing => 404,
+    TermTooOld => 500,
+    PrimaryDemoted => 500,
+    PrimaryInactive => 503,
 }
 
 /// `UpdateHelper.executeScript`'s `IllegalArgumentException` around a script's failure.
