@@ -6,6 +6,13 @@
 //! Elasticsearch. Every concurrency decision is made by [`crate::protocol`] (validation) and the
 //! engine (conflicts, versions); this module only speaks HTTP. See `docs/rest.md`.
 //!
+//! The line: [`crate::protocol`] and [`crate::engine`] answer with typed results and typed errors
+//! that carry Elasticsearch's exception type and reason text, and nothing HTTP. Every HTTP shape
+//! of those answers is here, once: the status codes ([`status`]), the error envelope
+//! ([`envelope`]), an engine error's metadata and causes ([`exception`]) and the write and get
+//! bodies ([`responses`]). The fault-injection endpoints under `/_esocc` still serialize the
+//! engine's group reports (`GroupState`, `Failover`, `Recovery`) with their own serde derives.
+//!
 //! | module | what it does |
 //! | --- | --- |
 //! | [`args`] | `esocc serve`'s arguments and the blocking [`serve`] entry point |
