@@ -9,6 +9,10 @@ use esocc::engine::{
 use esocc::protocol::{ChangeId, Condition, VersionType};
 use serde_json::{json, Map, Value};
 
+#[path = "support/answers.rs"]
+mod answers;
+use answers::{error_answer, get_answer, write_answer};
+
 fn copy() -> ShardCopy {
     ShardCopy::new(ShardId::new("movies", "kjpb", 0))
 }
@@ -26,10 +30,7 @@ fn obj(v: Value) -> Map<String, Value> {
 
 /// The response or error body as compact JSON, with the HTTP status.
 fn answer(outcome: &WriteOutcome) -> (u16, String) {
-    match &outcome.result {
-        Ok(r) => (r.status(), serde_json::to_string(r).unwrap()),
-        Err(e) => (e.status(), serde_json::to_string(e).unwrap()),
-    }
+    write_answer(&outcome.result)
 }
 
 fn if_seq_no(seq_no: i64, term: u64) -> Condition {
@@ -44,17 +45,13 @@ fn index_then_get_have_elasticsearch_shapes() {
         answer(&out),
         (201, r#"{"_index":"movies","_id":"1","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1}"#.into())
     );
-    let got = c.get("1");
-    assert_eq!(got.status(), 200);
     assert_eq!(
-        serde_json::to_string(&got).unwrap(),
-        r#"{"_index":"movies","_id":"1","_version":1,"_seq_no":0,"_primary_term":1,"found":true,"_source":{"title":"x","n":1}}"#
+        get_answer(&c.get("1")),
+        (200, r#"{"_index":"movies","_id":"1","_version":1,"_seq_no":0,"_primary_term":1,"found":true,"_source":{"title":"x","n":1}}"#.into())
     );
-    let missing = c.get("2");
-    assert_eq!(missing.status(), 404);
     assert_eq!(
-        serde_json::to_string(&missing).unwrap(),
-        r#"{"_index":"movies","_id":"2","found":false}"#
+        get_answer(&c.get("2")),
+        (404, r#"{"_index":"movies","_id":"2","found":false}"#.into())
     );
     let again = c.index("1", src(json!({"n": 2})), &Condition::None);
     assert_eq!(again.result.as_ref().unwrap().result.as_str(), "updated");
@@ -84,7 +81,7 @@ fn create_conflicts_on_a_live_document_and_recreates_over_a_tombstone() {
     assert_eq!(answer(&c.create("1", src(json!({})))).0, 201);
     let out = c.create("1", src(json!({})));
     assert_eq!(
-        out.result.unwrap_err().to_es_error().reason,
+        out.result.unwrap_err().reason(),
         "[1]: version conflict, document already exists (current version [1])"
     );
     let deleted = c.delete("1", &Condition::None);
@@ -111,7 +108,7 @@ fn delete_of_a_missing_document_is_404_not_found_and_consumes_a_seq_no() {
     assert!(matches!(out.ops[0].kind, OpKind::Delete { version: 1, .. }));
     let cas = c.index("9", src(json!({})), &if_seq_no(0, 1));
     assert_eq!(
-        cas.result.unwrap_err().to_es_error().reason,
+        cas.result.unwrap_err().reason(),
         "[9]: version conflict, required seqNo [0], primary term [1]. but no document was found"
     );
 }
@@ -134,8 +131,7 @@ fn external_versions_follow_the_version_type() {
         c.index("1", src(json!({})), &ext(43))
             .result
             .unwrap_err()
-            .to_es_error()
-            .reason,
+            .reason(),
         "[1]: version conflict, current version [45] is higher or equal to the one provided [43]"
     );
     let gte = Condition::Version {
@@ -192,7 +188,7 @@ fn update_with_a_stale_if_seq_no_conflicts_at_the_read() {
     };
     let out = c.update("1", &request);
     assert_eq!(
-        out.result.unwrap_err().to_es_error().reason,
+        out.result.unwrap_err().reason(),
         "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1]"
     );
     assert_eq!(out.attempts, 0);
@@ -215,7 +211,7 @@ fn update_retries_on_conflict_at_most_retry_on_conflict_plus_one_times() {
         Some(source.clone())
     });
     assert_eq!((out.attempts, runs), (3, 3));
-    assert_eq!(out.result.unwrap_err().status(), 409);
+    assert_eq!(error_answer(&out.result.unwrap_err()).0, 409);
     // Increment without interference succeeds at the first attempt.
     let out = c.update_with("1", &options, |source| {
         let n = source["n"].as_i64().unwrap_or(0);
@@ -278,13 +274,12 @@ fn replica_checkpoint_waits_for_noops_and_fences_old_terms() {
     replica.apply_noop(0, 2).unwrap();
     assert_eq!((replica.local_checkpoint(), replica.primary_term()), (1, 2));
     let err = replica.apply_noop(2, 1).unwrap_err();
-    assert_eq!(err.status(), 500);
     assert_eq!(
-        serde_json::to_string(&err).unwrap(),
-        r#"{"error":{"root_cause":[{"type":"illegal_state_exception","reason":"[movies][0] operation primary term [1] is too old (current [2])"}],"type":"illegal_state_exception","reason":"[movies][0] operation primary term [1] is too old (current [2])"},"status":500}"#
+        error_answer(&err),
+        (500, r#"{"error":{"root_cause":[{"type":"illegal_state_exception","reason":"[movies][0] operation primary term [1] is too old (current [2])"}],"type":"illegal_state_exception","reason":"[movies][0] operation primary term [1] is too old (current [2])"},"status":500}"#.into())
     );
     let far = replica.apply_noop(1 << 20, 2).unwrap_err();
-    assert_eq!(far.status(), 500);
+    assert_eq!(error_answer(&far).0, 500);
 }
 
 #[test]

@@ -17,6 +17,10 @@ use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use serde_json::{json, Map, Value};
 
+#[path = "support/answers.rs"]
+mod answers;
+use answers::{get_answer, write_answer};
+
 const IDS: [&str; 3] = ["a", "b", "c"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -316,10 +320,7 @@ impl ReferenceStateMachine for Reference {
 }
 
 fn answer(outcome: WriteOutcome) -> (u16, String) {
-    match outcome.result {
-        Ok(r) => (r.status(), serde_json::to_string(&r).unwrap()),
-        Err(e) => (e.status(), serde_json::to_string(&e).unwrap()),
-    }
+    write_answer(&outcome.result)
 }
 
 fn source(v: Value) -> esocc::engine::Source {
@@ -351,10 +352,7 @@ impl StateMachineTest for EngineVsReference {
 
     fn apply(copy: ShardCopy, expected: &RefShard, op: Op) -> ShardCopy {
         let got = match &op {
-            Op::Get(id) => {
-                let r = copy.get(id);
-                (r.status(), serde_json::to_string(&r).unwrap())
-            }
+            Op::Get(id) => get_answer(&copy.get(id)),
             Op::Index(id, cond, n) => {
                 answer(copy.index(id, source(json!({"n": n})), &condition(cond)))
             }

@@ -82,7 +82,7 @@ fn conditional_writes_from_one_read_have_exactly_one_winner() {
             .find_map(|o| o.result.as_ref().err())
             .unwrap();
         assert_eq!(
-            loser.to_es_error().reason,
+            loser.reason(),
             format!(
                 "[d]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [{}] and primary term [1]",
                 winner.seq_no

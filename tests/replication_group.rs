@@ -8,6 +8,10 @@ use esocc::engine::{LinkFault, ShardGroup, ShardId, Source, Write, WriteOutcome,
 use esocc::protocol::{ChangeId, Condition, DocMeta};
 use serde_json::{json, Value};
 
+#[path = "support/answers.rs"]
+mod answers;
+use answers::{error_answer, write_answer};
+
 fn group(replicas: u32) -> ShardGroup {
     ShardGroup::new(ShardId::new("movies", "kjpb", 0), replicas, replicas)
 }
@@ -70,8 +74,8 @@ fn a_write_is_applied_on_every_copy_before_it_is_acknowledged() {
     let out = g.index("1", src(1), &Condition::None);
     assert_eq!(shards(&out), (3, 3, 0));
     assert_eq!(
-        serde_json::to_string(ok(&out)).unwrap(),
-        r#"{"_index":"movies","_id":"1","_version":1,"result":"created","_shards":{"total":3,"successful":3,"failed":0},"_seq_no":0,"_primary_term":1}"#
+        write_answer(&out.result),
+        (201, r#"{"_index":"movies","_id":"1","_version":1,"result":"created","_shards":{"total":3,"successful":3,"failed":0},"_seq_no":0,"_primary_term":1}"#.into())
     );
     for copy in 0..3 {
         assert_eq!(n_at(&g, copy, "1"), Some(1));
@@ -182,7 +186,7 @@ fn fail_primary_promotes_an_in_sync_replica_with_a_new_term() {
 fn error_body(outcome: &WriteOutcome) -> (u16, String) {
     match &outcome.result {
         Ok(r) => panic!("expected a failure, got {r:?}"),
-        Err(e) => (e.status(), serde_json::to_string(e).unwrap()),
+        Err(e) => error_answer(e),
     }
 }
 
@@ -327,7 +331,7 @@ fn seq_no_only_guard_accepts_across_a_failover_what_seq_no_and_term_reject() {
 
     let with_term = g.index("a", src(3), &Condition::IfSeqNo(ChangeId::new(1, 1)));
     assert_eq!(
-        with_term.result.unwrap_err().to_es_error().reason,
+        with_term.result.unwrap_err().reason(),
         "[a]: version conflict, required seqNo [1], primary term [1]. current document has seqNo [1] and primary term [2]"
     );
     let seq_no_only = g.index("a", src(3), &Condition::IfSeqNoOnly(1));

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use esocc::engine::{CopyOptions, LinkFault, PendingWrite, ShardGroup, ShardId, Source, Write};
 use esocc::protocol::{Condition, Guard};
+use esocc::rest::status::Status;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

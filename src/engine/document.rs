@@ -4,12 +4,11 @@
 //! [`Source`] is shared, never copied, between the stored version, the refreshed view, the
 //! responses and the operations shipped to replicas, so the routing travels wherever the source
 //! does: a replica, a promoted primary, a recovered copy and a search hit all show it. The
-//! document dereferences to its source object; it serializes as that object alone.
+//! document dereferences to its source object.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A document's source object and its routing.
@@ -53,11 +52,5 @@ impl Deref for Document {
 
     fn deref(&self) -> &Self::Target {
         &self.fields
-    }
-}
-
-impl Serialize for Document {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.fields.serialize(s)
     }
 }

@@ -1,10 +1,8 @@
-//! The errors a shard copy answers with, rendered as Elasticsearch's error bodies.
+//! The errors a shard copy answers with: what went wrong, with Elasticsearch's exception type and
+//! reason text. Their HTTP statuses and error envelopes are `rest`'s (`rest::exception`).
 
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
-
-use super::es_json::EsError;
 use super::shard::ShardId;
 use crate::protocol::coordinator::PrimaryFailure;
 use crate::protocol::{
@@ -49,18 +47,6 @@ pub struct EngineError {
 }
 
 impl EngineError {
-    /// The HTTP status Elasticsearch answers with.
-    pub fn status(&self) -> u16 {
-        match self.kind {
-            ErrorKind::Conflict { .. } => VersionConflict::STATUS,
-            ErrorKind::DocumentMissing { .. } => DocumentMissing::STATUS,
-            ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::STATUS,
-            ErrorKind::PrimaryDemoted(_) => PrimaryDemoted::STATUS,
-            ErrorKind::PrimaryInactive => PrimaryInactive::STATUS,
-            ErrorKind::Script { .. } => 400,
-        }
-    }
-
     /// How the coordinating node classifies this failure of a primary's attempt
     /// ([`crate::protocol::coordinator::reroute`] decides what it does with it).
     pub fn primary_failure(&self) -> PrimaryFailure {
@@ -83,79 +69,42 @@ impl EngineError {
         }
     }
 
-    /// The exception as Elasticsearch renders it (type, reason, shard metadata).
-    pub fn to_es_error(&self) -> EsError {
-        let s = &self.shard;
-        let on_shard = |error_type, reason| {
-            EsError::new(error_type, reason).with_shard(&s.index, &s.index_uuid, s.shard)
-        };
-        match &self.kind {
-            ErrorKind::Conflict { id, conflict } => {
-                on_shard(VersionConflict::TYPE, conflict.reason(id))
-            }
-            ErrorKind::DocumentMissing { id } => {
-                on_shard(DocumentMissing::TYPE, DocumentMissing.reason(id))
-            }
-            ErrorKind::TermTooOld(too_old) => {
-                EsError::new(TermTooOld::TYPE, too_old.reason(&s.display()))
-            }
-            ErrorKind::AheadOfCheckpoint { seq_no, checkpoint } => EsError::new(
-                TermTooOld::TYPE,
-                format!(
-                    "{} operation seq_no [{seq_no}] is too far above the local checkpoint [{checkpoint}]",
-                    s.display()
-                ),
-            ),
-            ErrorKind::PrimaryDemoted(too_old) => {
-                on_shard(PrimaryDemoted::TYPE, PrimaryDemoted.reason(&s.display())).caused_by(
-                    EsError::new(TermTooOld::TYPE, too_old.reason(&s.display())),
-                )
-            }
-            ErrorKind::PrimaryInactive => {
-                EsError::new(PrimaryInactive::TYPE, PrimaryInactive.reason(&s.display()))
-            }
-            ErrorKind::Script { source, error } => {
-                EsError::new("illegal_argument_exception", "failed to execute script")
-                    .caused_by(script_exception(source, error))
-            }
+    /// Elasticsearch's exception type (the snake_case name of its exception class).
+    pub fn error_type(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Conflict { .. } => VersionConflict::TYPE,
+            ErrorKind::DocumentMissing { .. } => DocumentMissing::TYPE,
+            ErrorKind::TermTooOld(_) | ErrorKind::AheadOfCheckpoint { .. } => TermTooOld::TYPE,
+            ErrorKind::PrimaryDemoted(_) => PrimaryDemoted::TYPE,
+            ErrorKind::PrimaryInactive => PrimaryInactive::TYPE,
+            ErrorKind::Script { .. } => SCRIPT_FAILED_TYPE,
         }
     }
 
-    /// The whole response body: `{"error":{..},"status":N}`.
-    pub fn body(&self) -> serde_json::Value {
-        self.to_es_error().body(self.status())
+    /// Elasticsearch's reason text for this exception on this shard.
+    pub fn reason(&self) -> String {
+        let shard = self.shard.display();
+        match &self.kind {
+            ErrorKind::Conflict { id, conflict } => conflict.reason(id),
+            ErrorKind::DocumentMissing { id } => DocumentMissing.reason(id),
+            ErrorKind::TermTooOld(too_old) => too_old.reason(&shard),
+            ErrorKind::AheadOfCheckpoint { seq_no, checkpoint } => format!(
+                "{shard} operation seq_no [{seq_no}] is too far above the local checkpoint [{checkpoint}]"
+            ),
+            ErrorKind::PrimaryDemoted(_) => PrimaryDemoted.reason(&shard),
+            ErrorKind::PrimaryInactive => PrimaryInactive.reason(&shard),
+            ErrorKind::Script { .. } => SCRIPT_FAILED_REASON.to_owned(),
+        }
     }
 }
 
-/// `ScriptException.toXContent`: `script_stack`, `script`, `lang`, `position`, then the Java
-/// exception that caused it.
-pub fn script_exception(source: &str, error: &crate::script::ScriptError) -> EsError {
-    let position = error.position(source);
-    EsError::new("script_exception", error.reason())
-        .with_detail("script_stack", serde_json::json!(error.stack(source)))
-        .with_detail("script", source.into())
-        .with_detail("lang", crate::script::PAINLESS.into())
-        .with_detail(
-            "position",
-            serde_json::json!({
-                "offset": position.offset,
-                "start": position.start,
-                "end": position.end
-            }),
-        )
-        .caused_by(EsError::new(error.cause_type, error.cause_reason.clone()))
-}
-
-impl Serialize for EngineError {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.body().serialize(s)
-    }
-}
+/// `UpdateHelper.executeScript` wraps a script's failure in an `IllegalArgumentException`.
+const SCRIPT_FAILED_TYPE: &str = "illegal_argument_exception";
+const SCRIPT_FAILED_REASON: &str = "failed to execute script";
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let error = self.to_es_error();
-        write!(f, "{}: {}", error.error_type, error.reason)
+        write!(f, "{}: {}", self.error_type(), self.reason())
     }
 }
 

@@ -13,20 +13,19 @@
 //! | [`update`] | the update API: get → transform → conditional write, bounded retries |
 //! | [`replica`] | applying replicated operations and no-ops |
 //! | [`view`] | the refreshed view search reads, and the ids written since the last refresh |
-//! | [`response`] | write and get responses in Elasticsearch 8's JSON |
-//! | [`error`] | the copy's errors and their Elasticsearch bodies |
-//! | [`es_json`] | Elasticsearch's error envelope, shared with the REST API |
+//! | [`response`] | write and get responses: what a write did, what a get found |
+//! | [`error`] | the copy's errors: Elasticsearch's exception types and reason texts |
 //! | [`group`] | [`ShardGroup`]: primary + replicas, replication, failover, fault injection |
 //!
 //! Every decision (conflict, next `_version`, result, stale replica op, term fencing,
 //! checkpoint walk, retry bound) is a call into [`crate::protocol`]. The engine adds only what
-//! the protocol abstracts away: atomics, memory reclamation and the order of the steps.
+//! the protocol abstracts away: atomics, memory reclamation and the order of the steps. Its
+//! answers are typed values; their HTTP statuses and JSON bodies are [`crate::rest`]'s.
 //! `docs/engine.md` walks through the design; `tests/loom_engine.rs` and the crate's `loom`
 //! module (under `--cfg esocc_loom`) check its concurrency.
 
 pub mod document;
 pub mod error;
-pub mod es_json;
 pub mod group;
 pub mod history;
 #[cfg(all(test, esocc_loom))]
@@ -43,7 +42,6 @@ pub mod view;
 
 pub use document::Document;
 pub use error::{EngineError, ErrorKind};
-pub use es_json::{simple_error_body, EsError};
 pub use group::{CopyId, Failover, FaultError, LinkFault, PendingWrite, ShardGroup, Write};
 pub use history::{OpKind, OpRecord, Source};
 pub use replica::ReplicaApplied;

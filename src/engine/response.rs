@@ -1,12 +1,12 @@
-//! Document API responses with Elasticsearch 8's exact JSON (`DocWriteResponse`, `GetResult`).
-
-use serde::{Serialize, Serializer};
+//! Document API responses as typed values (`DocWriteResponse`, `GetResult`): what a write did and
+//! what a get found. Their HTTP statuses and Elasticsearch 8's JSON bodies are `rest`'s
+//! (`rest::responses`).
 
 use super::history::Source;
 use crate::protocol::{DocMeta, SeqNo, Term, Version, WriteResult};
 
 /// `_shards`: how many copies the write should reach, reached, and failed on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardsInfo {
     pub total: u32,
     pub successful: u32,
@@ -28,32 +28,18 @@ impl ShardsInfo {
     };
 }
 
-/// The response of index, create, delete and update, fields in Elasticsearch's order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The response of index, create, delete and update.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteResponse {
-    #[serde(rename = "_index")]
     pub index: String,
-    #[serde(rename = "_id")]
     pub id: String,
-    #[serde(rename = "_version")]
     pub version: Version,
     pub result: WriteResult,
-    #[serde(rename = "_shards")]
     pub shards: ShardsInfo,
-    /// Left out when unassigned (`DocWriteResponse.innerToXContent`: a scripted upsert's noop).
-    #[serde(rename = "_seq_no", skip_serializing_if = "is_unassigned")]
+    /// Unassigned (negative) for a scripted upsert's noop.
     pub seq_no: SeqNo,
-    /// Left out with an unassigned `_seq_no`, the only case with term 0.
-    #[serde(rename = "_primary_term", skip_serializing_if = "is_no_term")]
+    /// 0 with an unassigned `_seq_no`, and only then.
     pub primary_term: Term,
-}
-
-fn is_unassigned(seq_no: &SeqNo) -> bool {
-    *seq_no < 0
-}
-
-fn is_no_term(term: &Term) -> bool {
-    *term == 0
 }
 
 impl WriteResponse {
@@ -73,40 +59,20 @@ impl WriteResponse {
             primary_term: meta.primary_term,
         }
     }
-
-    /// The HTTP status: 201 created, 404 for a delete that found nothing, 200 otherwise.
-    pub fn status(&self) -> u16 {
-        self.result.status()
-    }
 }
 
 /// The response of a GET: the document's metadata, routing and source, or `found: false`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetResponse {
-    #[serde(rename = "_index")]
     pub index: String,
-    #[serde(rename = "_id")]
     pub id: String,
-    #[serde(rename = "_version", skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
-    #[serde(rename = "_seq_no", skip_serializing_if = "Option::is_none")]
     pub seq_no: Option<SeqNo>,
-    #[serde(rename = "_primary_term", skip_serializing_if = "Option::is_none")]
     pub primary_term: Option<Term>,
-    /// The metadata field `GetResult.toXContentEmbedded` writes between the term and `found`.
-    #[serde(rename = "_routing", skip_serializing_if = "Option::is_none")]
+    /// The `_routing` the document was indexed with.
     pub routing: Option<String>,
     pub found: bool,
-    #[serde(
-        rename = "_source",
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_source"
-    )]
     pub source: Option<Source>,
-}
-
-fn serialize_source<S: Serializer>(source: &Option<Source>, s: S) -> Result<S::Ok, S::Error> {
-    source.as_deref().serialize(s)
 }
 
 impl GetResponse {
@@ -133,14 +99,5 @@ impl GetResponse {
             version: self.version?,
             deleted: false,
         })
-    }
-
-    /// 200 when found, 404 otherwise.
-    pub fn status(&self) -> u16 {
-        if self.found {
-            200
-        } else {
-            404
-        }
     }
 }

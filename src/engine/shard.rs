@@ -18,8 +18,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::error::{EngineError, ErrorKind};
 use super::history::{OpLog, OpRecord, Source};
 use super::response::{GetResponse, WriteResponse};
@@ -109,7 +107,7 @@ pub struct WriteOutcome {
 }
 
 /// What a copy holds, as Elasticsearch's `_stats` counts it (`docs`, `translog.operations`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CopyStats {
     /// Live documents.
     pub docs: usize,

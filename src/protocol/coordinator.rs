@@ -13,8 +13,8 @@
 //! a missing document) is the primary's decision and goes to the client as it is.
 //!
 //! So a conditional write that took effect on the old primary and reached the promoted copy is
-//! executed again there and meets its own change: the client gets a 409 for a write that
-//! happened (`ConcurrentSeqNoVersioningIT`: a version conflict "might or might not have taken
+//! executed again there and meets its own change: the client gets a version conflict for a
+//! write that happened (`ConcurrentSeqNoVersioningIT`: a version conflict "might or might not have taken
 //! place"). Elasticsearch bounds the retries by time only; esocc bounds them by count too
 //! ([`MAX_REROUTES`]), so a request never re-routes without end whatever the clock does.
 //!
@@ -26,7 +26,7 @@
 //! is gone: a shard-not-available failure, so with `retry_on_conflict >= 1` the coordinating
 //! node re-sends the *whole* update to the new primary, which re-reads the document (the first
 //! application is in it) and applies the update again; with `retry_on_conflict = 0` the client
-//! gets the 409 for an update that was applied ([`translated_conflict`]).
+//! gets the version conflict of an update that was applied ([`translated_conflict`]).
 //!
 //! An update item of `_bulk` is re-routed inside its `BulkShardRequest`
 //! (`TransportShardBulkAction`), and what the reroute re-sends depends on where the coordinating
@@ -35,7 +35,7 @@
 //! read) in the request object it executed. A coordinating node on the primary's own node shares
 //! that object (a local transport request is not serialized), so its reroute re-sends the
 //! translation, an index request: a conflict there is not an update's conflict any more
-//! (`onComplete` retries only an `UpdateRequest`), and the client gets the 409 whatever
+//! (`onComplete` retries only an `UpdateRequest`), and the client gets the conflict whatever
 //! `retry_on_conflict` says, under the item's `index` action. A coordinating node elsewhere still
 //! holds the untouched update, so its reroute re-sends the update, which the new primary
 //! translates afresh (`UpdateHelper.prepare`) with `retry_on_conflict` in force
@@ -52,7 +52,7 @@ pub enum PrimaryFailure {
     /// was never the primary): `isShardNotAvailableException`, `NodeClosedException`.
     Unavailable,
     /// A replica's term check told the primary a newer one exists and the master confirmed it
-    /// (`RetryOnPrimaryException`, 500 `retry_on_primary_exception`).
+    /// (`RetryOnPrimaryException`, `retry_on_primary_exception`).
     Demoted,
     /// The primary decided (a version conflict, a missing document): final.
     Decided,

@@ -1,5 +1,6 @@
-//! The errors the protocol's rules produce, each with Elasticsearch's exception type, reason text
-//! and HTTP status. Rendering them into Elasticsearch's JSON envelope is the caller's job.
+//! The errors the protocol's rules produce, each with Elasticsearch's exception type and reason
+//! text. Their HTTP statuses and Elasticsearch's JSON envelope are `rest`'s (`rest::status`,
+//! `rest::envelope`).
 
 use std::fmt;
 
@@ -88,13 +89,12 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// `version_conflict_engine_exception` (409): a definite failure, the write did not happen.
+/// `version_conflict_engine_exception`: a definite failure, the write did not happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionConflict(pub Explanation);
 
 impl VersionConflict {
     pub const TYPE: &'static str = "version_conflict_engine_exception";
-    pub const STATUS: u16 = 409;
 
     /// `"[<id>]: version conflict, <explanation>"`, byte-identical to Elasticsearch 8.
     pub fn reason(&self, id: &str) -> String {
@@ -102,13 +102,12 @@ impl VersionConflict {
     }
 }
 
-/// `action_request_validation_exception` (400): every validation message, in Elasticsearch's order.
+/// `action_request_validation_exception`: every validation message, in Elasticsearch's order.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ValidationErrors(pub Vec<String>);
 
 impl ValidationErrors {
     pub const TYPE: &'static str = "action_request_validation_exception";
-    pub const STATUS: u16 = 400;
 
     pub fn add(&mut self, message: impl Into<String>) {
         self.0.push(message.into());
@@ -137,13 +136,12 @@ impl ValidationErrors {
     }
 }
 
-/// `document_missing_exception` (404): an update of a missing document without an upsert.
+/// `document_missing_exception`: an update of a missing document without an upsert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DocumentMissing;
 
 impl DocumentMissing {
     pub const TYPE: &'static str = "document_missing_exception";
-    pub const STATUS: u16 = 404;
 
     /// `"[<id>]: document missing"`.
     pub fn reason(&self, id: &str) -> String {
@@ -161,7 +159,6 @@ pub struct TermTooOld {
 
 impl TermTooOld {
     pub const TYPE: &'static str = "illegal_state_exception";
-    pub const STATUS: u16 = 500;
 
     /// `"[<index>][<shard>] operation primary term [X] is too old (current [Y])"`.
     pub fn reason(&self, shard: &str) -> String {
@@ -175,13 +172,12 @@ impl TermTooOld {
 /// A primary asked the master to remove a replica that rejected its write, and the master
 /// answered that a newer primary exists (`NoLongerPrimaryShardException`): the old primary fails
 /// itself and the write fails with `RetryOnPrimaryException`. An indefinite failure, never
-/// acknowledged, and not a 409.
+/// acknowledged, and not a version conflict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PrimaryDemoted;
 
 impl PrimaryDemoted {
     pub const TYPE: &'static str = "retry_on_primary_exception";
-    pub const STATUS: u16 = 500;
 
     /// `"primary shard [<shard>] was demoted while failing replica shard"`.
     pub fn reason(&self, shard: &str) -> String {
@@ -189,14 +185,13 @@ impl PrimaryDemoted {
     }
 }
 
-/// The shard has no active primary to run a write on (`UnavailableShardsException`, 503): the
+/// The shard has no active primary to run a write on (`UnavailableShardsException`): the
 /// copy that received it failed, or was never or is no longer the primary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PrimaryInactive;
 
 impl PrimaryInactive {
     pub const TYPE: &'static str = "unavailable_shards_exception";
-    pub const STATUS: u16 = 503;
 
     /// `"<shard> primary shard is not active"` (Elasticsearch appends the request's timeout and
     /// description after waiting for it).

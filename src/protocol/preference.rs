@@ -7,11 +7,11 @@
 //! | --- | --- |
 //! | none or empty | the active copies in turn (round-robin; Elasticsearch ranks them by adaptive replica selection, `ResponseCollectorService`, which has no meaning for in-process copies) |
 //! | `_local` | the coordinating node's copy if it is active, else the others in turn |
-//! | `_only_local` | the coordinating node's copy, or none (503 `no_shard_available_action_exception`) |
+//! | `_only_local` | the coordinating node's copy, or none (`no_shard_available_action_exception`) |
 //! | `_prefer_nodes:a,b` | the first active copy on one of those nodes, else the others in turn |
-//! | `_only_nodes:a,b` | the active copies on those nodes in turn, or 400 "no data nodes with criteria [..] found for shard" |
+//! | `_only_nodes:a,b` | the active copies on those nodes in turn, or "no data nodes with criteria [..] found for shard" |
 //! | `_shards:..\|rest` | `rest` (a GET names its shard by routing; the `_shards` part changes nothing) |
-//! | any other `_...` | 400 `no Preference for [..]`: `_primary`, `_replica`, `_primary_first` and `_replica_first` were removed in 7.0 |
+//! | any other `_...` | `no Preference for [..]`: `_primary`, `_replica`, `_primary_first` and `_replica_first` were removed in 7.0 |
 //! | a custom string | a sticky copy: `hash(string) mod active copies` (murmur3, as Elasticsearch hashes it), the same while the active set stays the same |
 //!
 //! Nodes are named by id or name (`esocc-node-<k>`, the same here) with `*` wildcards
@@ -37,27 +37,27 @@ pub enum Preference {
 /// Why a preference answers an error instead of a copy (Elasticsearch's exceptions).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PreferenceError {
-    /// 400 `illegal_argument_exception`: `no Preference for [<type>]`.
+    /// `illegal_argument_exception`: `no Preference for [<type>]`.
     Unknown(String),
-    /// 500 `string_index_out_of_bounds_exception`: `_prefer_nodes` or `_only_nodes` without the
+    /// `string_index_out_of_bounds_exception`: `_prefer_nodes` or `_only_nodes` without the
     /// colon, which `preference.substring(type.length() + 1)` runs past.
     NoNodeList { preference: String },
-    /// 400 `illegal_argument_exception`: `_only_nodes` matched no node with an active copy.
+    /// `illegal_argument_exception`: `_only_nodes` matched no node with an active copy.
     NoMatchingNode { criteria: Vec<String> },
-    /// 503 `no_shard_available_action_exception`: no active copy to read from (for
+    /// `no_shard_available_action_exception`: no active copy to read from (for
     /// `_only_local`: none on the coordinating node).
     NoCopy,
 }
 
 impl PreferenceError {
-    /// Elasticsearch's exception type and HTTP status.
-    pub fn error_type(&self) -> (&'static str, u16) {
+    /// Elasticsearch's exception type.
+    pub fn error_type(&self) -> &'static str {
         match self {
             PreferenceError::Unknown(_) | PreferenceError::NoMatchingNode { .. } => {
-                ("illegal_argument_exception", 400)
+                "illegal_argument_exception"
             }
-            PreferenceError::NoNodeList { .. } => ("string_index_out_of_bounds_exception", 500),
-            PreferenceError::NoCopy => ("no_shard_available_action_exception", 503),
+            PreferenceError::NoNodeList { .. } => "string_index_out_of_bounds_exception",
+            PreferenceError::NoCopy => "no_shard_available_action_exception",
         }
     }
 
@@ -231,7 +231,7 @@ mod tests {
     fn the_preferences_removed_in_7_0_are_refused_with_elasticsearchs_text() {
         for removed in ["_primary", "_replica", "_primary_first", "_replica_first"] {
             let error = parse(Some(removed)).unwrap_err();
-            assert_eq!(error.error_type(), ("illegal_argument_exception", 400));
+            assert_eq!(error.error_type(), "illegal_argument_exception");
             assert_eq!(
                 error.reason("i", "[i][0]", "1"),
                 format!("no Preference for [{removed}]")

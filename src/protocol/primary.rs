@@ -20,9 +20,8 @@ pub enum WriteKind {
     Delete,
 }
 
-/// `DocWriteResponse.Result`, serialized in lowercase as Elasticsearch does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `DocWriteResponse.Result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WriteResult {
     Created,
     Updated,
@@ -40,16 +39,6 @@ impl WriteResult {
             WriteResult::Deleted => "deleted",
             WriteResult::NotFound => "not_found",
             WriteResult::Noop => "noop",
-        }
-    }
-
-    /// The HTTP status of a successful write with this result: 201 for `created`, 404 for a
-    /// delete that found nothing, 200 otherwise.
-    pub fn status(self) -> u16 {
-        match self {
-            WriteResult::Created => 201,
-            WriteResult::NotFound => 404,
-            _ => 200,
         }
     }
 }
@@ -251,7 +240,6 @@ mod tests {
             (plan.version, plan.result, plan.deleted),
             (1, WriteResult::NotFound, true)
         );
-        assert_eq!(plan.result.status(), 404);
         let again = plan_as_primary(tombstone(1, 1), WriteKind::Delete, &Condition::None).unwrap();
         assert_eq!((again.version, again.result), (2, WriteResult::NotFound));
     }

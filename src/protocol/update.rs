@@ -48,7 +48,7 @@ pub fn write_condition(
 
 /// A user-supplied `if_seq_no` / `if_primary_term` on an update is checked at the get
 /// (`getForUpdate`): a live document with another change conflicts. A missing document is left
-/// to [`write_condition`] (upserts are not allowed with `if_seq_no`, so it answers 404).
+/// to [`write_condition`] (upserts are not allowed with `if_seq_no`, so it answers `document_missing_exception`).
 pub fn check_read(current: Option<DocMeta>, required: ChangeId) -> Result<(), VersionConflict> {
     match DocMeta::live(current) {
         Some(meta) if meta.change_id() != required => Err(VersionConflict(Explanation::SeqNo {

@@ -181,7 +181,7 @@ pub fn validate_delete(id: &str, p: &WriteParams) -> Result<Condition, Validatio
 
 /// `IndexRouting.process`: an index or create request's `_id`, when one is given, must not be
 /// empty. Elasticsearch checks it after validation, once the index exists, so in a bulk only
-/// that item fails (400 `illegal_argument_exception`).
+/// that item fails (`illegal_argument_exception`).
 pub fn check_given_id(id: &str) -> Result<(), &'static str> {
     if id.is_empty() {
         Err("if _id is specified it must not be empty")

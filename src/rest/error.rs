@@ -6,7 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::breaker::CircuitBreaking;
-use crate::engine::{simple_error_body, EsError};
+use super::envelope::{simple_error_body, EsError};
+use super::status::ExceptionStatus;
 use crate::protocol::ValidationErrors;
 
 /// An error answer of the REST layer.

@@ -5,7 +5,7 @@
 //! its alias, whether or not the index exists.
 
 use super::error::RestError;
-use crate::engine::EsError;
+use crate::rest::envelope::EsError;
 
 /// `IngestService.NOOP_PIPELINE_NAME`: no pipeline.
 const NO_PIPELINE: &str = "_none";

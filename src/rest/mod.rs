@@ -6,6 +6,13 @@
 //! Elasticsearch. Every concurrency decision is made by [`crate::protocol`] (validation) and the
 //! engine (conflicts, versions); this module only speaks HTTP. See `docs/rest.md`.
 //!
+//! The line: [`crate::protocol`] and [`crate::engine`] answer with typed results and typed errors
+//! that carry Elasticsearch's exception type and reason text, and nothing HTTP. Every HTTP shape
+//! of those answers is here, once: the status codes ([`status`]), the error envelope
+//! ([`envelope`]), an engine error's metadata and causes ([`exception`]) and the write and get
+//! bodies ([`responses`]). The fault-injection endpoints under `/_esocc` still serialize the
+//! engine's group reports (`GroupState`, `Failover`, `Recovery`) with their own serde derives.
+//!
 //! | module | what it does |
 //! | --- | --- |
 //! | [`args`] | `esocc serve`'s arguments and the blocking [`serve`] entry point |
@@ -17,7 +24,11 @@
 //! | [`handlers`] | one module per family of endpoints |
 //! | [`params`] | query parameters: typed readers and the unrecognized-parameter check |
 //! | [`suggest`] | "did you mean" suggestions for unknown parameters and body fields |
-//! | [`error`] | error answers (Elasticsearch's exception envelope and plain bodies) |
+//! | [`envelope`] | Elasticsearch's exception envelope (`root_cause`, metadata, `caused_by`, `status`) |
+//! | [`error`] | error answers: exceptions in the envelope and the plain bodies |
+//! | [`exception`] | the engine's errors as Elasticsearch's exceptions (metadata, causes) |
+//! | [`status`] | the HTTP status of every protocol and engine answer |
+//! | [`responses`] | the bodies of writes and gets in Elasticsearch 8's field order |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
 //! | [`index_name`] | index name validation texts |
@@ -35,7 +46,9 @@ pub mod autoid;
 pub mod breaker;
 pub mod bulk_request;
 pub mod connections;
+pub mod envelope;
 pub mod error;
+pub mod exception;
 pub mod handlers;
 pub mod index_expression;
 pub mod index_name;
@@ -44,11 +57,13 @@ pub mod json;
 pub mod limits;
 pub mod params;
 pub mod registry;
+pub mod responses;
 pub mod script_request;
 pub mod search_request;
 pub mod server;
 pub mod shard;
 pub mod source_filter;
+pub mod status;
 pub mod strict_json;
 pub mod suggest;
 pub mod wait_for_active;

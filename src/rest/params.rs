@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::error::RestError;
 use super::suggest::similar;
-use crate::engine::EsError;
 use crate::protocol::active_shards::{ActiveShardCount, ActiveShardCountError};
 use crate::protocol::validate::{check_if_primary_term, check_if_seq_no};
 use crate::protocol::{SeqNo, Term};
+use crate::rest::envelope::EsError;
 
 /// Parameters every handler accepts (read by Elasticsearch's channel, not the handler).
 const RESPONSE_PARAMS: [&str; 3] = ["pretty", "human", "error_trace"];

@@ -18,9 +18,9 @@ use super::index_name;
 use super::params::parse_time;
 use super::shard::{off_runtime, Shard};
 use crate::engine::group::Unsafe;
-use crate::engine::EsError;
 use crate::engine::ShardId;
 use crate::protocol::routing;
+use crate::rest::envelope::EsError;
 
 /// `index.number_of_shards` may not exceed this (`MetadataCreateIndexService`'s default limit).
 const MAX_SHARDS: u32 = 1024;

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::RestError;
 use super::suggest::unknown_field;
-use crate::engine::EsError;
+use crate::rest::envelope::EsError;
 use crate::script::{Script, PAINLESS};
 
 /// The fields `Script.PARSER` declares.

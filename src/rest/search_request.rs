@@ -13,7 +13,7 @@ use super::params::Params;
 use super::source_filter::SourceFilter;
 use super::strict_json::field_location;
 use super::suggest::did_you_mean;
-use crate::engine::EsError;
+use crate::rest::envelope::EsError;
 use crate::search::{BoolQuery, Bound, MinimumShouldMatch, Query, SortField, SortKey};
 
 /// Elasticsearch's default `track_total_hits`: totals are exact up to this many hits.

@@ -138,7 +138,7 @@ fn check_header_size(request: &Request) -> Result<(), RestError> {
     }
     Err(RestError::exception(
         400,
-        crate::engine::EsError::new(
+        crate::rest::envelope::EsError::new(
             "too_long_http_header_exception",
             format!("HTTP header is larger than {MAX_HEADER_SIZE} bytes."),
         ),

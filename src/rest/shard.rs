@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::envelope::EsError;
 use super::error::RestError;
 use super::params::Refresh;
+use super::status::Status;
 use crate::engine::group::{CopyId, Role, Route, Unsafe};
 use crate::engine::{
-    EngineError, ErrorKind, EsError, GetResponse, SearchView, ShardCopy, ShardGroup, ShardId,
-    Write, WriteResponse,
+    EngineError, ErrorKind, GetResponse, SearchView, ShardCopy, ShardGroup, ShardId, Write,
+    WriteResponse,
 };
 use crate::protocol::coordinator::UpdateApi;
 use crate::protocol::preference::{choose_copy, parse, PreferenceError};
@@ -186,15 +188,17 @@ impl Shard {
 
     fn preference_error(&self, error: &PreferenceError, id: &str) -> RestError {
         let shard = self.group.shard_id();
-        let (error_type, status) = error.error_type();
-        let exception = EsError::new(error_type, error.reason(&shard.index, &shard.display(), id));
+        let exception = EsError::new(
+            error.error_type(),
+            error.reason(&shard.index, &shard.display(), id),
+        );
         let exception = match error {
             PreferenceError::NoCopy => {
                 exception.with_shard(&shard.index, &shard.index_uuid, shard.shard)
             }
             _ => exception,
         };
-        RestError::exception(status, exception)
+        RestError::exception(error.status(), exception)
     }
 
     /// A write through the coordinating node: first on the primary that serves `node`,

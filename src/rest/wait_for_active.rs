@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::error::RestError;
 use super::params::Refresh;
 use super::registry::Index;
-use crate::engine::EsError;
 use crate::protocol::active_shards::ActiveShardCount;
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
+use crate::rest::envelope::EsError;
 
 /// A write's `wait_for_active_shards` and `timeout`, as given.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -138,7 +138,7 @@ fn an_old_term_delivery_racing_a_term_bump_never_survives_it() {
             Err(Rejected::Engine(e)) => {
                 assert!(matches!(e.kind, ErrorKind::TermTooOld(_)), "{e}");
                 assert_eq!(
-                    e.to_es_error().reason,
+                    e.reason(),
                     "[i][0] operation primary term [1] is too old (current [2])"
                 );
             }

@@ -9,6 +9,7 @@ use crate::model::trace::{
 };
 use crate::model::Invariant;
 use crate::protocol::{Condition, Guard, PrimaryDemoted, SeqNo, VersionConflict};
+use crate::rest::status::ExceptionStatus;
 
 use super::properties::first_stale_read;
 use super::state::{

@@ -11,6 +11,7 @@ use crate::model::trace::{
 };
 use crate::model::Invariant;
 use crate::protocol::{Condition, DocMeta, VersionConflict};
+use crate::rest::status::Status;
 
 /// The `_id` of document `index`: documents are numbered from 1.
 pub(super) fn doc_id(index: u8) -> String {

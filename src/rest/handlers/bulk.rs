@@ -28,6 +28,7 @@ use crate::rest::json;
 use crate::rest::params::{Params, Refresh};
 use crate::rest::server::{Cluster, ClusterState};
 use crate::rest::source_filter::SourceFilter;
+use crate::rest::status::Status;
 use crate::rest::strict_json::object_heap_size;
 use crate::rest::wait_for_active::WaitForActive;
 

@@ -19,15 +19,17 @@ use serde_json::{json, Map, Value};
 use super::search::{body_query, searched_indices, Searched};
 use super::{reply, EsBody, EsPath, Node};
 use crate::engine::update::now_millis;
-use crate::engine::{Document, EngineError, EsError, Write};
+use crate::engine::{Document, EngineError, Write};
 use crate::protocol::coordinator::DEFAULT_TIMEOUT;
 use crate::protocol::Guard;
+use crate::rest::envelope::EsError;
 use crate::rest::error::RestError;
 use crate::rest::index_expression::IndicesOptions;
 use crate::rest::params::Params;
 use crate::rest::script_request::parse_script;
 use crate::rest::search_request::QueryParser;
 use crate::rest::server::ClusterState;
+use crate::rest::status::Status;
 use crate::script::{DocContext, Script, ScriptOp};
 use crate::search::by_query::{Conflicts, HitOutcome, Progress};
 use crate::search::{matching, Hit, Query, SortField, SortKey};
@@ -135,7 +137,7 @@ fn failure_json(index: &str, id: &str, error: &EngineError) -> Value {
     json!({
         "index": index,
         "id": id,
-        "cause": Value::Object(error.to_es_error().to_object(true)),
+        "cause": Value::Object(EsError::from(error).to_object(true)),
         "status": error.status(),
     })
 }

@@ -13,27 +13,24 @@ use axum::http::{header, HeaderValue, Response};
 use serde_json::{Map, Value};
 
 use super::{reply, EsBody, EsPath, Node};
-use crate::engine::{Document, EsError};
-use crate::engine::{EngineError, GetResponse, Write, WriteResponse};
+use crate::engine::Document;
+use crate::engine::{GetResponse, Write, WriteResponse};
 use crate::protocol::validate::{validate_delete, validate_get, validate_index, WriteParams};
 use crate::protocol::{OpType, VersionType};
 use crate::rest::breaker::{Child, Reservation};
+use crate::rest::envelope::EsError;
 use crate::rest::error::RestError;
 use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::params::{Params, Refresh};
+use crate::rest::responses::{GetBody, WriteBody};
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
+use crate::rest::status::Status;
 use crate::rest::strict_json::{self, DocumentProblem, ParseFailure};
 
 /// `IndexAction`'s name, the label of its breaker reservation.
 const INDEX_ACTION: &str = "indices:data/write/index";
 use crate::rest::wait_for_active::WaitForActive;
-
-impl From<EngineError> for RestError {
-    fn from(error: EngineError) -> RestError {
-        RestError::exception(error.status(), error.to_es_error())
-    }
-}
 
 /// The parameters of a document write, as given.
 pub struct DocWrite {
@@ -197,9 +194,7 @@ pub fn reply_with_body(
 
 /// The write response as a JSON object, with `forced_refresh` where Elasticsearch puts it.
 pub fn response_object(response: &WriteResponse, refresh: Refresh) -> Map<String, Value> {
-    let Ok(Value::Object(fields)) = serde_json::to_value(response) else {
-        return Map::new();
-    };
+    let fields = WriteBody::from(response).to_object();
     if refresh != Refresh::Immediate || response.result == crate::protocol::WriteResult::Noop {
         return fields;
     }
@@ -409,7 +404,7 @@ pub async fn get(
     params: Params,
 ) -> Result<Response<Body>, RestError> {
     let response = get_document(&state, node, &index, &id, params).await?;
-    Ok(reply(response.status(), &response))
+    Ok(reply(response.status(), &GetBody::from(&response)))
 }
 
 /// `GET|HEAD /{index}/_source/{id}`: the source alone, or 404 `resource_not_found_exception`.
@@ -421,7 +416,7 @@ pub async fn get_source(
 ) -> Result<Response<Body>, RestError> {
     let response = get_document(&state, node, &index, &id, params).await?;
     match response.source {
-        Some(source) if response.found => Ok(reply(200, &*source)),
+        Some(source) if response.found => Ok(reply(200, source.fields())),
         _ => Err(RestError::exception(
             404,
             EsError::new(

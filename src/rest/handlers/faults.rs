@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{reply, EsPath};
 use crate::engine::group::{CopyId, FaultError, LinkFault, Role};
-use crate::engine::EsError;
+use crate::rest::envelope::EsError;
 use crate::rest::error::RestError;
 use crate::rest::params::Params;
 use crate::rest::registry::Index;

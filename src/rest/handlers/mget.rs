@@ -15,11 +15,12 @@ use axum::http::Response;
 use serde_json::{Map, Value};
 
 use super::{reply, EsBody, EsPath, Node};
-use crate::engine::EsError;
 use crate::protocol::{ValidationErrors, VersionType};
 use crate::rest::bulk_request::{text, token};
+use crate::rest::envelope::EsError;
 use crate::rest::error::RestError;
 use crate::rest::params::{Params, Refresh};
+use crate::rest::responses::GetBody;
 use crate::rest::server::ClusterState;
 use crate::rest::source_filter::SourceFilter;
 use crate::rest::strict_json::{self, field_location};
@@ -243,7 +244,7 @@ fn answer(
         Ok(response)
     });
     match result {
-        Ok(response) => serde_json::to_value(&response).unwrap_or(Value::Null),
+        Ok(response) => serde_json::to_value(GetBody::from(&response)).unwrap_or(Value::Null),
         Err(error) => {
             let mut failure = Map::new();
             failure.insert("_index".into(), index.into());

@@ -199,7 +199,7 @@ pub fn body_query(
         if key != "query" && !allowed.contains(&key.as_str()) {
             return Err(RestError::exception(
                 400,
-                crate::engine::EsError::new(
+                crate::rest::envelope::EsError::new(
                     "parsing_exception",
                     format!("request does not support [{key}]"),
                 ),

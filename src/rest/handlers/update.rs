@@ -12,13 +12,14 @@ use serde_json::{Map, Value};
 
 use super::documents::{reply_with_body, response_object};
 use super::{EsBody, EsPath, Node};
-use crate::engine::{EsError, FetchedSource, UpdateRequest, Write, WriteResponse};
+use crate::engine::{FetchedSource, UpdateRequest, Write, WriteResponse};
 use crate::protocol::validate::{
     check_if_primary_term, check_if_seq_no, check_retry_on_conflict, reject_update_versioning,
     validate_update, UpdateParams,
 };
 use crate::protocol::{SeqNo, Term};
 use crate::rest::breaker::Child;
+use crate::rest::envelope::EsError;
 use crate::rest::error::RestError;
 use crate::rest::ingest_and_aliases::IngestAndAliases;
 use crate::rest::params::{Params, Refresh};

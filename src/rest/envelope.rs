@@ -1,5 +1,7 @@
-//! Elasticsearch's error JSON, built in one place for the engine and the REST API.
+//! Elasticsearch's error envelope: the one place an exception becomes JSON.
 //!
+//! The protocol and the engine name their exceptions (type and reason texts); this module and its
+//! callers in `rest` add the metadata, the causes and the envelope around them.
 //! `ElasticsearchException.generateFailureXContent` renders
 //! `{"error":{"root_cause":[{type, reason, metadata}], type, reason, metadata, caused_by}, "status":N}`.
 //! Metadata keys come out in Java `HashMap` order, which for the keys that exist here is
