@@ -536,7 +536,6 @@ impl ReplicationModel {
         }
     }
 
-    /// The read a client's current write is based on.
     /// An update's `retry_on_conflict` retries not yet used. The model retries only inside the
     /// step that meets a re-routed update's conflict, preparing the update again from the
     /// primary's document: a write waiting on another base than the one it was invoked with
@@ -556,6 +555,7 @@ impl ReplicationModel {
         }
     }
 
+    /// The read a client's current write is based on.
     fn request_read(&self, state: &State, client: u8) -> Option<Doc> {
         match state.clients[usize::from(client)].phase {
             Phase::Read(read) | Phase::Waiting(read) | Phase::Rerouted(read) => read,
