@@ -218,6 +218,9 @@ fn the_engine_loses_an_acked_write_on_each_unsafe_entrys_counterexample() {
         reproduced,
         [
             "replication-ack-before-replication",
+            "replication-arrival-order",
+            "replication-deletes-pruned-early",
+            "replication-mark-in-sync-early",
             "replication-no-term-fencing",
             "replication-promote-stale-copy"
         ]

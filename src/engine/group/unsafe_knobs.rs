@@ -7,10 +7,16 @@
 //! | `ack-before-replication` | a write is acknowledged only once every in-sync copy applied it | [`ShardGroup::replicate`] |
 //! | `no-term-fencing` | a replica rejects operations of an older primary term | [`super::GroupCopy::receive`] |
 //! | `promote-stale-copy` | the master promotes only an in-sync copy | `Master::candidate` |
+//! | `arrival-order` | a replica orders each document's operations by `_seq_no` ([`ReplicaOrder::plan`]); a promotion keeps the documents as held | `GroupCopy::receive`, `GroupCopy::promote` |
+//! | `mark-in-sync-early` | a recovering copy is marked in sync only once its local checkpoint reached the global checkpoint (`markAllocationIdAsInSync`) | [`ShardGroup::recover_replica`] |
+//! | `prune-tombstones-early` | a tombstone is pruned only once the copy's local checkpoint passed it ([`tombstone_prunable_unless_early`]) | [`ShardGroup::prune_tombstone`] |
 //!
-//! They are the model's `ack_before_replication`, `term_fencing: false` and `promote_stale_copy`
+//! They are the model's `ack_before_replication`, `term_fencing: false`, `promote_stale_copy`,
+//! `replica_order: arrival`, `mark_in_sync_early` and `prune_tombstones_early`
 //! (`src/model/replication.rs`), and break the invariants the catalogue's entries with them
-//! refute (`no_lost_acked_write` first).
+//! refute (`no_lost_acked_write` first). The engine prunes a tombstone on its own only once the
+//! global checkpoint passed it and `gc_deletes` elapsed; `prune-tombstones-early` acts where a
+//! prune is requested ([`ShardGroup::prune_tombstone`], which the conformance replay drives).
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +26,9 @@ use super::pending::{PendingWrite, Tally};
 use super::ShardGroup;
 use crate::engine::WriteOutcome;
 use crate::protocol::checkpoint::promotable;
+#[cfg(doc)]
+use crate::protocol::checkpoint::tombstone_prunable_unless_early;
+use crate::protocol::ReplicaOrder;
 
 /// One knob, as `--unsafe` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,13 +36,19 @@ pub enum UnsafeKnob {
     AckBeforeReplication,
     NoTermFencing,
     PromoteStaleCopy,
+    ArrivalOrder,
+    MarkInSyncEarly,
+    PruneTombstonesEarly,
 }
 
 impl UnsafeKnob {
-    pub const ALL: [UnsafeKnob; 3] = [
+    pub const ALL: [UnsafeKnob; 6] = [
         UnsafeKnob::AckBeforeReplication,
         UnsafeKnob::NoTermFencing,
         UnsafeKnob::PromoteStaleCopy,
+        UnsafeKnob::ArrivalOrder,
+        UnsafeKnob::MarkInSyncEarly,
+        UnsafeKnob::PruneTombstonesEarly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +56,9 @@ impl UnsafeKnob {
             UnsafeKnob::AckBeforeReplication => "ack-before-replication",
             UnsafeKnob::NoTermFencing => "no-term-fencing",
             UnsafeKnob::PromoteStaleCopy => "promote-stale-copy",
+            UnsafeKnob::ArrivalOrder => "arrival-order",
+            UnsafeKnob::MarkInSyncEarly => "mark-in-sync-early",
+            UnsafeKnob::PruneTombstonesEarly => "prune-tombstones-early",
         }
     }
 }
@@ -71,6 +89,9 @@ pub struct Unsafe {
     pub ack_before_replication: bool,
     pub no_term_fencing: bool,
     pub promote_stale_copy: bool,
+    pub arrival_order: bool,
+    pub mark_in_sync_early: bool,
+    pub prune_tombstones_early: bool,
 }
 
 impl Unsafe {
@@ -81,6 +102,9 @@ impl Unsafe {
             ack_before_replication: on(UnsafeKnob::AckBeforeReplication),
             no_term_fencing: on(UnsafeKnob::NoTermFencing),
             promote_stale_copy: on(UnsafeKnob::PromoteStaleCopy),
+            arrival_order: on(UnsafeKnob::ArrivalOrder),
+            mark_in_sync_early: on(UnsafeKnob::MarkInSyncEarly),
+            prune_tombstones_early: on(UnsafeKnob::PruneTombstonesEarly),
         }
     }
 
@@ -92,12 +116,23 @@ impl Unsafe {
                 UnsafeKnob::AckBeforeReplication => self.ack_before_replication,
                 UnsafeKnob::NoTermFencing => self.no_term_fencing,
                 UnsafeKnob::PromoteStaleCopy => self.promote_stale_copy,
+                UnsafeKnob::ArrivalOrder => self.arrival_order,
+                UnsafeKnob::MarkInSyncEarly => self.mark_in_sync_early,
+                UnsafeKnob::PruneTombstonesEarly => self.prune_tombstones_early,
             })
             .collect()
     }
 
     pub fn is_safe(&self) -> bool {
         *self == Unsafe::default()
+    }
+
+    /// How a replica orders each document's operations (`arrival-order`).
+    pub(crate) fn replica_order(&self) -> ReplicaOrder {
+        match self.arrival_order {
+            true => ReplicaOrder::Arrival,
+            false => ReplicaOrder::SeqNo,
+        }
     }
 
     /// Whether the master may promote `copy` ([`promotable`], or with `promote-stale-copy` any
@@ -243,7 +278,7 @@ mod tests {
         let error = "ack".parse::<UnsafeKnob>().unwrap_err();
         assert_eq!(
             error,
-            "unknown knob `ack`, expected one of ack-before-replication, no-term-fencing, promote-stale-copy"
+            "unknown knob `ack`, expected one of ack-before-replication, no-term-fencing, promote-stale-copy, arrival-order, mark-in-sync-early, prune-tombstones-early"
         );
         assert!(Unsafe::default().is_safe());
         assert!(!Unsafe::of(&[UnsafeKnob::NoTermFencing]).is_safe());
