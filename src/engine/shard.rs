@@ -281,7 +281,7 @@ impl ShardCopy {
     /// Drop the tombstone of the delete at `seq_no` of `id`, if it is still in place
     /// (`LiveVersionMap.pruneTombstones`): the id leaves the map, and a later write finds no
     /// version information. Returns whether it was dropped.
-    fn kill_tombstone(&self, id: &str, seq_no: SeqNo) -> bool {
+    pub(crate) fn kill_tombstone(&self, id: &str, seq_no: SeqNo) -> bool {
         self.docs
             .get(id, |slot| {
                 let killed = slot.kill_tombstone(seq_no);

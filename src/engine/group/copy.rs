@@ -345,9 +345,8 @@ impl GroupCopy {
     /// The master promoted this copy (the master's term was `master_term`). Restore the whole
     /// translog into a new engine (`restoreLocalHistoryFromTranslog`), bump the term, fill the
     /// gaps up to the max `_seq_no` with no-ops of the new term, and become primary of the copies
-    /// in `in_sync`. The caller resyncs with the returned plan. With a knob under which the
-    /// documents can differ from their history's (`arrival-order`, `prune-tombstones-early`),
-    /// they stay as the copy held them ([`GroupCopy::restore_onto_held_documents`]).
+    /// in `in_sync`. The caller resyncs with the returned plan. The documents stay as the copy
+    /// held them ([`GroupCopy::restore_onto_held_documents`]).
     pub(crate) fn promote(
         &self,
         master_term: Term,
@@ -360,9 +359,7 @@ impl GroupCopy {
         let restored = self
             .rebuild(|_| true, held.primary_term())
             .and_then(|engine| {
-                if knobs.arrival_order || knobs.prune_tombstones_early {
-                    Self::restore_onto_held_documents(held, &engine, knobs.replica_order());
-                }
+                Self::restore_onto_held_documents(held, &engine, knobs.replica_order());
                 let plan = promote(
                     master_term,
                     engine.local_checkpoint(),
@@ -413,11 +410,17 @@ impl GroupCopy {
     /// A promotion as `InternalEngine.restoreLocalHistoryFromTranslog` runs it: the documents
     /// stay as the copy `held` them and only the operations it had not processed (rolled back)
     /// are applied again on top, in `_seq_no` order, planned by `order` (the model's
-    /// `ShardCopy::promote`). In the safe protocol the held documents are their history's, so
-    /// the rebuild alone gives the same; under `arrival-order` (a document behind its history)
-    /// or `prune-tombstones-early` (a document a late operation resurrected) it would undo the
-    /// bug.
+    /// `ShardCopy::promote`). The rebuild alone would differ where the held documents are not
+    /// their history's: a tombstone the copy pruned would come back, and under `arrival-order`
+    /// (a document behind its history) or `prune-tombstones-early` (a document a late operation
+    /// resurrected) it would undo the bug.
     fn restore_onto_held_documents(held: &ShardCopy, rebuilt: &ShardCopy, order: ReplicaOrder) {
+        for (id, meta, _) in rebuilt.documents() {
+            let pruned = held.doc_meta(&id).is_none() && held.has_processed(meta.seq_no);
+            if meta.deleted && pruned {
+                rebuilt.kill_tombstone(&id, meta.seq_no);
+            }
+        }
         for (id, meta, source) in held.documents() {
             rebuilt.install(&id, meta, source, ReplicaOrder::Arrival);
         }
