@@ -269,6 +269,73 @@ mod tests {
         assert_eq!(replica_fails_then_primary(knobs), (1, false));
     }
 
+    fn delete(id: &str) -> Write {
+        Write::Delete {
+            id: id.into(),
+            condition: Condition::None,
+        }
+    }
+
+    /// Two writes of one document reach copy 1 newest first: which `_seq_no` does it hold?
+    fn reordered_on_the_replica(knobs: Unsafe) -> i64 {
+        let g = group(knobs);
+        g.set_link(1, LinkFault::Reorder).unwrap();
+        g.submit(index("1"));
+        g.submit(index("1"));
+        g.release(1).unwrap();
+        let meta = g.copy(1).unwrap().with_engine(|e| e.doc_meta("1"));
+        meta.unwrap().seq_no
+    }
+
+    #[test]
+    fn arrival_order_lets_a_late_older_write_replace_the_newer_one() {
+        assert_eq!(reordered_on_the_replica(Unsafe::default()), 1);
+        let knobs = Unsafe::of(&[UnsafeKnob::ArrivalOrder]);
+        assert_eq!(reordered_on_the_replica(knobs), 0);
+    }
+
+    /// Copy 1 fails, a write is acknowledged by 0 and 2, copy 1 starts recovering with its link
+    /// held: is it in the master's in-sync set already?
+    fn in_sync_while_recovering(knobs: Unsafe) -> bool {
+        let g = group(knobs);
+        g.fail_replica(1).unwrap();
+        assert!(g.submit(index("1")).wait().result.is_ok());
+        g.set_link(1, LinkFault::Delay).unwrap();
+        g.recover_replica(1).unwrap();
+        g.in_sync().contains(&1)
+    }
+
+    #[test]
+    fn mark_in_sync_early_counts_a_copy_in_sync_before_it_caught_up() {
+        assert!(!in_sync_while_recovering(Unsafe::default()));
+        let knobs = Unsafe::of(&[UnsafeKnob::MarkInSyncEarly]);
+        assert!(in_sync_while_recovering(knobs));
+    }
+
+    /// An index and its delete reach copy 1 delete first; copy 1 is asked to prune the
+    /// tombstone before the index arrives: is it pruned, and is the document back afterwards?
+    fn prune_before_the_index_arrives(knobs: Unsafe) -> (bool, bool) {
+        let g = group(knobs);
+        g.set_link(1, LinkFault::Reorder).unwrap();
+        g.submit(index("1"));
+        g.submit(delete("1"));
+        assert!(g.release_one(1).unwrap(), "the delete");
+        let pruned = g.prune_tombstone(1, "1").unwrap();
+        g.release(1).unwrap();
+        let back = g.copy(1).unwrap().with_engine(|e| e.get("1").found);
+        (pruned, back)
+    }
+
+    #[test]
+    fn prune_tombstones_early_lets_a_late_index_resurrect_the_document() {
+        assert_eq!(
+            prune_before_the_index_arrives(Unsafe::default()),
+            (false, false)
+        );
+        let knobs = Unsafe::of(&[UnsafeKnob::PruneTombstonesEarly]);
+        assert_eq!(prune_before_the_index_arrives(knobs), (true, true));
+    }
+
     #[test]
     fn knobs_parse_by_name_and_round_trip() {
         for knob in UnsafeKnob::ALL {

@@ -306,17 +306,11 @@ impl ReplicationModel {
                 let Role::Primary(tracker) = &mut state.copies[usize::from(to)].role else {
                     return; // the recovery died with its primary
                 };
-                if tracker.targets() & bit(from) == 0 {
-                    return; // the copy failed again
-                }
-                // `finalizeRecovery` records the copy's checkpoint (`markAllocationIdAsInSync`
-                // updates it first), also for a copy `mark_in_sync_early` counted in sync already.
-                let known = &mut tracker.checkpoints[usize::from(from)];
-                *known = Some(known.map_or(local_checkpoint, |k| k.max(local_checkpoint)));
                 if tracker.recovering & bit(from) == 0 {
-                    self.settle(state, to);
                     return;
                 }
+                let known = &mut tracker.checkpoints[usize::from(from)];
+                *known = Some(known.map_or(local_checkpoint, |k| k.max(local_checkpoint)));
                 tracker.finalizing |= bit(from);
                 // A write sent before the copy's recovery started reached it through the recovery.
                 for p in tracker

@@ -833,3 +833,15 @@ pub fn replayable(model: &ReplicationModel) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// Are all of this model's paths replayable, not only its shortest counterexamples? Not with
+/// `mark_in_sync_early`: a copy counted in sync before its recovery arrived may be promoted,
+/// and the engine's recovering copy keeps its translog above the global checkpoint (where the
+/// model drops those operations, `recoverLocallyUpToGlobalCheckpoint`), so its promotion
+/// restores operations the model's does not.
+pub fn walkable(model: &ReplicationModel) -> Result<(), &'static str> {
+    match model.config.mark_in_sync_early {
+        true => Err("a copy in sync before its recovery arrived is promoted with the translog the engine kept"),
+        false => Ok(()),
+    }
+}
