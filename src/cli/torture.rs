@@ -84,7 +84,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     nodes: u32,
     /// UNSAFE: run the spawned server without one safeguard (`esocc serve --unsafe`:
-    /// ack-before-replication, no-term-fencing, promote-stale-copy), repeatable: a check of the
+    /// ack-before-replication, no-term-fencing, promote-stale-copy, arrival-order,
+    /// mark-in-sync-early, prune-tombstones-early), repeatable: a check of the
     /// checker, which must find the anomalies the knob causes.
     #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>, conflicts_with = "url")]
     unsafe_knobs: Vec<UnsafeKnob>,

@@ -2,7 +2,8 @@
 //!
 //! A replica never checks conditions or versions; the primary already decided. It fences old
 //! primaries ([`check_operation_term`]), keeps per document the operation with the highest
-//! `_seq_no` ([`plan_as_replica`]), so operations arriving out of order converge, and marks every
+//! `_seq_no` ([`plan_as_replica`], or with the group's `arrival-order` knob the last to arrive:
+//! [`ReplicaOrder::plan`]), so operations arriving out of order converge, and marks every
 //! `_seq_no` processed, stale ones and no-ops included, so its checkpoint follows the primary's.
 
 use super::error::{EngineError, ErrorKind};
@@ -10,8 +11,10 @@ use super::history::{OpRecord, Source};
 use super::shard::ShardCopy;
 use super::slot::DocVersion;
 use super::sync::epoch;
+#[cfg(doc)]
+use crate::protocol::plan_as_replica;
 use crate::protocol::{
-    check_operation_term, plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term, TermCheck,
+    check_operation_term, DocMeta, ReplicaOrder, ReplicaPlan, SeqNo, Term, TermCheck,
 };
 
 /// What a replica did with an operation.
@@ -41,20 +44,24 @@ impl ShardCopy {
             Ok(TermCheck::Newer) => self.adopt_term(op.primary_term),
             Ok(TermCheck::Current) => {}
         }
-        self.apply_admitted(op)
+        self.apply_admitted(op, ReplicaOrder::SeqNo)
     }
 
     /// Apply an operation whose request already passed term fencing, without checking the
     /// operation's own term: a resync carries operations of older terms under the new primary's
     /// term, and replaying a copy's translog into a rebuilt engine checks no term at all
-    /// (Elasticsearch's `LOCAL_TRANSLOG_RECOVERY` origin).
-    pub fn apply_admitted(&self, op: &OpRecord) -> Result<ReplicaApplied, EngineError> {
+    /// (Elasticsearch's `LOCAL_TRANSLOG_RECOVERY` origin). `order` plans it on its document.
+    pub fn apply_admitted(
+        &self,
+        op: &OpRecord,
+        order: ReplicaOrder,
+    ) -> Result<ReplicaApplied, EngineError> {
         self.admit(op.seq_no)?;
         if self.tracker.has_processed(op.seq_no) {
             return Ok(ReplicaApplied::AlreadyProcessed);
         }
         let applied = match (op.id(), op.meta()) {
-            (Some(id), Some(meta)) => self.install(id, meta, op.source().cloned()),
+            (Some(id), Some(meta)) => self.install(id, meta, op.source().cloned(), order),
             _ => ReplicaApplied::NoOp,
         };
         self.log.push(op.clone());
@@ -83,12 +90,14 @@ impl ShardCopy {
         }
     }
 
-    /// Install the state `meta` unless the document already holds a later one.
+    /// Install the state `meta` unless `order` plans it stale (the document already holds a
+    /// later one).
     pub(crate) fn install(
         &self,
         id: &str,
         meta: DocMeta,
         source: Option<Source>,
+        order: ReplicaOrder,
     ) -> ReplicaApplied {
         self.on_slot(id, |slot| loop {
             let guard = epoch::pin();
@@ -96,7 +105,7 @@ impl ShardCopy {
             if current.is_dead() {
                 break None;
             }
-            match plan_as_replica(current.meta(), meta.seq_no) {
+            match order.plan(current.meta(), meta.seq_no) {
                 ReplicaPlan::Stale => break Some(ReplicaApplied::Stale),
                 ReplicaPlan::Apply => {
                     let version = DocVersion::new(meta, source.clone());

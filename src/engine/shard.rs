@@ -27,9 +27,11 @@ use super::sync::{epoch, AtomicU64, IdMap, Mutex, Ordering, CHECKPOINT_WINDOW};
 use super::ticket::SeqNoTicket;
 use super::view::{self, ChangedIds, SearchView, Visible};
 use crate::protocol::{
-    checkpoint::tombstone_expired, ids::FIRST_PRIMARY_TERM, plan_as_primary,
-    recovery::DEFAULT_RETENTION_LEASE_PERIOD, Condition, DocMeta, SeqNo, Term, WriteKind,
-    WriteResult,
+    checkpoint::{tombstone_expired, tombstone_prunable_unless_early},
+    ids::FIRST_PRIMARY_TERM,
+    plan_as_primary,
+    recovery::DEFAULT_RETENTION_LEASE_PERIOD,
+    Condition, DocMeta, ReplicaOrder, SeqNo, Term, WriteKind, WriteResult,
 };
 
 /// Which shard a copy belongs to: what error bodies and responses name.
@@ -173,7 +175,7 @@ impl ShardCopy {
         copy.log.reset(checkpoint);
         for op in snapshot {
             if let (Some(id), Some(meta)) = (op.id(), op.meta()) {
-                copy.install(id, meta, op.source().cloned());
+                copy.install(id, meta, op.source().cloned(), ReplicaOrder::SeqNo);
             }
         }
         copy
@@ -269,13 +271,36 @@ impl ShardCopy {
             if !tombstone_expired(t.deleted_at.elapsed(), self.gc_deletes) {
                 break;
             }
-            self.docs.get(&t.id, |slot| {
-                if slot.kill_tombstone(t.seq_no) {
-                    self.docs.remove_exact(&t.id, slot);
-                }
-            });
+            self.kill_tombstone(&t.id, t.seq_no);
             tombstones.pop_front();
         }
+    }
+
+    /// Drop the tombstone of the delete at `seq_no` of `id`, if it is still in place
+    /// (`LiveVersionMap.pruneTombstones`): the id leaves the map, and a later write finds no
+    /// version information. Returns whether it was dropped.
+    pub(crate) fn kill_tombstone(&self, id: &str, seq_no: SeqNo) -> bool {
+        self.docs
+            .get(id, |slot| {
+                let killed = slot.kill_tombstone(seq_no);
+                if killed {
+                    self.docs.remove_exact(id, slot);
+                }
+                killed
+            })
+            .unwrap_or(false)
+    }
+
+    /// Prune `id`'s tombstone now, whatever `gc_deletes`, if
+    /// [`tombstone_prunable_unless_early`] lets this copy (its local checkpoint passed the
+    /// delete, or `prune_early`). The scripted form of the `PruneTombstone` transition of the
+    /// replication model (`ShardGroup::prune_tombstone`). Returns whether it was pruned.
+    pub(crate) fn prune_tombstone(&self, id: &str, prune_early: bool) -> bool {
+        let Some(meta) = self.doc_meta(id).filter(|meta| meta.deleted) else {
+            return false;
+        };
+        tombstone_prunable_unless_early(prune_early, meta.seq_no, self.local_checkpoint())
+            && self.kill_tombstone(id, meta.seq_no)
     }
 
     /// What the copy holds (one pass over its documents).

@@ -53,24 +53,16 @@ use crate::model::shortest::RepresentativeFn;
 use crate::model::svg::sequence_diagram;
 use crate::model::trace::{Describe, Trace};
 use crate::model::Checkable;
-use crate::protocol::checkpoint::{promotable, tombstone_prunable};
+use crate::protocol::checkpoint::{promotable, tombstone_prunable_unless_early};
 use crate::protocol::ids::FIRST_PRIMARY_TERM;
+/// How a replica installs an operation on its document (a `protocol` rule the engine shares).
+pub use crate::protocol::ReplicaOrder;
 use crate::protocol::{DocMeta, Guard, SeqNo};
 
 use state::{
     Chain, Client, ClientId, CopyId, Doc, DocId, Entry, Master, Msg, Op, Phase, Role, ShardCopy,
     State, Tracker, WriterId,
 };
-
-/// How a replica installs an operation on its document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplicaOrder {
-    /// Elasticsearch: the operation with the higher `_seq_no` wins ([`crate::protocol::plan_as_replica`]).
-    SeqNo,
-    /// Bug: the last operation to arrive wins (replicas before sequence numbers).
-    Arrival,
-}
 
 /// Parameters of a replication model, as a catalogue entry states them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,8 +289,11 @@ impl ReplicationModel {
         copy.doc(doc).is_some_and(|d| {
             d.meta.deleted
                 && !d.pruned
-                && (self.config.prune_tombstones_early
-                    || tombstone_prunable(d.meta.seq_no, copy.local_checkpoint))
+                && tombstone_prunable_unless_early(
+                    self.config.prune_tombstones_early,
+                    d.meta.seq_no,
+                    copy.local_checkpoint,
+                )
         })
     }
 

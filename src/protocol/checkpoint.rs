@@ -122,6 +122,17 @@ pub fn tombstone_prunable(tombstone_seq_no: SeqNo, local_checkpoint: SeqNo) -> b
     tombstone_seq_no <= local_checkpoint
 }
 
+/// [`tombstone_prunable`], or with the bug `prune_early` (the model's `prune_tombstones_early`,
+/// the engine's `prune-tombstones-early` knob) any tombstone, before older operations on its
+/// document were processed.
+pub fn tombstone_prunable_unless_early(
+    prune_early: bool,
+    tombstone_seq_no: SeqNo,
+    local_checkpoint: SeqNo,
+) -> bool {
+    prune_early || tombstone_prunable(tombstone_seq_no, local_checkpoint)
+}
+
 /// When a replica first sees a newer primary term it rolls its documents back to the global
 /// checkpoint and re-applies only the operations at or below it (`resetEngineToGlobalCheckpoint`);
 /// the newer primary's resync brings the rest. Does an operation survive that rollback?

@@ -49,4 +49,4 @@ pub use error::{
 };
 pub use ids::{ChangeId, DocMeta, SeqNo, Term, Version};
 pub use primary::{plan_as_primary, WriteKind, WritePlan, WriteResult};
-pub use replica::{check_operation_term, plan_as_replica, ReplicaPlan, TermCheck};
+pub use replica::{check_operation_term, plan_as_replica, ReplicaOrder, ReplicaPlan, TermCheck};

@@ -6,6 +6,8 @@
 //! arrive out of order converge. Operations from a primary term older than the copy's are
 //! rejected, which is what fences a demoted primary.
 
+use serde::{Deserialize, Serialize};
+
 use super::error::TermTooOld;
 use super::ids::{DocMeta, SeqNo, Term};
 
@@ -24,6 +26,28 @@ pub fn plan_as_replica(current: Option<DocMeta>, op_seq_no: SeqNo) -> ReplicaPla
     match current {
         Some(meta) if meta.seq_no >= op_seq_no => ReplicaPlan::Stale,
         _ => ReplicaPlan::Apply,
+    }
+}
+
+/// How a replica orders each document's operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaOrder {
+    /// Elasticsearch: the operation with the higher `_seq_no` wins ([`plan_as_replica`]).
+    #[default]
+    SeqNo,
+    /// Bug: the last operation to arrive wins (replicas before sequence numbers). The model's
+    /// `replica_order: arrival` and the engine's `arrival-order` knob.
+    Arrival,
+}
+
+impl ReplicaOrder {
+    /// Plan an operation with `_seq_no` `op_seq_no` against the document's last change.
+    pub fn plan(self, current: Option<DocMeta>, op_seq_no: SeqNo) -> ReplicaPlan {
+        match self {
+            ReplicaOrder::SeqNo => plan_as_replica(current, op_seq_no),
+            ReplicaOrder::Arrival => ReplicaPlan::Apply,
+        }
     }
 }
 
@@ -73,6 +97,13 @@ mod tests {
         assert_eq!(plan_as_replica(at(3), 5), ReplicaPlan::Apply);
         assert_eq!(plan_as_replica(at(5), 3), ReplicaPlan::Stale);
         assert_eq!(plan_as_replica(at(5), 5), ReplicaPlan::Stale);
+    }
+
+    #[test]
+    fn in_arrival_order_every_operation_is_installed() {
+        assert_eq!(ReplicaOrder::SeqNo.plan(at(5), 3), ReplicaPlan::Stale);
+        assert_eq!(ReplicaOrder::Arrival.plan(at(5), 3), ReplicaPlan::Apply);
+        assert_eq!(ReplicaOrder::SeqNo.plan(at(3), 5), ReplicaPlan::Apply);
     }
 
     #[test]

@@ -86,7 +86,11 @@ pub struct ServeArgs {
     /// replication model's bug knobs), repeatable. ack-before-replication: the primary
     /// acknowledges before its replicas applied the write; no-term-fencing: replicas accept
     /// operations of an older primary term; promote-stale-copy: the master promotes a copy that
-    /// is not in sync. Acknowledged writes can be lost. Off by default.
+    /// is not in sync; arrival-order: replicas apply each document's operations in arrival
+    /// order, not by _seq_no; mark-in-sync-early: a recovering copy counts in sync as its
+    /// recovery starts; prune-tombstones-early: a replica may prune a tombstone before its
+    /// local checkpoint passed the delete (only where a prune is scripted: the server's own
+    /// pruning waits for the global checkpoint). Acknowledged writes can be lost. Off by default.
     #[arg(long = "unsafe", value_name = "KNOB", value_parser = str::parse::<UnsafeKnob>)]
     pub unsafe_knobs: Vec<UnsafeKnob>,
 }

@@ -27,7 +27,7 @@ use crate::protocol::checkpoint::{
 };
 use crate::protocol::ids::UNASSIGNED_SEQ_NO;
 use crate::protocol::recovery::retention_lease_expired;
-use crate::protocol::{check_operation_term, SeqNo, Term, TermCheck};
+use crate::protocol::{check_operation_term, ReplicaOrder, SeqNo, Term, TermCheck};
 
 /// A copy's position in its group: 0 is the first primary, then the replicas.
 pub type CopyId = usize;
@@ -172,7 +172,7 @@ impl GroupCopy {
     }
 
     /// Apply a replication request; the answer is the copy's local checkpoint afterwards.
-    /// `knobs` may switch off term fencing.
+    /// `knobs` may switch off term fencing, or order operations by arrival.
     pub(crate) fn receive(
         &self,
         request: &ReplicationRequest,
@@ -206,7 +206,9 @@ impl GroupCopy {
                     }
                     for op in &request.ops {
                         self.translog.append(op);
-                        engine.apply_admitted(op).map_err(Rejected::Engine)?;
+                        engine
+                            .apply_admitted(op, knobs.replica_order())
+                            .map_err(Rejected::Engine)?;
                     }
                     self.release_history(engine);
                     return Ok(engine.local_checkpoint());
@@ -335,7 +337,7 @@ impl GroupCopy {
             &replay.snapshot,
         );
         for op in &replay.ops {
-            engine.apply_admitted(op)?;
+            engine.apply_admitted(op, ReplicaOrder::SeqNo)?;
         }
         Ok(engine)
     }
@@ -343,17 +345,21 @@ impl GroupCopy {
     /// The master promoted this copy (the master's term was `master_term`). Restore the whole
     /// translog into a new engine (`restoreLocalHistoryFromTranslog`), bump the term, fill the
     /// gaps up to the max `_seq_no` with no-ops of the new term, and become primary of the copies
-    /// in `in_sync`. The caller resyncs with the returned plan.
+    /// in `in_sync`. The caller resyncs with the returned plan. The documents stay as the copy
+    /// held them ([`GroupCopy::restore_onto_held_documents`]).
     pub(crate) fn promote(
         &self,
         master_term: Term,
         in_sync: &[CopyId],
+        knobs: &Unsafe,
     ) -> Result<Promotion, EngineError> {
         let guard = epoch::pin();
         let sealed = self.seal_current(&guard)?;
+        let held = &sealed.generation.engine;
         let restored = self
-            .rebuild(|_| true, sealed.generation.engine.primary_term())
+            .rebuild(|_| true, held.primary_term())
             .and_then(|engine| {
+                Self::restore_onto_held_documents(held, &engine, knobs.replica_order());
                 let plan = promote(
                     master_term,
                     engine.local_checkpoint(),
@@ -365,7 +371,7 @@ impl GroupCopy {
                     if !engine.has_processed(seq_no) {
                         let noop = OpRecord::noop(seq_no, plan.new_term);
                         self.translog.append(&noop);
-                        engine.apply_admitted(&noop)?;
+                        engine.apply_admitted(&noop, ReplicaOrder::SeqNo)?;
                     }
                 }
                 Ok((engine, plan))
@@ -399,6 +405,32 @@ impl GroupCopy {
         // may still need it (the new primary holds no lease for it, an open finding).
         self.compute_global_checkpoint();
         Ok(plan)
+    }
+
+    /// A promotion as `InternalEngine.restoreLocalHistoryFromTranslog` runs it: the documents
+    /// stay as the copy `held` them and only the operations it had not processed (rolled back)
+    /// are applied again on top, in `_seq_no` order, planned by `order` (the model's
+    /// `ShardCopy::promote`). The rebuild alone would differ where the held documents are not
+    /// their history's: a tombstone the copy pruned would come back, and under `arrival-order`
+    /// (a document behind its history) or `prune-tombstones-early` (a document a late operation
+    /// resurrected) it would undo the bug.
+    fn restore_onto_held_documents(held: &ShardCopy, rebuilt: &ShardCopy, order: ReplicaOrder) {
+        for (id, meta, _) in rebuilt.documents() {
+            let pruned = held.doc_meta(&id).is_none() && held.has_processed(meta.seq_no);
+            if meta.deleted && pruned {
+                rebuilt.kill_tombstone(&id, meta.seq_no);
+            }
+        }
+        for (id, meta, source) in held.documents() {
+            rebuilt.install(&id, meta, source, ReplicaOrder::Arrival);
+        }
+        for op in rebuilt.history_above(INITIAL_CHECKPOINT) {
+            if let (false, Some(id), Some(meta)) =
+                (held.has_processed(op.seq_no), op.id(), op.meta())
+            {
+                rebuilt.install(id, meta, op.source().cloned(), order);
+            }
+        }
     }
 
     /// Seal the current engine generation for a rebuild, waiting out another rebuild.
@@ -522,6 +554,15 @@ impl GroupCopy {
     pub(crate) fn mark_in_sync(&self, copy: CopyId) {
         self.set_member(copy, IN_SYNC);
         self.refresh_global_checkpoint();
+    }
+
+    /// Primary's view, `mark-in-sync-early`: the copy that starts recovering counts in sync at
+    /// once, its local checkpoint unknown until it answers (which holds the global checkpoint).
+    pub(crate) fn mark_in_sync_untracked(&self, copy: CopyId) {
+        if let Some(tracked) = self.tracked.get(copy) {
+            tracked.store(UNASSIGNED_SEQ_NO, Ordering::Release);
+        }
+        self.mark_in_sync(copy);
     }
 
     /// Primary's view: `copy`'s local checkpoint as last answered.

@@ -170,7 +170,7 @@ impl ShardGroup {
                 // A no-op but under `promote-stale-copy`: the promoted copy is in sync.
                 master.in_sync.insert(candidate);
                 let in_sync: Vec<CopyId> = master.in_sync.iter().copied().collect();
-                match self.copies[candidate].promote(master.term, &in_sync) {
+                match self.copies[candidate].promote(master.term, &in_sync, &self.knobs) {
                     Ok(plan) => break (candidate, plan),
                     Err(e) => {
                         master.in_sync.remove(&candidate);

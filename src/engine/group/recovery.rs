@@ -23,6 +23,8 @@
 //!    `markAllocationIdAsInSync`): the recovery's own answer, or a later write's. An answer to a
 //!    write sent before the recovery finished does not: the copy may still lack operations below
 //!    it (and an answer from before its reset reports a checkpoint it no longer has).
+//!    With the `mark-in-sync-early` knob the master marks it in sync as the recovery starts,
+//!    its local checkpoint not known yet (the model's `mark_in_sync_early`).
 
 use serde::Serialize;
 
@@ -86,6 +88,11 @@ impl ShardGroup {
                 (from, copied)
             }
         };
+        if self.knobs.mark_in_sync_early {
+            // The bug: in sync before its local checkpoint reached the global checkpoint.
+            self.master().in_sync.insert(copy);
+            source.mark_in_sync_untracked(copy);
+        }
         let range = recovery_range(from, source.with_engine(|e| e.max_seq_no()));
         let mut ops = source.history_above(from);
         ops.retain(|op| range.contains(&op.seq_no));

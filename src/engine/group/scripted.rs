@@ -16,7 +16,9 @@
 //! requests in flight ([`ShardGroup::fail_replica_holding`]) and the global checkpoint sync
 //! (`GlobalCheckpointSyncAction`, [`ShardGroup::sync_global_checkpoint`]), and the master's
 //! own choice of the copy to promote ([`ShardGroup::promotion_candidate`]), which a test mapping
-//! the engine's failovers to model actions needs to know before it fails the primary.
+//! the engine's failovers to model actions needs to know before it fails the primary; and the
+//! prune of a tombstone at a moment the replay chooses ([`ShardGroup::prune_tombstone`]: the
+//! engine's own pruning waits for `index.gc_deletes`).
 
 use super::copy::CopyId;
 use super::failover::{Failover, FaultError};
@@ -197,6 +199,15 @@ impl ShardGroup {
     pub fn isolate_primary_promoting(&self, copy: CopyId) -> Result<Failover, FaultError> {
         self.check_copy(copy)?;
         self.fail_over(false, Some(copy))
+    }
+
+    /// The model's `PruneTombstone` transition: `copy` drops `id`'s tombstone now, as its
+    /// `index.gc_deletes` had elapsed, if its local checkpoint passed the delete (or with
+    /// `prune-tombstones-early`, whatever it is). Returns whether it was pruned.
+    pub fn prune_tombstone(&self, copy: CopyId, id: &str) -> Result<bool, FaultError> {
+        self.check_copy(copy)?;
+        let early = self.knobs.prune_tombstones_early;
+        Ok(self.copies[copy].with_engine(|engine| engine.prune_tombstone(id, early)))
     }
 
     /// `GlobalCheckpointSyncAction`: the master's primary sends its global checkpoint, with no

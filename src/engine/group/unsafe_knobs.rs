@@ -7,10 +7,16 @@
 //! | `ack-before-replication` | a write is acknowledged only once every in-sync copy applied it | [`ShardGroup::replicate`] |
 //! | `no-term-fencing` | a replica rejects operations of an older primary term | [`super::GroupCopy::receive`] |
 //! | `promote-stale-copy` | the master promotes only an in-sync copy | `Master::candidate` |
+//! | `arrival-order` | a replica orders each document's operations by `_seq_no` ([`ReplicaOrder::plan`]); a promotion keeps the documents as held | `GroupCopy::receive`, `GroupCopy::promote` |
+//! | `mark-in-sync-early` | a recovering copy is marked in sync only once its local checkpoint reached the global checkpoint (`markAllocationIdAsInSync`) | [`ShardGroup::recover_replica`] |
+//! | `prune-tombstones-early` | a tombstone is pruned only once the copy's local checkpoint passed it ([`tombstone_prunable_unless_early`]) | [`ShardGroup::prune_tombstone`] |
 //!
-//! They are the model's `ack_before_replication`, `term_fencing: false` and `promote_stale_copy`
+//! They are the model's `ack_before_replication`, `term_fencing: false`, `promote_stale_copy`,
+//! `replica_order: arrival`, `mark_in_sync_early` and `prune_tombstones_early`
 //! (`src/model/replication.rs`), and break the invariants the catalogue's entries with them
-//! refute (`no_lost_acked_write` first).
+//! refute (`no_lost_acked_write` first). The engine prunes a tombstone on its own only once the
+//! global checkpoint passed it and `gc_deletes` elapsed; `prune-tombstones-early` acts where a
+//! prune is requested ([`ShardGroup::prune_tombstone`], which the conformance replay drives).
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +26,9 @@ use super::pending::{PendingWrite, Tally};
 use super::ShardGroup;
 use crate::engine::WriteOutcome;
 use crate::protocol::checkpoint::promotable;
+#[cfg(doc)]
+use crate::protocol::checkpoint::tombstone_prunable_unless_early;
+use crate::protocol::ReplicaOrder;
 
 /// One knob, as `--unsafe` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,13 +36,19 @@ pub enum UnsafeKnob {
     AckBeforeReplication,
     NoTermFencing,
     PromoteStaleCopy,
+    ArrivalOrder,
+    MarkInSyncEarly,
+    PruneTombstonesEarly,
 }
 
 impl UnsafeKnob {
-    pub const ALL: [UnsafeKnob; 3] = [
+    pub const ALL: [UnsafeKnob; 6] = [
         UnsafeKnob::AckBeforeReplication,
         UnsafeKnob::NoTermFencing,
         UnsafeKnob::PromoteStaleCopy,
+        UnsafeKnob::ArrivalOrder,
+        UnsafeKnob::MarkInSyncEarly,
+        UnsafeKnob::PruneTombstonesEarly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +56,9 @@ impl UnsafeKnob {
             UnsafeKnob::AckBeforeReplication => "ack-before-replication",
             UnsafeKnob::NoTermFencing => "no-term-fencing",
             UnsafeKnob::PromoteStaleCopy => "promote-stale-copy",
+            UnsafeKnob::ArrivalOrder => "arrival-order",
+            UnsafeKnob::MarkInSyncEarly => "mark-in-sync-early",
+            UnsafeKnob::PruneTombstonesEarly => "prune-tombstones-early",
         }
     }
 }
@@ -71,6 +89,9 @@ pub struct Unsafe {
     pub ack_before_replication: bool,
     pub no_term_fencing: bool,
     pub promote_stale_copy: bool,
+    pub arrival_order: bool,
+    pub mark_in_sync_early: bool,
+    pub prune_tombstones_early: bool,
 }
 
 impl Unsafe {
@@ -81,6 +102,9 @@ impl Unsafe {
             ack_before_replication: on(UnsafeKnob::AckBeforeReplication),
             no_term_fencing: on(UnsafeKnob::NoTermFencing),
             promote_stale_copy: on(UnsafeKnob::PromoteStaleCopy),
+            arrival_order: on(UnsafeKnob::ArrivalOrder),
+            mark_in_sync_early: on(UnsafeKnob::MarkInSyncEarly),
+            prune_tombstones_early: on(UnsafeKnob::PruneTombstonesEarly),
         }
     }
 
@@ -92,12 +116,23 @@ impl Unsafe {
                 UnsafeKnob::AckBeforeReplication => self.ack_before_replication,
                 UnsafeKnob::NoTermFencing => self.no_term_fencing,
                 UnsafeKnob::PromoteStaleCopy => self.promote_stale_copy,
+                UnsafeKnob::ArrivalOrder => self.arrival_order,
+                UnsafeKnob::MarkInSyncEarly => self.mark_in_sync_early,
+                UnsafeKnob::PruneTombstonesEarly => self.prune_tombstones_early,
             })
             .collect()
     }
 
     pub fn is_safe(&self) -> bool {
         *self == Unsafe::default()
+    }
+
+    /// How a replica orders each document's operations (`arrival-order`).
+    pub(crate) fn replica_order(&self) -> ReplicaOrder {
+        match self.arrival_order {
+            true => ReplicaOrder::Arrival,
+            false => ReplicaOrder::SeqNo,
+        }
     }
 
     /// Whether the master may promote `copy` ([`promotable`], or with `promote-stale-copy` any
@@ -234,6 +269,73 @@ mod tests {
         assert_eq!(replica_fails_then_primary(knobs), (1, false));
     }
 
+    fn delete(id: &str) -> Write {
+        Write::Delete {
+            id: id.into(),
+            condition: Condition::None,
+        }
+    }
+
+    /// Two writes of one document reach copy 1 newest first: which `_seq_no` does it hold?
+    fn reordered_on_the_replica(knobs: Unsafe) -> i64 {
+        let g = group(knobs);
+        g.set_link(1, LinkFault::Reorder).unwrap();
+        g.submit(index("1"));
+        g.submit(index("1"));
+        g.release(1).unwrap();
+        let meta = g.copy(1).unwrap().with_engine(|e| e.doc_meta("1"));
+        meta.unwrap().seq_no
+    }
+
+    #[test]
+    fn arrival_order_lets_a_late_older_write_replace_the_newer_one() {
+        assert_eq!(reordered_on_the_replica(Unsafe::default()), 1);
+        let knobs = Unsafe::of(&[UnsafeKnob::ArrivalOrder]);
+        assert_eq!(reordered_on_the_replica(knobs), 0);
+    }
+
+    /// Copy 1 fails, a write is acknowledged by 0 and 2, copy 1 starts recovering with its link
+    /// held: is it in the master's in-sync set already?
+    fn in_sync_while_recovering(knobs: Unsafe) -> bool {
+        let g = group(knobs);
+        g.fail_replica(1).unwrap();
+        assert!(g.submit(index("1")).wait().result.is_ok());
+        g.set_link(1, LinkFault::Delay).unwrap();
+        g.recover_replica(1).unwrap();
+        g.in_sync().contains(&1)
+    }
+
+    #[test]
+    fn mark_in_sync_early_counts_a_copy_in_sync_before_it_caught_up() {
+        assert!(!in_sync_while_recovering(Unsafe::default()));
+        let knobs = Unsafe::of(&[UnsafeKnob::MarkInSyncEarly]);
+        assert!(in_sync_while_recovering(knobs));
+    }
+
+    /// An index and its delete reach copy 1 delete first; copy 1 is asked to prune the
+    /// tombstone before the index arrives: is it pruned, and is the document back afterwards?
+    fn prune_before_the_index_arrives(knobs: Unsafe) -> (bool, bool) {
+        let g = group(knobs);
+        g.set_link(1, LinkFault::Reorder).unwrap();
+        g.submit(index("1"));
+        g.submit(delete("1"));
+        assert!(g.release_one(1).unwrap(), "the delete");
+        let pruned = g.prune_tombstone(1, "1").unwrap();
+        g.release(1).unwrap();
+        let back = g.copy(1).unwrap().with_engine(|e| e.get("1").found);
+        (pruned, back)
+    }
+
+    #[test]
+    fn prune_tombstones_early_lets_a_late_index_resurrect_the_document() {
+        assert_eq!(
+            prune_before_the_index_arrives(Unsafe::default()),
+            (false, false)
+        );
+        let knobs = Unsafe::of(&[UnsafeKnob::PruneTombstonesEarly]);
+        assert_eq!(prune_before_the_index_arrives(knobs), (true, true));
+    }
+
     #[test]
     fn knobs_parse_by_name_and_round_trip() {
         for knob in UnsafeKnob::ALL {
@@ -243,7 +345,7 @@ mod tests {
         let error = "ack".parse::<UnsafeKnob>().unwrap_err();
         assert_eq!(
             error,
-            "unknown knob `ack`, expected one of ack-before-replication, no-term-fencing, promote-stale-copy"
+            "unknown knob `ack`, expected one of ack-before-replication, no-term-fencing, promote-stale-copy, arrival-order, mark-in-sync-early, prune-tombstones-early"
         );
         assert!(Unsafe::default().is_safe());
         assert!(!Unsafe::of(&[UnsafeKnob::NoTermFencing]).is_safe());

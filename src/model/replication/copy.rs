@@ -8,10 +8,9 @@ use crate::protocol::checkpoint::{
 };
 use std::ops::RangeInclusive;
 
-use crate::protocol::{plan_as_replica, DocMeta, ReplicaPlan, SeqNo, Term};
+use crate::protocol::{DocMeta, ReplicaOrder, ReplicaPlan, SeqNo, Term};
 
 use super::state::{Doc, Entry, Op, Receipt, Role, ShardCopy};
-use super::ReplicaOrder;
 
 impl ShardCopy {
     /// The local checkpoint: every `_seq_no` up to it is processed (present and not rolled back).
@@ -36,13 +35,7 @@ impl ShardCopy {
         else {
             return; // a no-op changes no document
         };
-        let install = match order {
-            ReplicaOrder::SeqNo => {
-                plan_as_replica(Doc::known(self.doc(doc)), seq_no) == ReplicaPlan::Apply
-            }
-            ReplicaOrder::Arrival => true,
-        };
-        if !install {
+        if order.plan(Doc::known(self.doc(doc)), seq_no) != ReplicaPlan::Apply {
             return;
         }
         self.docs[usize::from(doc)] = Some(Doc {
