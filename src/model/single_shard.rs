@@ -764,21 +764,26 @@ fn is_valid_cas_step(attempt: &Attempt) -> bool {
 fn no_lost_acked_write(state: &State) -> bool {
     let by_query = state.pass.iter().all(|p| {
         let hits = p.hits.iter().flatten();
-        p.written.iter().zip(hits).enumerate().all(|(op, (written, hit))| {
-            let id = WriteId {
-                client: BY_QUERY,
-                op: op as u8,
-            };
-            !written || state.docs[usize::from(hit.doc)].value.contains(&id)
-        })
+        p.written
+            .iter()
+            .zip(hits)
+            .enumerate()
+            .all(|(op, (written, hit))| {
+                let id = WriteId {
+                    client: BY_QUERY,
+                    op: op as u8,
+                };
+                !written || state.docs[usize::from(hit.doc)].value.contains(&id)
+            })
     });
-    by_query && state.clients.iter().enumerate().all(|(client, c)| {
-        c.answers.iter().enumerate().all(|(op, answer)| {
-            let id = WriteId {
-                client: client as u8,
-                op: op as u8,
-            };
-            !answer.written || state.docs[usize::from(answer.doc)].value.contains(&id)
+    by_query
+        && state.clients.iter().enumerate().all(|(client, c)| {
+            c.answers.iter().enumerate().all(|(op, answer)| {
+                let id = WriteId {
+                    client: client as u8,
+                    op: op as u8,
+                };
+                !answer.written || state.docs[usize::from(answer.doc)].value.contains(&id)
+            })
         })
-    })
 }

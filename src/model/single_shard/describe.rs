@@ -122,10 +122,7 @@ impl Describe for SingleShard {
             Action::Scroll => Exchange {
                 from: BY_QUERY_NAME.into(),
                 to: "n0".into(),
-                request: format!(
-                    "{} (append ubq.<hit> to each hit)",
-                    self.by_query_request()
-                ),
+                request: format!("{} (append ubq.<hit> to each hit)", self.by_query_request()),
                 response: Some(format!(
                     "refreshed view: {}",
                     after.pass.as_ref().map_or(String::new(), view_text)
@@ -362,7 +359,13 @@ fn view_text(pass: &Pass) -> String {
         Some(hits) => {
             let hits: Vec<String> = hits
                 .iter()
-                .map(|h| format!("doc {} {}", doc_id(h.doc), found_text(h.read.meta, &h.read.value)))
+                .map(|h| {
+                    format!(
+                        "doc {} {}",
+                        doc_id(h.doc),
+                        found_text(h.read.meta, &h.read.value)
+                    )
+                })
                 .collect();
             hits.join(", ")
         }
@@ -406,10 +409,11 @@ impl SingleShard {
         let next = match (attempt.outcome.is_ok(), pass.answered) {
             (true, _) => String::new(),
             (false, true) if pass.failures > 0 => ", aborts".into(),
-            (false, _) if pass.failures > 0 => {
-                ", goes on (fault by_query_ignores_abort)".into()
-            }
-            (false, _) => format!(", skipped (version_conflicts={})", pass.progress.version_conflicts),
+            (false, _) if pass.failures > 0 => ", goes on (fault by_query_ignores_abort)".into(),
+            (false, _) => format!(
+                ", skipped (version_conflicts={})",
+                pass.progress.version_conflicts
+            ),
         };
         let answer = match pass.answered {
             true => format!("; answers {}", answer_text(pass)),
@@ -444,7 +448,13 @@ impl SingleShard {
         let written: Vec<String> = hits
             .iter()
             .zip(&pass.written)
-            .map(|(h, w)| format!("doc {}: {}", doc_id(h.doc), if *w { "written" } else { "409" }))
+            .map(|(h, w)| {
+                format!(
+                    "doc {}: {}",
+                    doc_id(h.doc),
+                    if *w { "written" } else { "409" }
+                )
+            })
             .collect();
         Item {
             name: BY_QUERY_NAME.into(),

@@ -47,7 +47,8 @@ impl Representative for State {
         for (new, &old) in order.iter().enumerate() {
             renamed[old] = new as u8;
         }
-        let rename_client = |client: u8| renamed.get(usize::from(client)).copied().unwrap_or(client);
+        let rename_client =
+            |client: u8| renamed.get(usize::from(client)).copied().unwrap_or(client);
         let rename = |chain: &Chain| -> Chain {
             chain
                 .iter()
