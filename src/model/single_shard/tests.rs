@@ -28,19 +28,17 @@ fn by_query_params(conflicts: Conflicts) -> Params {
     }
 }
 
+fn assert_verdicts(report: &check::Report, expected: &[(Invariant, Verdict)]) {
+    for &(invariant, verdict) in expected {
+        let got = report.property(invariant).unwrap().verdict;
+        assert_eq!(got, verdict, "{}: {invariant}", report.entry);
+    }
+}
+
 fn entry_report(name: &str) -> check::Report {
     let path = format!("models/{name}.json");
     let entry = catalogue::load(&[path]).unwrap().remove(0);
     check::run(&entry, &Options::default()).unwrap()
-}
-
-fn verdict(report: &check::Report, invariant: Invariant) -> Verdict {
-    report
-        .properties
-        .iter()
-        .find(|p| p.property == invariant)
-        .unwrap()
-        .verdict
 }
 
 fn report_of(params: &Params) -> check::Report {
@@ -53,11 +51,7 @@ fn report_of(params: &Params) -> check::Report {
 }
 
 fn counterexample(report: &check::Report, invariant: Invariant) -> check::Counterexample {
-    let property = report
-        .properties
-        .iter()
-        .find(|p| p.property == invariant)
-        .unwrap();
+    let property = report.property(invariant).unwrap();
     assert_eq!(property.verdict, Verdict::Counterexample, "{invariant}");
     property.counterexample.clone().unwrap()
 }
@@ -243,29 +237,26 @@ fn update_by_query_proceed_skips_the_writers_document_and_loses_no_write() {
 ";
     assert!(text.ends_with(expected), "{text}");
     assert_eq!(skipped.violation, "with conflicts=proceed, the by-query wrote hit 2 (doc 2) after hit 1 (doc 1) answered 409: the writer's document was skipped");
-    for invariant in [Invariant::NoLostAckedWrite, Invariant::CasLinearizable] {
-        assert_eq!(verdict(&report, invariant), Verdict::Holds, "{invariant}");
-    }
-    assert_eq!(
-        verdict(&report, Invariant::ReachByQuerySkipped),
-        Verdict::Reachable
+    assert_verdicts(
+        &report,
+        &[
+            (Invariant::NoLostAckedWrite, Verdict::Holds),
+            (Invariant::CasLinearizable, Verdict::Holds),
+            (Invariant::ReachByQuerySkipped, Verdict::Reachable),
+        ],
     );
 }
 
 #[test]
 fn update_by_query_abort_stops_at_the_first_conflict_unless_the_knob_ignores_it() {
     let report = entry_report("single-shard-update-by-query-abort");
-    assert_eq!(
-        verdict(&report, Invariant::ByQueryStopsAtFirstConflict),
-        Verdict::Holds
-    );
-    assert_eq!(
-        verdict(&report, Invariant::ReachByQueryAborted),
-        Verdict::Reachable
-    );
-    assert_eq!(
-        verdict(&report, Invariant::NoLostAckedWrite),
-        Verdict::Holds
+    assert_verdicts(
+        &report,
+        &[
+            (Invariant::ByQueryStopsAtFirstConflict, Verdict::Holds),
+            (Invariant::ReachByQueryAborted, Verdict::Reachable),
+            (Invariant::NoLostAckedWrite, Verdict::Holds),
+        ],
     );
     let knob = entry_report("single-shard-update-by-query-ignores-abort");
     let text = counterexample(&knob, Invariant::ByQueryStopsAtFirstConflict)
