@@ -156,6 +156,11 @@ impl Report {
         self.properties.iter().all(PropertyReport::matches)
     }
 
+    /// The report of one property, when the model checks it.
+    pub fn property(&self, invariant: Invariant) -> Option<&PropertyReport> {
+        self.properties.iter().find(|p| p.property == invariant)
+    }
+
     /// The properties whose verdict differs from the expectation.
     pub fn mismatches(&self) -> impl Iterator<Item = &PropertyReport> {
         self.properties.iter().filter(|p| !p.matches())
@@ -426,12 +431,7 @@ mod tests {
     }
 
     fn verdict(report: &Report, invariant: Invariant) -> Verdict {
-        report
-            .properties
-            .iter()
-            .find(|p| p.property == invariant)
-            .unwrap()
-            .verdict
+        report.property(invariant).unwrap().verdict
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub enum Invariant {
     UpdateTerminates,
     RetrySizing,
     RankIncreases,
+    ByQueryStopsAtFirstConflict,
     ReachAckedWrite,
     ReachConflict,
     ReachFailover,
@@ -90,11 +91,13 @@ pub enum Invariant {
     ReachUpdateRetry,
     ReachReroute,
     ReachRecovery,
+    ReachByQuerySkipped,
+    ReachByQueryAborted,
 }
 
 impl Invariant {
     /// Every invariant, in listing order.
-    pub const ALL: [Invariant; 25] = [
+    pub const ALL: [Invariant; 28] = [
         Invariant::NoLostAckedWrite,
         Invariant::RmwSerializable,
         Invariant::CasLinearizable,
@@ -112,6 +115,7 @@ impl Invariant {
         Invariant::UpdateTerminates,
         Invariant::RetrySizing,
         Invariant::RankIncreases,
+        Invariant::ByQueryStopsAtFirstConflict,
         Invariant::ReachAckedWrite,
         Invariant::ReachConflict,
         Invariant::ReachFailover,
@@ -120,6 +124,8 @@ impl Invariant {
         Invariant::ReachUpdateRetry,
         Invariant::ReachReroute,
         Invariant::ReachRecovery,
+        Invariant::ReachByQuerySkipped,
+        Invariant::ReachByQueryAborted,
     ];
 
     /// Is this a reachability goal (a stateright `sometimes` property: some reachable state
@@ -135,6 +141,8 @@ impl Invariant {
                 | Invariant::ReachUpdateRetry
                 | Invariant::ReachReroute
                 | Invariant::ReachRecovery
+                | Invariant::ReachByQuerySkipped
+                | Invariant::ReachByQueryAborted
         )
     }
 
@@ -158,6 +166,7 @@ impl Invariant {
             Invariant::UpdateTerminates => "update_terminates",
             Invariant::RetrySizing => "retry_sizing",
             Invariant::RankIncreases => "rank_increases",
+            Invariant::ByQueryStopsAtFirstConflict => "by_query_stops_at_first_conflict",
             Invariant::ReachAckedWrite => "reach_acked_write",
             Invariant::ReachConflict => "reach_conflict",
             Invariant::ReachFailover => "reach_failover",
@@ -166,6 +175,8 @@ impl Invariant {
             Invariant::ReachUpdateRetry => "reach_update_retry",
             Invariant::ReachReroute => "reach_reroute",
             Invariant::ReachRecovery => "reach_recovery",
+            Invariant::ReachByQuerySkipped => "reach_by_query_skipped",
+            Invariant::ReachByQueryAborted => "reach_by_query_aborted",
         }
     }
 
@@ -195,6 +206,7 @@ impl Invariant {
             Invariant::UpdateTerminates => "every update eventually answers: success, noop or 409 (liveness)",
             Invariant::RetrySizing => "with retry_on_conflict >= (clients - 1) * ops_per_client, no update answers 409",
             Invariant::RankIncreases => "every action strictly increases a ranking measure (each client's progress), so the model has no cycles and every path ends",
+            Invariant::ByQueryStopsAtFirstConflict => "an update-by-query writes no hit after a hit that answered 409: what conflicts=abort promises with each hit its own batch (scroll_size=1; AbstractAsyncBulkByScrollAction.onBulkResponse finishes on a batch's failures); conflicts=proceed counts the conflict and goes on, so there it is expected to fail, and its counterexample is the trace of the skipped document",
             Invariant::ReachAckedWrite => "reachable: some write is acknowledged",
             Invariant::ReachConflict => "reachable: some write is answered 409",
             Invariant::ReachFailover => "reachable: the master failed the primary and promoted a copy",
@@ -203,6 +215,8 @@ impl Invariant {
             Invariant::ReachUpdateRetry => "reachable: an update retried after a 409",
             Invariant::ReachReroute => "reachable: the coordinating node re-routed a write whose primary failed to the new primary",
             Invariant::ReachRecovery => "reachable: a failed replica recovered from the primary and was marked in sync again",
+            Invariant::ReachByQuerySkipped => "reachable: an update-by-query with conflicts=proceed skipped a document a writer changed after the view (its write answered 409, counted in version_conflicts) and went on to write a later hit",
+            Invariant::ReachByQueryAborted => "reachable: an update-by-query with conflicts=abort answered at a document a writer changed after the view (409 in failures) with hits left unwritten",
         }
     }
 }

@@ -18,6 +18,27 @@
 //! client its last write attempt (the value it expected, the value the shard held, and the
 //! change or conflict that came of it).
 //!
+//! The update-by-query (parameter `by_query`, its `conflicts`): one more client, besides the
+//! writers, that sends `POST /idx/_update_by_query` once. It takes a refreshed view of the shard
+//! (`ScrollableHitSource`'s scroll over one point-in-time searcher), then writes each hit back,
+//! in `_doc` order, with the value it saw plus its own id (`ubq.<hit>`), guarded by
+//! `Guard::SeqNoAndTerm` of the version the view showed (`TransportUpdateByQueryAction`'s
+//! `buildRequest`: `setIfSeqNo(doc.getSeqNo())`, `setIfPrimaryTerm(doc.getPrimaryTerm())`; the
+//! REST handler builds the same condition with the same call). Each hit's outcome is counted by
+//! [`crate::search::by_query::Progress::record`], whose answer (a listed failure) is what stops
+//! the pass under `conflicts=abort`. The model's pass is `scroll_size=1`: each hit is its own
+//! batch, so abort stops at the first conflict (with bigger batches the rest of that batch is
+//! still written, `AbstractAsyncBulkByScrollAction.onBulkResponse`; the engine follows that).
+//!
+//! The refreshed view is one atomic step that reads every live document of the shard (a missing
+//! one is no hit). A real view may be older than the request: it shows the shard as of the last
+//! refresh. That is the same abstraction for every property here: nothing the by-query does
+//! depends on when its request was sent, only on which version each hit shows and on what the
+//! writers do between the view and each hit's write; a view refreshed at an earlier point is the
+//! model's view step taken at that earlier point of the interleaving, which the checker explores
+//! too. Reading the documents one at a time at different points would add views no single
+//! refresh can show, so the atomic step is the exact one, not an approximation.
+//!
 //! Linearizability: operations are atomic, so every history is sequential, and a sequential
 //! history is linearizable exactly when it is a valid run of the sequential spec
 //! ([`Document`]). Every state is judged, so judging each client's last attempt as one step of
@@ -44,11 +65,14 @@ use crate::protocol::update::{may_retry, write_condition};
 use crate::protocol::{
     plan_as_primary, Condition, DocMeta, Guard, SeqNo, VersionConflict, WriteKind, WriteResult,
 };
+use crate::search::by_query::{Conflicts, HitOutcome, Progress};
 use crate::spec::{DocOp, DocRet, Document};
 use describe::doc_id;
 
 /// The most clients a configuration may have (client ids are small integers in the state).
 pub const MAX_CLIENTS: u8 = 16;
+/// The client id of the update-by-query's writes (`ubq.<hit>`); writers are numbered from 0.
+pub const BY_QUERY: u8 = u8::MAX;
 /// The most documents and operations per client a configuration may have.
 pub const MAX_DOCS_OR_OPS: u8 = 8;
 
@@ -76,6 +100,9 @@ pub enum Fault {
     /// The shard numbers a write after the change the client read instead of after the highest
     /// `_seq_no` it assigned (caught by `change_id_unique` and `seq_no_monotonic`).
     SeqNoFromRead,
+    /// The update-by-query goes on after a conflict under `conflicts=abort` (caught by
+    /// `by_query_stops_at_first_conflict`).
+    ByQueryIgnoresAbort,
 }
 
 /// The parameters of a single-shard configuration, as the catalogue spells them.
@@ -99,6 +126,9 @@ pub struct Params {
     /// so the first conditional writes carry `if_seq_no` rather than `op_type=create`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub initially_indexed: bool,
+    /// One update-by-query besides the writers, with this `conflicts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_query: Option<Conflicts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
 }
@@ -118,6 +148,10 @@ impl Params {
         }
         if !(1..=MAX_DOCS_OR_OPS).contains(&self.ops_per_client) {
             return Err(format!("`ops_per_client` must be 1..={MAX_DOCS_OR_OPS}"));
+        }
+        if self.fault == Some(Fault::ByQueryIgnoresAbort) && self.by_query != Some(Conflicts::Abort)
+        {
+            return Err("fault `by_query_ignores_abort` needs `by_query` `abort`".into());
         }
         match (self.path, self.guard) {
             (Path::Rmw, None) => Err("path `rmw` needs a `guard`".into()),
@@ -192,6 +226,49 @@ pub struct Attempt {
     pub outcome: Result<(DocMeta, WriteResult), VersionConflict>,
 }
 
+/// One hit of the update-by-query's view.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Hit {
+    pub doc: u8,
+    pub read: Read,
+}
+
+/// The update-by-query's pass.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Pass {
+    /// The hits of its refreshed view, in `_doc` order; `None` until it took the view.
+    pub hits: Option<Vec<Hit>>,
+    /// What each hit's write did, in hit order: `true` written, `false` 409.
+    pub written: Vec<bool>,
+    /// The response's counters.
+    pub progress: Progress,
+    /// The hits whose outcome the response lists as a failure (`Progress::record`).
+    pub failures: u8,
+    /// The response was sent: every hit written, or the pass stopped.
+    pub answered: bool,
+}
+
+impl Pass {
+    /// The next hit to write, while the pass is under way.
+    fn next_hit(&self) -> Option<&Hit> {
+        match &self.hits {
+            Some(hits) if !self.answered => hits.get(self.written.len()),
+            _ => None,
+        }
+    }
+
+    /// The hit numbers written after the first hit that answered 409.
+    fn after_first_conflict(&self) -> impl Iterator<Item = usize> + '_ {
+        let first = self.written.iter().position(|w| !w);
+        first.map_or(self.written.len(), |f| f + 1)..self.written.len()
+    }
+
+    /// Progress for the ranking measure: view taken, hits written, answered.
+    fn progress(&self) -> (bool, usize, bool) {
+        (self.hits.is_some(), self.written.len(), self.answered)
+    }
+}
+
 /// One client.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Client {
@@ -211,6 +288,8 @@ pub struct State {
     /// The highest `_seq_no` the shard assigned.
     pub max_seq_no: SeqNo,
     pub clients: Vec<Client>,
+    /// The update-by-query, when the configuration has one.
+    pub pass: Option<Pass>,
     /// The write attempt the step into this state made, if it was one (only the last step's, so
     /// that states differ by no more than what the properties judge).
     pub last: Option<Attempt>,
@@ -225,6 +304,10 @@ pub enum Action {
     Write { client: u8 },
     /// Fault `reads_abandoned`: the client drops its read.
     Abandon { client: u8 },
+    /// The update-by-query's request: it takes its refreshed view.
+    Scroll,
+    /// The update-by-query writes its next hit.
+    WriteHit,
 }
 
 /// The single-shard model for one configuration.
@@ -275,6 +358,45 @@ impl SingleShard {
         };
     }
 
+    /// The shard executes write `id` on document `doc_index`, based on `read` and guarded by
+    /// `condition`, and records the attempt in `state.last`; true when it wrote.
+    fn execute(
+        &self,
+        state: &mut State,
+        id: WriteId,
+        doc_index: usize,
+        read: &Read,
+        condition: &Condition,
+    ) -> bool {
+        let mut value = read.value.clone();
+        value.push(id);
+        let doc = &state.docs[doc_index];
+        let found = register(doc.meta, &doc.value);
+        let outcome = plan_as_primary(doc.meta, WriteKind::Index, condition).map(|plan| {
+            let seq_no = next_seq_no(match self.params.fault {
+                Some(Fault::SeqNoFromRead) => read.meta.map_or(NO_OPS_PERFORMED, |m| m.seq_no),
+                _ => state.max_seq_no,
+            });
+            (plan.applied(seq_no, FIRST_PRIMARY_TERM), plan.result)
+        });
+        if let Ok((meta, _)) = outcome {
+            let doc = &mut state.docs[doc_index];
+            doc.meta = Some(meta);
+            doc.value = value.clone();
+            doc.changes.push(meta);
+            state.max_seq_no = state.max_seq_no.max(meta.seq_no);
+        }
+        state.last = Some(Attempt {
+            client: id.client,
+            doc: doc_index as u8,
+            expected: register(read.meta, &read.value),
+            found,
+            new: value,
+            outcome,
+        });
+        outcome.is_ok()
+    }
+
     fn write(&self, state: &mut State, client_index: usize) -> Option<()> {
         let client = &state.clients[client_index];
         let Stage::Writing(read) = &client.stage else {
@@ -286,40 +408,11 @@ impl SingleShard {
             client: client_index as u8,
             op: client.answers.len() as u8,
         };
-        let mut value = read.value.clone();
-        value.push(id);
-        let expected = register(read.meta, &read.value);
-        let doc = &state.docs[doc_index];
-        let current = register(doc.meta, &doc.value);
-        let plan = plan_as_primary(doc.meta, WriteKind::Index, &condition);
-
-        let attempt = |outcome| Attempt {
-            client: client_index as u8,
-            doc: doc_index as u8,
-            expected: expected.clone(),
-            found: current.clone(),
-            new: value.clone(),
-            outcome,
-        };
+        let read = read.clone();
         let attempts = client.attempts + 1;
-        match plan {
-            Ok(plan) => {
-                let seq_no = next_seq_no(match self.params.fault {
-                    Some(Fault::SeqNoFromRead) => read.meta.map_or(NO_OPS_PERFORMED, |m| m.seq_no),
-                    _ => state.max_seq_no,
-                });
-                let meta = plan.applied(seq_no, FIRST_PRIMARY_TERM);
-                let last = attempt(Ok((meta, plan.result)));
-                let doc = &mut state.docs[doc_index];
-                doc.meta = Some(meta);
-                doc.value = value;
-                doc.changes.push(meta);
-                state.max_seq_no = state.max_seq_no.max(seq_no);
-                state.last = Some(last);
-                self.finish(&mut state.clients[client_index], true);
-            }
-            Err(conflict) => {
-                state.last = Some(attempt(Err(conflict)));
+        match self.execute(state, id, doc_index, &read, &condition) {
+            true => self.finish(&mut state.clients[client_index], true),
+            false => {
                 let client = &mut state.clients[client_index];
                 client.attempts = attempts;
                 if self.retries(attempts) {
@@ -331,6 +424,31 @@ impl SingleShard {
                 }
             }
         }
+        Some(())
+    }
+
+    /// The update-by-query writes its next hit, guarded by what its view showed, as the REST
+    /// handler does; `Progress::record` says whether the outcome stops the pass.
+    fn write_hit(&self, state: &mut State) -> Option<()> {
+        let pass = state.pass.as_ref()?;
+        let hit = pass.next_hit()?.clone();
+        let id = WriteId {
+            client: BY_QUERY,
+            op: pass.written.len() as u8,
+        };
+        let condition = Guard::SeqNoAndTerm.condition(hit.read.meta);
+        let written = self.execute(state, id, usize::from(hit.doc), &hit.read, &condition);
+        let conflicts = self.params.by_query?;
+        let pass = state.pass.as_mut()?;
+        let outcome = match written {
+            true => HitOutcome::Updated,
+            false => HitOutcome::VersionConflict,
+        };
+        let failed = pass.progress.record(outcome, conflicts);
+        pass.failures += u8::from(failed);
+        pass.written.push(written);
+        let stops = failed && self.params.fault != Some(Fault::ByQueryIgnoresAbort);
+        pass.answered = stops || pass.next_hit().is_none();
         Some(())
     }
 
@@ -359,14 +477,23 @@ fn progress(client: &Client) -> (usize, u8, u8) {
 
 /// Did the ranking measure strictly increase: no client went back, and one went forward?
 fn rank_increased(before: &State, after: &State) -> bool {
-    let pairs = || {
+    let clients = || {
         before
             .clients
             .iter()
             .zip(&after.clients)
             .map(|(b, a)| (progress(b), progress(a)))
     };
-    pairs().all(|(b, a)| a >= b) && pairs().any(|(b, a)| a > b)
+    let passes = || {
+        before
+            .pass
+            .iter()
+            .zip(&after.pass)
+            .map(|(b, a)| (b.progress(), a.progress()))
+    };
+    clients().all(|(b, a)| a >= b)
+        && passes().all(|(b, a)| a >= b)
+        && (clients().any(|(b, a)| a > b) || passes().any(|(b, a)| a > b))
 }
 
 impl Model for SingleShard {
@@ -401,6 +528,13 @@ impl Model for SingleShard {
             docs,
             max_seq_no,
             clients: vec![client; usize::from(self.params.clients)],
+            pass: self.params.by_query.map(|_| Pass {
+                hits: None,
+                written: Vec::new(),
+                progress: Progress::default(),
+                failures: 0,
+                answered: false,
+            }),
             last: None,
         }]
     }
@@ -428,6 +562,11 @@ impl Model for SingleShard {
                 (Stage::Unanswered | Stage::Done, _) => {}
             }
         }
+        match &state.pass {
+            Some(Pass { hits: None, .. }) => actions.push(Action::Scroll),
+            Some(pass) if pass.next_hit().is_some() => actions.push(Action::WriteHit),
+            _ => {}
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
@@ -448,12 +587,30 @@ impl Model for SingleShard {
             Action::Abandon { client } => {
                 state.clients.get_mut(usize::from(client))?.stage = Stage::Reading;
             }
+            Action::Scroll => {
+                let hits: Vec<Hit> = (0..self.params.docs)
+                    .zip(&state.docs)
+                    .filter(|(_, doc)| DocMeta::live(doc.meta).is_some())
+                    .map(|(doc, shard_doc)| Hit {
+                        doc,
+                        read: Read {
+                            meta: shard_doc.meta,
+                            value: shard_doc.value.clone(),
+                        },
+                    })
+                    .collect();
+                let pass = state.pass.as_mut()?;
+                pass.progress.total = hits.len() as u64;
+                pass.answered = hits.is_empty();
+                pass.hits = Some(hits);
+            }
+            Action::WriteHit => self.write_hit(&mut state)?,
         }
         Some(state)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        vec![
+        let mut properties = vec![
             Property::<Self>::always(Invariant::NoLostAckedWrite.name(), |_, s| {
                 no_lost_acked_write(s)
             }),
@@ -490,9 +647,12 @@ impl Model for SingleShard {
                     .all(|c| !SingleShard::enabled(c) || c.attempts <= m.params.retry_on_conflict)
             }),
             // Every terminal state (no client has an action) has every operation answered.
-            Property::<Self>::always(Invariant::UpdateTerminates.name(), |_, s| {
-                s.clients.iter().any(SingleShard::enabled)
-                    || s.clients.iter().all(|c| c.stage == Stage::Done)
+            Property::<Self>::always(Invariant::UpdateTerminates.name(), |m, s| {
+                let mut actions = Vec::new();
+                m.actions(s, &mut actions);
+                !actions.is_empty()
+                    || (s.clients.iter().all(|c| c.stage == Stage::Done)
+                        && s.pass.iter().all(|p| p.answered))
             }),
             Property::<Self>::always(Invariant::RetrySizing.name(), |_, s| {
                 s.clients
@@ -524,7 +684,11 @@ impl Model for SingleShard {
                     .iter()
                     .any(|c| c.attempts > 0 && c.stage == Stage::Reading)
             }),
-        ]
+        ];
+        if self.params.by_query.is_some() {
+            properties.extend(by_query_properties());
+        }
+        properties
     }
 
     fn format_action(&self, action: &Action) -> String {
@@ -535,6 +699,8 @@ impl Model for SingleShard {
             },
             Action::Write { client } => format!("client {client}: conditional write"),
             Action::Abandon { client } => format!("client {client}: abandon read"),
+            Action::Scroll => "by-query: POST /idx/_update_by_query".into(),
+            Action::WriteHit => "by-query: write the next hit".into(),
         }
     }
 
@@ -546,6 +712,32 @@ impl Model for SingleShard {
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
         Some(sequence_diagram(&Trace::from_path(self, path)))
     }
+}
+
+/// The properties of a configuration with an update-by-query.
+fn by_query_properties() -> Vec<Property<SingleShard>> {
+    vec![
+        // What abort promises; under proceed, its counterexample is the skipped document.
+        Property::<SingleShard>::always(Invariant::ByQueryStopsAtFirstConflict.name(), |_, s| {
+            s.pass
+                .iter()
+                .all(|p| p.after_first_conflict().next().is_none())
+        }),
+        // A hit answered 409 and the pass wrote a later hit: the skipped document.
+        Property::<SingleShard>::sometimes(Invariant::ReachByQuerySkipped.name(), |_, s| {
+            s.pass
+                .iter()
+                .any(|p| p.after_first_conflict().next().is_some())
+        }),
+        // The pass answered at a 409 with hits it never wrote.
+        Property::<SingleShard>::sometimes(Invariant::ReachByQueryAborted.name(), |_, s| {
+            s.pass.iter().any(|p| {
+                p.answered
+                    && p.written.contains(&false)
+                    && p.hits.as_ref().is_some_and(|h| p.written.len() < h.len())
+            })
+        }),
+    ]
 }
 
 /// The write attempt of the step into this state.
@@ -567,15 +759,31 @@ fn is_valid_cas_step(attempt: &Attempt) -> bool {
     Document(attempt.found.clone()).is_valid_step(&cas, &ret)
 }
 
-/// Every acknowledged write is in its document's current value.
+/// Every acknowledged write is in its document's current value; the update-by-query's hits
+/// count as acknowledged once written (their bulk item answered).
 fn no_lost_acked_write(state: &State) -> bool {
-    state.clients.iter().enumerate().all(|(client, c)| {
-        c.answers.iter().enumerate().all(|(op, answer)| {
-            let id = WriteId {
-                client: client as u8,
-                op: op as u8,
-            };
-            !answer.written || state.docs[usize::from(answer.doc)].value.contains(&id)
+    let by_query = state.pass.iter().all(|p| {
+        let hits = p.hits.iter().flatten();
+        p.written
+            .iter()
+            .zip(hits)
+            .enumerate()
+            .all(|(op, (written, hit))| {
+                let id = WriteId {
+                    client: BY_QUERY,
+                    op: op as u8,
+                };
+                !written || state.docs[usize::from(hit.doc)].value.contains(&id)
+            })
+    });
+    by_query
+        && state.clients.iter().enumerate().all(|(client, c)| {
+            c.answers.iter().enumerate().all(|(op, answer)| {
+                let id = WriteId {
+                    client: client as u8,
+                    op: op as u8,
+                };
+                !answer.written || state.docs[usize::from(answer.doc)].value.contains(&id)
+            })
         })
-    })
 }

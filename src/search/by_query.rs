@@ -7,8 +7,11 @@
 //! and the pass stops after the batch it happened in (`onBulkResponse` sends a whole batch as
 //! one bulk, then finishes on its failures). Any other failure stops the pass the same way.
 
+use serde::{Deserialize, Serialize};
+
 /// `conflicts`: what a version conflict does to the pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Conflicts {
     #[default]
     Abort,
@@ -16,6 +19,14 @@ pub enum Conflicts {
 }
 
 impl Conflicts {
+    /// The value as the request spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Conflicts::Abort => "abort",
+            Conflicts::Proceed => "proceed",
+        }
+    }
+
     /// `AbstractBulkByScrollRequest.setConflicts`.
     pub fn parse(value: &str) -> Result<Conflicts, String> {
         match value {
@@ -42,7 +53,7 @@ pub enum HitOutcome {
 }
 
 /// The counters of a pass (`BulkByScrollTask.Status`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Progress {
     pub total: u64,
     pub updated: u64,
@@ -81,6 +92,9 @@ mod tests {
         assert!(progress.record(HitOutcome::Failed, Conflicts::Proceed));
         assert!(!progress.record(HitOutcome::Noop, Conflicts::Abort));
         assert_eq!((progress.version_conflicts, progress.noops), (2, 1));
+        for conflicts in [Conflicts::Abort, Conflicts::Proceed] {
+            assert_eq!(Conflicts::parse(conflicts.as_str()), Ok(conflicts));
+        }
         assert_eq!(
             Conflicts::parse("maybe").unwrap_err(),
             "conflicts may only be \"proceed\" or \"abort\" but was [maybe]"

@@ -5,13 +5,17 @@ use std::fmt;
 
 use stateright::Model;
 
-use super::{rank_increased, Action, Chain, Doc, Path, SingleShard, Stage, State, WriteId};
+use super::{
+    rank_increased, Action, Attempt, Chain, Doc, Pass, Path, SingleShard, Stage, State, WriteId,
+    BY_QUERY,
+};
 use crate::model::trace::{
     self, CopyState, Describe, DocMetaView, DocState, Exchange, Field, Item,
 };
 use crate::model::Invariant;
-use crate::protocol::{Condition, DocMeta, VersionConflict};
-use crate::rest::status::Status;
+use crate::protocol::{Condition, DocMeta, Guard, VersionConflict};
+use crate::rest::status::{ExceptionStatus, Status};
+use crate::search::by_query::Conflicts;
 
 /// The `_id` of document `index`: documents are numbered from 1.
 pub(super) fn doc_id(index: u8) -> String {
@@ -20,7 +24,10 @@ pub(super) fn doc_id(index: u8) -> String {
 
 impl fmt::Display for WriteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "c{}.{}", self.client, self.op)
+        match self.client {
+            BY_QUERY => write!(f, "ubq.{}", self.op),
+            client => write!(f, "c{client}.{}", self.op),
+        }
     }
 }
 
@@ -113,6 +120,16 @@ impl Describe for SingleShard {
                 request: "abandons its read (fault reads_abandoned)".into(),
                 response: None,
             },
+            Action::Scroll => Exchange {
+                from: BY_QUERY_NAME.into(),
+                to: "n0".into(),
+                request: format!("{} (append ubq.<hit> to each hit)", self.by_query_request()),
+                response: Some(format!(
+                    "refreshed view: {}",
+                    after.pass.as_ref().map_or(String::new(), view_text)
+                )),
+            },
+            Action::WriteHit => self.describe_hit(before, after),
         }
     }
 
@@ -128,6 +145,7 @@ impl Describe for SingleShard {
 
     fn clients(&self, state: &State) -> Vec<Item> {
         let ops = self.ops();
+        let by_query = state.pass.as_ref().map(|pass| self.by_query_item(pass));
         state
             .clients
             .iter()
@@ -174,6 +192,7 @@ impl Describe for SingleShard {
                     ],
                 }
             })
+            .chain(by_query)
             .collect()
     }
 
@@ -187,6 +206,23 @@ impl Describe for SingleShard {
             })
         };
         match invariant {
+            Invariant::ByQueryStopsAtFirstConflict => state.pass.as_ref().and_then(|pass| {
+                let hits = pass.hits.as_ref()?;
+                let first = pass.written.iter().position(|w| !w)?;
+                let later = pass.after_first_conflict().next()?;
+                Some(format!(
+                    "with conflicts={}, the by-query wrote hit {} (doc {}) after hit {} (doc {}) answered 409{}",
+                    self.params.by_query.map_or("", |c| c.as_str()),
+                    later + 1,
+                    doc_id(hits[later].doc),
+                    first + 1,
+                    doc_id(hits[first].doc),
+                    match self.params.by_query {
+                        Some(Conflicts::Proceed) => ": the writer's document was skipped",
+                        _ => "",
+                    }
+                ))
+            }),
             Invariant::NoLostAckedWrite => answered().find_map(|(client, op, answer)| {
                 let id = WriteId {
                     client: client as u8,
@@ -263,30 +299,13 @@ impl SingleShard {
         let condition = self.condition(read).unwrap_or(Condition::None);
         let value = &attempt.new;
         let target = format!("/idx/_doc/{id}{}", trace::write_query(&condition));
-        let response = match attempt.outcome {
-            Ok((meta, result)) => {
-                format!(
-                    "{} {} _seq_no={} _primary_term={} _version={}",
-                    result.status(),
-                    result.as_str(),
-                    meta.seq_no,
-                    meta.primary_term,
-                    meta.version
-                )
-            }
-            Err(conflict) => {
-                let next = match c_after.stage {
-                    Stage::Reading if c_after.attempts > 0 => ", retry",
-                    Stage::Unanswered => ", never answered",
-                    _ => ", gives up",
-                };
-                format!(
-                    "409 {}: {}{next}",
-                    VersionConflict::TYPE,
-                    conflict.reason(&id)
-                )
-            }
+        let next = match c_after.stage {
+            _ if attempt.outcome.is_ok() => "",
+            Stage::Reading if c_after.attempts > 0 => ", retry",
+            Stage::Unanswered => ", never answered",
+            _ => ", gives up",
         };
+        let response = format!("{}{next}", outcome_text(attempt));
         match self.params.path {
             Path::Rmw => Exchange {
                 from: format!("client {client}"),
@@ -307,6 +326,145 @@ impl SingleShard {
                     response: Some(response),
                 }
             }
+        }
+    }
+}
+
+/// How the trace and the explorer name the update-by-query.
+const BY_QUERY_NAME: &str = "by-query";
+
+/// How the shard answered a write attempt: the change it made, or the 409.
+fn outcome_text(attempt: &Attempt) -> String {
+    match attempt.outcome {
+        Ok((meta, result)) => format!(
+            "{} {} _seq_no={} _primary_term={} _version={}",
+            result.status(),
+            result.as_str(),
+            meta.seq_no,
+            meta.primary_term,
+            meta.version
+        ),
+        Err(conflict) => format!(
+            "409 {}: {}",
+            VersionConflict::TYPE,
+            conflict.reason(&doc_id(attempt.doc))
+        ),
+    }
+}
+
+/// The hits of the by-query's view: `doc 1 _seq_no=.. [..], doc 2 ...`.
+fn view_text(pass: &Pass) -> String {
+    match pass.hits.as_deref() {
+        None => "not taken yet".into(),
+        Some([]) => "no hits".into(),
+        Some(hits) => {
+            let hits: Vec<String> = hits
+                .iter()
+                .map(|h| {
+                    format!(
+                        "doc {} {}",
+                        doc_id(h.doc),
+                        found_text(h.read.meta, &h.read.value)
+                    )
+                })
+                .collect();
+            hits.join(", ")
+        }
+    }
+}
+
+/// The by-query's answer (`BulkByScrollResponse`): its status and counters.
+fn answer_text(pass: &Pass) -> String {
+    let status = if pass.failures > 0 {
+        VersionConflict::STATUS
+    } else {
+        200
+    };
+    let p = pass.progress;
+    format!(
+        "{status} total={} updated={} version_conflicts={} failures={}",
+        p.total, p.updated, p.version_conflicts, pass.failures
+    )
+}
+
+impl SingleShard {
+    /// The by-query's request line.
+    fn by_query_request(&self) -> String {
+        let conflicts = self.params.by_query.map_or("", |c| c.as_str());
+        format!("POST /idx/_update_by_query?conflicts={conflicts}&scroll_size=1")
+    }
+
+    /// The by-query's write of its next hit, as the step recorded it.
+    fn describe_hit(&self, before: &State, after: &State) -> Exchange {
+        let hit = before.pass.as_ref().and_then(Pass::next_hit);
+        let (Some(hit), Some(attempt), Some(pass)) = (hit, &after.last, &after.pass) else {
+            return Exchange {
+                from: BY_QUERY_NAME.into(),
+                to: "n0".into(),
+                request: "write without a hit".into(),
+                response: None,
+            };
+        };
+        let condition = Guard::SeqNoAndTerm.condition(hit.read.meta);
+        let hit_number = pass.written.len();
+        let next = match (attempt.outcome.is_ok(), pass.answered) {
+            (true, _) => String::new(),
+            (false, true) if pass.failures > 0 => ", aborts".into(),
+            (false, _) if pass.failures > 0 => ", goes on (fault by_query_ignores_abort)".into(),
+            (false, _) => format!(
+                ", skipped (version_conflicts={})",
+                pass.progress.version_conflicts
+            ),
+        };
+        let answer = match pass.answered {
+            true => format!("; answers {}", answer_text(pass)),
+            false => String::new(),
+        };
+        Exchange {
+            from: BY_QUERY_NAME.into(),
+            to: "n0".into(),
+            request: format!(
+                "hit {hit_number}: index /idx/_doc/{}{} {}",
+                doc_id(hit.doc),
+                trace::write_query(&condition),
+                chain_text(&attempt.new)
+            ),
+            response: Some(format!("{}{next}{answer}", outcome_text(attempt))),
+        }
+    }
+
+    /// The explorer's view of the by-query.
+    fn by_query_item(&self, pass: &Pass) -> Item {
+        let hits = pass.hits.as_deref().unwrap_or_default();
+        let phase = match (pass.hits.is_some(), pass.next_hit()) {
+            (false, _) => "next: take the refreshed view".to_string(),
+            (true, Some(hit)) => format!(
+                "next: write hit {} of {} (doc {})",
+                pass.written.len() + 1,
+                hits.len(),
+                doc_id(hit.doc)
+            ),
+            (true, None) => format!("answered {}", answer_text(pass)),
+        };
+        let written: Vec<String> = hits
+            .iter()
+            .zip(&pass.written)
+            .map(|(h, w)| {
+                format!(
+                    "doc {}: {}",
+                    doc_id(h.doc),
+                    if *w { "written" } else { "409" }
+                )
+            })
+            .collect();
+        Item {
+            name: BY_QUERY_NAME.into(),
+            fields: vec![
+                Field::new("request", self.by_query_request()),
+                Field::new("phase", phase),
+                Field::new("view", view_text(pass)),
+                Field::new("hits", format!("[{}]", written.join(", "))),
+            ],
         }
     }
 }
@@ -352,6 +510,20 @@ impl fmt::Debug for State {
                 })
                 .collect();
             writeln!(f, "; answers [{}]", answers.join(", "))?;
+        }
+        if let Some(pass) = &self.pass {
+            let written: Vec<&str> = pass
+                .written
+                .iter()
+                .map(|w| if *w { "written" } else { "409" })
+                .collect();
+            writeln!(
+                f,
+                "by-query: view {}; hits [{}]{}",
+                view_text(pass),
+                written.join(", "),
+                if pass.answered { "; answered" } else { "" }
+            )?;
         }
         Ok(())
     }

@@ -3,7 +3,9 @@
 
 use stateright::Representative;
 
-use super::{progress, Attempt, Chain, Client, Doc, Read, SingleShard, Stage, State, WriteId};
+use super::{
+    progress, Attempt, Chain, Client, Doc, Hit, Pass, Read, SingleShard, Stage, State, WriteId,
+};
 use crate::model::shortest::RepresentativeFn;
 use crate::model::Checkable;
 
@@ -16,7 +18,8 @@ impl Checkable for SingleShard {
 
 impl Representative for State {
     /// Clients are interchangeable: order them by what they did (id-free), then rename the client
-    /// ids inside every write chain accordingly.
+    /// ids inside every write chain accordingly. The update-by-query is not a writer client and
+    /// keeps its id.
     fn representative(&self) -> Self {
         let position = |client: usize| {
             self.docs
@@ -44,14 +47,20 @@ impl Representative for State {
         for (new, &old) in order.iter().enumerate() {
             renamed[old] = new as u8;
         }
+        let rename_client =
+            |client: u8| renamed.get(usize::from(client)).copied().unwrap_or(client);
         let rename = |chain: &Chain| -> Chain {
             chain
                 .iter()
                 .map(|w| WriteId {
-                    client: renamed[usize::from(w.client)],
+                    client: rename_client(w.client),
                     op: w.op,
                 })
                 .collect()
+        };
+        let rename_read = |read: &Read| Read {
+            meta: read.meta,
+            value: rename(&read.value),
         };
         State {
             docs: self
@@ -63,8 +72,19 @@ impl Representative for State {
                 })
                 .collect(),
             max_seq_no: self.max_seq_no,
+            pass: self.pass.as_ref().map(|p| Pass {
+                hits: p.hits.as_ref().map(|hits| {
+                    hits.iter()
+                        .map(|h| Hit {
+                            doc: h.doc,
+                            read: rename_read(&h.read),
+                        })
+                        .collect()
+                }),
+                ..p.clone()
+            }),
             last: self.last.as_ref().map(|a| Attempt {
-                client: renamed[usize::from(a.client)],
+                client: rename_client(a.client),
                 expected: a.expected.as_ref().map(rename),
                 found: a.found.as_ref().map(rename),
                 new: rename(&a.new),
@@ -76,10 +96,7 @@ impl Representative for State {
                     let c = &self.clients[i];
                     Client {
                         stage: match &c.stage {
-                            Stage::Writing(read) => Stage::Writing(Read {
-                                meta: read.meta,
-                                value: rename(&read.value),
-                            }),
+                            Stage::Writing(read) => Stage::Writing(rename_read(read)),
                             other => other.clone(),
                         },
                         ..c.clone()

@@ -13,8 +13,32 @@ fn params(clients: u8, guard: Option<Guard>, path: Path, retry_on_conflict: u8) 
         path,
         retry_on_conflict,
         initially_indexed: false,
+        by_query: None,
         fault: None,
     }
+}
+
+/// Two updating writers on two indexed documents, and an update-by-query with `conflicts`.
+fn by_query_params(conflicts: Conflicts) -> Params {
+    Params {
+        docs: 2,
+        initially_indexed: true,
+        by_query: Some(conflicts),
+        ..params(2, None, Path::Update, 1)
+    }
+}
+
+fn assert_verdicts(report: &check::Report, expected: &[(Invariant, Verdict)]) {
+    for &(invariant, verdict) in expected {
+        let got = report.property(invariant).unwrap().verdict;
+        assert_eq!(got, verdict, "{}: {invariant}", report.entry);
+    }
+}
+
+fn entry_report(name: &str) -> check::Report {
+    let path = format!("models/{name}.json");
+    let entry = catalogue::load(&[path]).unwrap().remove(0);
+    check::run(&entry, &Options::default()).unwrap()
 }
 
 fn report_of(params: &Params) -> check::Report {
@@ -27,11 +51,7 @@ fn report_of(params: &Params) -> check::Report {
 }
 
 fn counterexample(report: &check::Report, invariant: Invariant) -> check::Counterexample {
-    let property = report
-        .properties
-        .iter()
-        .find(|p| p.property == invariant)
-        .unwrap();
+    let property = report.property(invariant).unwrap();
     assert_eq!(property.verdict, Verdict::Counterexample, "{invariant}");
     property.counterexample.clone().unwrap()
 }
@@ -165,7 +185,8 @@ fn tester_verdict(path: &[(State, Action, State)]) -> bool {
                 };
                 tester.on_invret(client, op, ret).unwrap();
             }
-            Action::Abandon { .. } => {}
+            // The tester judges the rmw models, which have no update-by-query.
+            Action::Abandon { .. } | Action::Scroll | Action::WriteHit => {}
         }
     }
     tester.is_consistent()
@@ -202,9 +223,81 @@ fn stepwise_spec_check_agrees_with_the_linearizability_tester() {
 }
 
 #[test]
-fn symmetry_representative_is_a_renaming() {
-    let model = SingleShard::new(params(3, Some(Guard::Blind), Path::Rmw, 0)).unwrap();
+fn update_by_query_proceed_skips_the_writers_document_and_loses_no_write() {
+    let report = entry_report("single-shard-update-by-query-proceed");
+    let skipped = counterexample(&report, Invariant::ByQueryStopsAtFirstConflict);
+    let text = skipped.trace.to_string();
+    println!("{text}");
+    let expected = " 2. by-query → n0: POST /idx/_update_by_query?conflicts=proceed&scroll_size=1 (append ubq.<hit> to each hit) → refreshed view: doc 1 200 _seq_no=0 _primary_term=1 _version=1 [], doc 2 200 _seq_no=1 _primary_term=1 _version=1 []
+ 3. n0 → client 0: index /idx/_doc/1?if_seq_no=0&if_primary_term=1 [c0.0] → 200 updated _seq_no=2 _primary_term=1 _version=2
+      n0: doc 1: _seq_no=2 _primary_term=1 _version=2 [c0.0]
+ 4. by-query → n0: hit 1: index /idx/_doc/1?if_seq_no=0&if_primary_term=1 [ubq.0] → 409 version_conflict_engine_exception: [1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [2] and primary term [1], skipped (version_conflicts=1)
+ 5. by-query → n0: hit 2: index /idx/_doc/2?if_seq_no=1&if_primary_term=1 [ubq.1] → 200 updated _seq_no=3 _primary_term=1 _version=2; answers 200 total=2 updated=1 version_conflicts=1 failures=0
+      n0: doc 2: _seq_no=3 _primary_term=1 _version=2 [ubq.1]
+";
+    assert!(text.ends_with(expected), "{text}");
+    assert_eq!(skipped.violation, "with conflicts=proceed, the by-query wrote hit 2 (doc 2) after hit 1 (doc 1) answered 409: the writer's document was skipped");
+    assert_verdicts(
+        &report,
+        &[
+            (Invariant::NoLostAckedWrite, Verdict::Holds),
+            (Invariant::CasLinearizable, Verdict::Holds),
+            (Invariant::ReachByQuerySkipped, Verdict::Reachable),
+        ],
+    );
+}
+
+#[test]
+fn update_by_query_abort_stops_at_the_first_conflict_unless_the_knob_ignores_it() {
+    let report = entry_report("single-shard-update-by-query-abort");
+    assert_verdicts(
+        &report,
+        &[
+            (Invariant::ByQueryStopsAtFirstConflict, Verdict::Holds),
+            (Invariant::ReachByQueryAborted, Verdict::Reachable),
+            (Invariant::NoLostAckedWrite, Verdict::Holds),
+        ],
+    );
+    let knob = entry_report("single-shard-update-by-query-ignores-abort");
+    let text = counterexample(&knob, Invariant::ByQueryStopsAtFirstConflict)
+        .trace
+        .to_string();
+    assert!(
+        text.contains("POST /idx/_update_by_query?conflicts=abort&scroll_size=1"),
+        "{text}"
+    );
+    assert!(text.contains("current document has seqNo [2] and primary term [1], goes on (fault by_query_ignores_abort)"), "{text}");
+    assert!(
+        text.contains("; answers 409 total=2 updated=1 version_conflicts=1 failures=1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_by_query_is_enabled_until_it_answers() {
+    let model = SingleShard::new(by_query_params(Conflicts::Abort)).unwrap();
+    let mut answered = 0;
     for path in all_paths(&model) {
+        let last = &path.last().unwrap().2;
+        let pass = last.pass.as_ref().unwrap();
+        assert!(pass.answered, "{last:?}");
+        let hits = pass.hits.as_ref().unwrap().len();
+        let stopped = pass.written.iter().position(|w| !w).map(|f| f + 1);
+        assert_eq!(pass.written.len(), stopped.unwrap_or(hits), "{last:?}");
+        answered += 1;
+    }
+    assert!(answered > 0);
+}
+
+#[test]
+fn symmetry_representative_is_a_renaming() {
+    let blind = SingleShard::new(params(3, Some(Guard::Blind), Path::Rmw, 0)).unwrap();
+    let by_query = SingleShard::new(by_query_params(Conflicts::Proceed)).unwrap();
+    for (model, path) in all_paths(&blind)
+        .into_iter()
+        .map(|p| (&blind, p))
+        .chain(all_paths(&by_query).into_iter().map(|p| (&by_query, p)))
+    {
         for (_, _, state) in path {
             let representative = state.representative();
             assert_eq!(representative.representative(), representative);
@@ -214,14 +307,15 @@ fn symmetry_representative_is_a_renaming() {
             );
             for invariant in Invariant::ALL {
                 assert_eq!(
-                    holds(&model, &representative, invariant),
-                    holds(&model, &state, invariant),
+                    holds(model, &representative, invariant),
+                    holds(model, &state, invariant),
                     "{invariant}"
                 );
             }
-            let mut values: Vec<usize> = state.docs.iter().map(|d| d.value.len()).collect();
-            values.extend(representative.docs.iter().map(|d| d.value.len()));
-            assert_eq!(values[0], values[1]);
+            let lengths =
+                |s: &State| -> Vec<usize> { s.docs.iter().map(|d| d.value.len()).collect() };
+            assert_eq!(lengths(&state), lengths(&representative));
+            assert_eq!(state.pass.is_some(), representative.pass.is_some());
         }
     }
 }
@@ -241,4 +335,11 @@ fn invalid_parameters_are_explained() {
             .unwrap_err()
             .contains("`rmw` only")
     );
+    let ignores_abort = Params {
+        fault: Some(Fault::ByQueryIgnoresAbort),
+        ..by_query_params(Conflicts::Proceed)
+    };
+    assert!(SingleShard::new(ignores_abort)
+        .unwrap_err()
+        .contains("`by_query` `abort`"));
 }
