@@ -10,8 +10,7 @@
 //! that carry Elasticsearch's exception type and reason text, and nothing HTTP. Every HTTP shape
 //! of those answers is here, once: the status codes ([`status`]), the error envelope
 //! ([`envelope`]), an engine error's metadata and causes ([`exception`]) and the write and get
-//! bodies ([`responses`]). The fault-injection endpoints under `/_esocc` still serialize the
-//! engine's group reports (`GroupState`, `Failover`, `Recovery`) with their own serde derives.
+//! bodies ([`responses`]), and the bodies of esocc's own fault endpoints ([`group_reports`]).
 //!
 //! | module | what it does |
 //! | --- | --- |
@@ -29,6 +28,7 @@
 //! | [`exception`] | the engine's errors as Elasticsearch's exceptions (metadata, causes) |
 //! | [`status`] | the HTTP status of every protocol and engine answer |
 //! | [`responses`] | the bodies of writes and gets in Elasticsearch 8's field order |
+//! | [`group_reports`] | the bodies of the `/_esocc` fault endpoints: the shard group's reports |
 //! | [`json`] | JSON replies, `?pretty` as Elasticsearch lays it out |
 //! | [`registry`] | indices: settings and shards, auto-creation |
 //! | [`index_name`] | index name validation texts |
@@ -49,6 +49,7 @@ pub mod connections;
 pub mod envelope;
 pub mod error;
 pub mod exception;
+pub mod group_reports;
 pub mod handlers;
 pub mod index_expression;
 pub mod index_name;

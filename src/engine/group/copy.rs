@@ -10,8 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::engine_cell::{EngineCell, Generation, Sealed};
 use super::replication::{Rejected, ReplicationRequest};
 use super::translog::{Replay, Translog};
@@ -34,8 +32,7 @@ pub type CopyId = usize;
 
 /// What a copy believes it is. A failed replica becomes a replica again through
 /// [`super::ShardGroup::recover_replica`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     Replica,
     Primary,

@@ -11,8 +11,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use super::copy::{CopyId, Role};
 use super::replication::{FailShard, Message, ReplicationRequest, Reply};
 use super::ShardGroup;
@@ -22,7 +20,7 @@ use crate::protocol::checkpoint::Promotion;
 use crate::protocol::Term;
 
 /// What a failover did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failover {
     /// The primary the master gave up on.
     pub demoted: CopyId,

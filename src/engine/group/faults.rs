@@ -9,8 +9,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use super::copy::CopyId;
 use super::failover::FaultError;
 use super::pending::WriteState;
@@ -19,8 +17,7 @@ use super::ShardGroup;
 use crate::engine::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// What a link does with the messages sent over it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum LinkFault {
     /// Deliver each message at once, in the sender's thread.
     #[default]

@@ -42,8 +42,6 @@ mod unsafe_knobs;
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 pub use coordinator::{CoordinatedWrite, Route};
 pub use copy::{CopyId, GroupCopy, Role};
 pub use failover::{Failover, FaultError};
@@ -84,7 +82,7 @@ pub enum Write {
 }
 
 /// One copy as [`ShardGroup::state`] reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyState {
     pub copy: CopyId,
     pub role: Role,
@@ -102,7 +100,7 @@ pub struct CopyState {
 }
 
 /// The group as [`ShardGroup::state`] reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupState {
     /// The master's primary term.
     pub primary_term: Term,

@@ -26,8 +26,6 @@
 //!    With the `mark-in-sync-early` knob the master marks it in sync as the recovery starts,
 //!    its local checkpoint not known yet (the model's `mark_in_sync_early`).
 
-use serde::Serialize;
-
 use super::copy::{CopyId, Role};
 use super::failover::FaultError;
 use super::replication::{Message, ReplicationRequest, Reply};
@@ -37,7 +35,7 @@ use crate::protocol::recovery::{may_mark_in_sync, recovery_range};
 use crate::protocol::SeqNo;
 
 /// What a recovery did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recovery {
     pub copy: CopyId,
     /// The copy's local checkpoint when the primary started tracking it (after the file copy,

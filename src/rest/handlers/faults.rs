@@ -18,6 +18,8 @@ use axum::body::Body;
 use axum::http::Response;
 use serde_json::json;
 
+use crate::rest::group_reports;
+
 use super::{reply, EsPath};
 use crate::engine::group::{CopyId, FaultError, LinkFault, Role};
 use crate::rest::envelope::EsError;
@@ -54,7 +56,10 @@ pub async fn state(
 ) -> Result<Response<Body>, RestError> {
     params.path_params(&["index", "shard"]).finish()?;
     let index = shard_of(&state, &index, shard)?;
-    Ok(reply(200, &index.shards()[shard].group().state()))
+    Ok(reply(
+        200,
+        &group_reports::group_state(&index.shards()[shard].group().state()),
+    ))
 }
 
 /// `POST /_esocc/{index}/{shard}/fail_primary` and `.../isolate_primary`.
@@ -73,7 +78,10 @@ async fn fail_over(
     } else {
         group.isolate_primary()
     };
-    Ok(reply(200, &failover.map_err(fault_error)?))
+    Ok(reply(
+        200,
+        &group_reports::failover(&failover.map_err(fault_error)?),
+    ))
 }
 
 pub async fn fail_primary(
@@ -126,7 +134,7 @@ pub async fn recover_replica(
             .ok_or_else(|| RestError::illegal_argument("no failed replica to recover"))?,
     };
     let recovery = group.recover_replica(copy).map_err(fault_error)?;
-    Ok(reply(200, &recovery))
+    Ok(reply(200, &group_reports::recovery(&recovery)))
 }
 
 /// `POST /_esocc/{index}/{shard}/link/{copy}/{fault}`.
@@ -148,7 +156,10 @@ pub async fn link(
         .group()
         .set_link(copy, fault)
         .map_err(fault_error)?;
-    Ok(reply(200, &json!({"acknowledged": true, "link": fault})))
+    Ok(reply(
+        200,
+        &json!({"acknowledged": true, "link": fault.as_str()}),
+    ))
 }
 
 /// `POST /_esocc/{index}/{shard}/release/{copy}`.
