@@ -89,7 +89,9 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// `version_conflict_engine_exception`: a definite failure, the write did not happen.
+/// `version_conflict_engine_exception`: the primary found the condition false and did not write.
+/// Definite for one execution only: a write the coordinating node re-routed after a failover may
+/// have taken effect on the old primary and meet its own change (`protocol::coordinator`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionConflict(pub Explanation);
 
